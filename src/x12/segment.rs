@@ -1,0 +1,271 @@
+//! Zero-copy views of one framed segment: its id, elements, repetitions and components.
+//!
+//! Parsing is done with nom's complete parsers over the framed bytes: a
+//! segment id (two or three upper-case letters or digits, starting with a
+//! letter), then fields split on one delimiter at a time. Splitting is lazy and
+//! allocation-free: iterators hand out borrowed slices.
+
+use nom::bytes::complete::take_while_m_n;
+use nom::combinator::{eof, verify};
+use nom::IResult;
+
+use super::delims::Delimiters;
+
+/// One segment, borrowed from the framer's buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment<'a> {
+    raw: &'a [u8],
+    id_len: usize,
+    delims: Delimiters,
+}
+
+/// A segment whose first bytes are not a segment id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadSegmentId;
+
+fn segment_id(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    verify(
+        take_while_m_n(2, 3, |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit()),
+        |id: &[u8]| id[0].is_ascii_uppercase(),
+    )(input)
+}
+
+/// A nom parser for one field: the bytes up to `sep` (found with memchr) and whether a
+/// separator followed (so another field comes). At the end of input it yields the rest.
+fn field(sep: u8) -> impl Fn(&[u8]) -> IResult<&[u8], (&[u8], bool)> {
+    move |input: &[u8]| match memchr::memchr(sep, input) {
+        Some(i) => Ok((&input[i + 1..], (&input[..i], true))),
+        None => Ok((&input[input.len()..], (input, false))),
+    }
+}
+
+impl<'a> Segment<'a> {
+    /// Parses the id of a framed segment (`raw` excludes the terminator).
+    pub fn parse(raw: &'a [u8], delims: Delimiters) -> Result<Self, BadSegmentId> {
+        let (rest, id) = segment_id(raw).map_err(|_| BadSegmentId)?;
+        let at_end: IResult<&[u8], &[u8]> = eof(rest);
+        if at_end.is_err() && rest[0] != delims.element {
+            return Err(BadSegmentId);
+        }
+        Ok(Segment {
+            raw,
+            id_len: id.len(),
+            delims,
+        })
+    }
+
+    /// The segment id, e.g. `CLM`.
+    pub fn id(&self) -> &'a [u8] {
+        &self.raw[..self.id_len]
+    }
+
+    /// The segment id as text (ids are ASCII by construction).
+    pub fn id_str(&self) -> &'a str {
+        std::str::from_utf8(self.id()).unwrap_or("???")
+    }
+
+    /// The whole segment, terminator excluded.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Delimiters in force.
+    pub fn delimiters(&self) -> Delimiters {
+        self.delims
+    }
+
+    /// Elements from the first (`SEG01`) on.
+    pub fn elements(&self) -> Elements<'a> {
+        let rest = &self.raw[self.id_len..];
+        Fields {
+            rest: if rest.is_empty() { None } else { Some(&rest[1..]) },
+            sep: self.delims.element,
+        }
+        .with_delims(self.delims)
+    }
+
+    /// Element `n` (1-based), or `None` when the segment has fewer elements.
+    pub fn element(&self, n: usize) -> Option<Element<'a>> {
+        if n == 0 {
+            return None;
+        }
+        self.elements().nth(n - 1)
+    }
+
+    /// Element `n` as bytes, empty when absent.
+    pub fn value(&self, n: usize) -> &'a [u8] {
+        self.element(n).map(|e| e.as_bytes()).unwrap_or(b"")
+    }
+
+    /// Element `n` as text (lossy for non-UTF-8 bytes), empty when absent.
+    pub fn text(&self, n: usize) -> std::borrow::Cow<'a, str> {
+        String::from_utf8_lossy(self.value(n))
+    }
+
+    /// Number of elements, counting empty ones.
+    pub fn element_count(&self) -> usize {
+        self.elements().count()
+    }
+
+    /// The segment split into elements → repetitions → components, for writing back.
+    ///
+    /// ISA elements are fixed-width and never split further.
+    pub fn tokens(&self) -> Vec<Vec<Vec<&'a [u8]>>> {
+        let whole = self.id() == b"ISA";
+        self.elements()
+            .map(|e| {
+                if whole {
+                    vec![vec![e.as_bytes()]]
+                } else {
+                    e.repetitions()
+                        .map(|r| r.components().collect())
+                        .collect()
+                }
+            })
+            .collect()
+    }
+}
+
+/// An iterator over fields separated by one delimiter.
+#[derive(Clone, Debug)]
+pub struct Fields<'a> {
+    rest: Option<&'a [u8]>,
+    sep: u8,
+}
+
+impl<'a> Fields<'a> {
+    fn with_delims(self, delims: Delimiters) -> Elements<'a> {
+        Elements {
+            inner: self,
+            delims,
+        }
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let input = self.rest?;
+        let (rest, (value, more)) = field(self.sep)(input).ok()?;
+        self.rest = more.then_some(rest);
+        Some(value)
+    }
+}
+
+/// An iterator over a segment's elements.
+#[derive(Clone, Debug)]
+pub struct Elements<'a> {
+    inner: Fields<'a>,
+    delims: Delimiters,
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = Element<'a>;
+
+    fn next(&mut self) -> Option<Element<'a>> {
+        self.inner.next().map(|bytes| Element {
+            bytes,
+            delims: self.delims,
+        })
+    }
+}
+
+/// One element (or one repetition of it), borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct Element<'a> {
+    bytes: &'a [u8],
+    delims: Delimiters,
+}
+
+impl<'a> Element<'a> {
+    /// The element's bytes as written.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// True for an empty element.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Components split on the component separator (one component for a simple element).
+    pub fn components(&self) -> Fields<'a> {
+        Fields {
+            rest: Some(self.bytes),
+            sep: self.delims.component,
+        }
+    }
+
+    /// Component `n` (1-based), or `None` when there are fewer.
+    pub fn component(&self, n: usize) -> Option<&'a [u8]> {
+        if n == 0 {
+            return None;
+        }
+        self.components().nth(n - 1)
+    }
+
+    /// Repetitions split on the repetition separator (one when there is none).
+    pub fn repetitions(&self) -> Elements<'a> {
+        match self.delims.repetition {
+            Some(sep) => Fields {
+                rest: Some(self.bytes),
+                sep,
+            }
+            .with_delims(self.delims),
+            None => Fields {
+                rest: Some(self.bytes),
+                // No repetition separator: a byte that never splits (the terminator cannot occur inside).
+                sep: self.delims.segment,
+            }
+            .with_delims(self.delims),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: Delimiters = Delimiters::STANDARD;
+
+    #[test]
+    fn ids_and_elements() {
+        let s = Segment::parse(b"CLM*A1*100***11:B:1*Y", D).unwrap();
+        assert_eq!(s.id(), b"CLM");
+        assert_eq!(s.element_count(), 6);
+        assert_eq!(s.value(1), b"A1");
+        assert_eq!(s.value(3), b"");
+        assert_eq!(s.element(5).unwrap().component(2), Some(&b"B"[..]));
+        assert_eq!(s.element(7).map(|e| e.as_bytes()), None);
+        assert_eq!(s.element(0).map(|e| e.as_bytes()), None);
+    }
+
+    #[test]
+    fn a_segment_with_no_elements() {
+        let s = Segment::parse(b"SE", D).unwrap();
+        assert_eq!(s.element_count(), 0);
+        let s = Segment::parse(b"SE*", D).unwrap();
+        assert_eq!(s.element_count(), 1);
+        assert_eq!(s.value(1), b"");
+    }
+
+    #[test]
+    fn repetitions_then_components() {
+        let s = Segment::parse(b"HI*ABK:M5450^ABF:M5459", D).unwrap();
+        let reps: Vec<Vec<&[u8]>> = s
+            .element(1)
+            .unwrap()
+            .repetitions()
+            .map(|r| r.components().collect())
+            .collect();
+        assert_eq!(reps, vec![vec![&b"ABK"[..], b"M5450"], vec![b"ABF", b"M5459"]]);
+    }
+
+    #[test]
+    fn bad_ids_are_refused() {
+        for raw in [&b""[..], b"c", b"1AB*X", b"ABCD*X", b"AB-X", b"\x00\x01"] {
+            assert_eq!(Segment::parse(raw, D).err(), Some(BadSegmentId), "{raw:?}");
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The X12 writer every acknowledgment goes through: caller-chosen delimiters,
+//! trailing empty elements trimmed, SE01/GE01/IEA01 counted, control numbers assigned.
+
+use std::io::{self, Write};
+
+use super::delims::Delimiters;
+
+/// Sender, receiver and flags of an outbound interchange (the ISA fields we choose).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterchangeEnvelope {
+    /// ISA05, ISA06: who sends the acknowledgment.
+    pub sender: (String, String),
+    /// ISA07, ISA08: who receives it.
+    pub receiver: (String, String),
+    /// ISA09 `YYMMDD`.
+    pub date: String,
+    /// ISA10 `HHMM`.
+    pub time: String,
+    /// ISA15 `T` or `P`.
+    pub usage: String,
+}
+
+/// Allocates outbound control numbers (ISA13, GS06) in sequence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlNumbers {
+    next_interchange: u64,
+    next_group: u64,
+}
+
+impl ControlNumbers {
+    /// Numbers start at `first` (clamped to 1..=999_999_999) for both ISA13 and GS06.
+    pub fn starting_at(first: u64) -> Self {
+        let first = first.clamp(1, 999_999_999);
+        ControlNumbers {
+            next_interchange: first,
+            next_group: first,
+        }
+    }
+
+    fn take_interchange(&mut self) -> u64 {
+        let n = self.next_interchange;
+        self.next_interchange = if n >= 999_999_999 { 1 } else { n + 1 };
+        n
+    }
+
+    fn take_group(&mut self) -> u64 {
+        let n = self.next_group;
+        self.next_group = if n >= 999_999_999 { 1 } else { n + 1 };
+        n
+    }
+}
+
+/// Writes X12 segments and envelopes.
+pub struct X12Writer<W: Write> {
+    out: W,
+    delims: Delimiters,
+    eol: &'static [u8],
+    trim: bool,
+    line: Vec<u8>,
+    interchange: Option<(String, u32)>,
+    group: Option<(String, u32)>,
+    transaction: Option<(String, u32)>,
+    next_st: u32,
+}
+
+/// One segment being written; elements are appended in order and the segment ends with [`SegmentBuilder::end`].
+pub struct SegmentBuilder<'w, W: Write> {
+    w: &'w mut X12Writer<W>,
+    /// Length of `line` up to the last non-empty element (what trimming keeps).
+    kept: usize,
+}
+
+impl<W: Write> X12Writer<W> {
+    /// A writer with the given delimiters, writing `eol` (e.g. `b"\n"` or `b""`) after each terminator.
+    pub fn new(out: W, delims: Delimiters, eol: &'static [u8]) -> Self {
+        X12Writer {
+            out,
+            delims,
+            eol,
+            trim: true,
+            line: Vec::with_capacity(256),
+            interchange: None,
+            group: None,
+            transaction: None,
+            next_st: 1,
+        }
+    }
+
+    /// Keep empty trailing elements and components (for writing tokens back byte for byte).
+    pub fn keep_trailing_empties(mut self) -> Self {
+        self.trim = false;
+        self
+    }
+
+    /// The delimiters in use.
+    pub fn delimiters(&self) -> Delimiters {
+        self.delims
+    }
+
+    /// Starts a segment with id `id`.
+    pub fn segment(&mut self, id: &str) -> SegmentBuilder<'_, W> {
+        self.line.clear();
+        self.line.extend_from_slice(id.as_bytes());
+        let kept = self.line.len();
+        SegmentBuilder { w: self, kept }
+    }
+
+    /// Writes a segment from tokens (elements → repetitions → components), as [`crate::x12::Segment::tokens`] gives them.
+    pub fn tokens(&mut self, id: &[u8], tokens: &[Vec<Vec<&[u8]>>]) -> io::Result<()> {
+        let id = String::from_utf8_lossy(id);
+        let mut seg = self.segment(&id);
+        for element in tokens {
+            seg = seg.repeated(element);
+        }
+        seg.end()
+    }
+
+    fn push_value(&mut self, value: &[u8]) {
+        let d = self.delims;
+        // X12 has no escape: a delimiter inside a value would change the structure.
+        self.line.extend(value.iter().map(|&b| {
+            if d.is_delimiter(b) || b == b'\r' || b == b'\n' {
+                b' '
+            } else {
+                b
+            }
+        }));
+    }
+
+    fn emit(&mut self) -> io::Result<()> {
+        self.line.push(self.delims.segment);
+        self.line.extend_from_slice(self.eol);
+        self.out.write_all(&self.line)?;
+        if let Some((_, count)) = self.transaction.as_mut() {
+            *count += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes the ISA for `env` with control number taken from `numbers`, and returns that number.
+    pub fn begin_interchange(
+        &mut self,
+        env: &InterchangeEnvelope,
+        numbers: &mut ControlNumbers,
+    ) -> io::Result<u64> {
+        let control = numbers.take_interchange();
+        let pad = |s: &str, w: usize| format!("{:<w$.w$}", s, w = w);
+        let rep = self.delims.repetition.unwrap_or(b'^');
+        let fields = [
+            "00".to_owned(),
+            pad("", 10),
+            "00".to_owned(),
+            pad("", 10),
+            pad(&env.sender.0, 2),
+            pad(&env.sender.1, 15),
+            pad(&env.receiver.0, 2),
+            pad(&env.receiver.1, 15),
+            pad(&env.date, 6),
+            pad(&env.time, 4),
+            String::from_utf8_lossy(&[rep]).into_owned(),
+            "00501".to_owned(),
+            format!("{control:09}"),
+            "0".to_owned(),
+            pad(&env.usage, 1),
+        ];
+        self.line.clear();
+        self.line.extend_from_slice(b"ISA");
+        for f in &fields {
+            self.line.push(self.delims.element);
+            self.line.extend_from_slice(f.as_bytes());
+        }
+        self.line.push(self.delims.element);
+        self.line.push(self.delims.component);
+        self.emit()?;
+        self.interchange = Some((format!("{control:09}"), 0));
+        Ok(control)
+    }
+
+    /// Writes the IEA with the number of groups written since the ISA.
+    pub fn end_interchange(&mut self) -> io::Result<()> {
+        let (control, groups) = self.interchange.take().unwrap_or_default();
+        self.segment("IEA")
+            .el(groups.to_string())
+            .el(&control)
+            .end()
+    }
+
+    /// Writes a GS; the group control number comes from `numbers`. Returns it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn begin_group(
+        &mut self,
+        functional_id: &str,
+        sender: &str,
+        receiver: &str,
+        date: &str,
+        time: &str,
+        version: &str,
+        numbers: &mut ControlNumbers,
+    ) -> io::Result<u64> {
+        let control = numbers.take_group();
+        self.segment("GS")
+            .el(functional_id)
+            .el(sender)
+            .el(receiver)
+            .el(date)
+            .el(time)
+            .el(control.to_string())
+            .el("X")
+            .el(version)
+            .end()?;
+        if let Some((_, groups)) = self.interchange.as_mut() {
+            *groups += 1;
+        }
+        self.group = Some((control.to_string(), 0));
+        self.next_st = 1;
+        Ok(control)
+    }
+
+    /// Writes the GE with the number of transaction sets written since the GS.
+    pub fn end_group(&mut self) -> io::Result<()> {
+        let (control, sets) = self.group.take().unwrap_or_default();
+        self.segment("GE").el(sets.to_string()).el(&control).end()
+    }
+
+    /// Writes an ST with the next transaction control number of the group (`0001`, `0002`, …).
+    pub fn begin_transaction(&mut self, id: &str, convention: &str) -> io::Result<()> {
+        let control = format!("{:04}", self.next_st);
+        self.next_st += 1;
+        self.transaction = Some((control.clone(), 0));
+        self.segment("ST").el(id).el(&control).el(convention).end()?;
+        if let Some((_, sets)) = self.group.as_mut() {
+            *sets += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes the SE with the segment count from ST to SE inclusive.
+    pub fn end_transaction(&mut self) -> io::Result<()> {
+        let (control, count) = self.transaction.clone().unwrap_or_default();
+        self.segment("SE")
+            .el((count + 1).to_string())
+            .el(&control)
+            .end()?;
+        self.transaction = None;
+        Ok(())
+    }
+
+    /// Flushes and returns the inner writer.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> SegmentBuilder<'_, W> {
+    fn separator(&mut self) {
+        self.w.line.push(self.w.delims.element);
+    }
+
+    /// Appends a simple element.
+    pub fn el(mut self, value: impl AsRef<[u8]>) -> Self {
+        let value = value.as_ref();
+        self.separator();
+        self.w.push_value(value);
+        if !value.is_empty() {
+            self.kept = self.w.line.len();
+        }
+        self
+    }
+
+    /// Appends a composite element; trailing empty components are dropped (unless kept).
+    pub fn comp(self, parts: &[&[u8]]) -> Self {
+        self.repeated(&[parts.to_vec()])
+    }
+
+    /// Appends an element with repetitions, each a list of components.
+    pub fn repeated(mut self, reps: &[Vec<&[u8]>]) -> Self {
+        self.separator();
+        let d = self.w.delims;
+        let trim = self.w.trim;
+        for (ri, parts) in reps.iter().enumerate() {
+            if ri > 0 {
+                self.w.line.push(d.repetition.unwrap_or(b'^'));
+            }
+            let used = if trim {
+                parts.iter().rposition(|p| !p.is_empty()).map_or(0, |i| i + 1)
+            } else {
+                parts.len()
+            };
+            for (ci, part) in parts[..used].iter().enumerate() {
+                if ci > 0 {
+                    self.w.line.push(d.component);
+                }
+                self.w.push_value(part);
+            }
+        }
+        let empty = reps.iter().all(|r| r.iter().all(|p| p.is_empty())) && reps.len() <= 1;
+        if !empty || !trim {
+            self.kept = self.w.line.len();
+        }
+        self
+    }
+
+    /// Ends the segment: trailing empty elements are dropped (unless kept), then the terminator is written.
+    pub fn end(self) -> io::Result<()> {
+        if self.w.trim {
+            self.w.line.truncate(self.kept);
+        }
+        self.w.emit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_empties_are_trimmed_and_counts_kept() {
+        let mut w = X12Writer::new(Vec::new(), Delimiters::STANDARD, b"\n");
+        let mut n = ControlNumbers::starting_at(7);
+        let env = InterchangeEnvelope {
+            sender: ("ZZ".into(), "ME".into()),
+            receiver: ("ZZ".into(), "YOU".into()),
+            date: "251215".into(),
+            time: "1200".into(),
+            usage: "T".into(),
+        };
+        w.begin_interchange(&env, &mut n).unwrap();
+        w.begin_group("FA", "ME", "YOU", "20251215", "1200", "005010X231A1", &mut n)
+            .unwrap();
+        w.begin_transaction("999", "005010X231A1").unwrap();
+        w.segment("IK3").el("CLM").el("12").el("").el("8").el("").end().unwrap();
+        w.segment("IK4").comp(&[b"5", b"", b""]).el("").end().unwrap();
+        w.segment("X").el("a*b~c").end().unwrap();
+        w.end_transaction().unwrap();
+        w.end_group().unwrap();
+        w.end_interchange().unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0].len(), 106);
+        assert!(lines[0].contains("*000000007*0*T*:~"));
+        assert_eq!(lines[1], "GS*FA*ME*YOU*20251215*1200*7*X*005010X231A1~");
+        assert_eq!(lines[3], "IK3*CLM*12**8~");
+        assert_eq!(lines[4], "IK4*5~");
+        assert_eq!(lines[5], "X*a b c~");
+        assert_eq!(lines[6], "SE*5*0001~");
+        assert_eq!(lines[7], "GE*1*7~");
+        assert_eq!(lines[8], "IEA*1*000000007~");
+    }
+}
