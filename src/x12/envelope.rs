@@ -199,6 +199,8 @@ pub trait EnvelopeSink {
     fn group_start(&mut self, header: &GroupHeader, position: &Position) {}
     /// An ST opened a transaction set.
     fn transaction_start(&mut self, header: &TransactionHeader, position: &Position) {}
+    /// A TA1 segment directly inside an interchange (outside any group).
+    fn interchange_segment(&mut self, segment: &Segment<'_>, position: &Position) {}
     /// A segment between ST and SE (exclusive).
     fn transaction_segment(&mut self, segment: &Segment<'_>, position: &Position) {}
     /// A transaction set ended (by SE, or cut off).
@@ -241,6 +243,8 @@ pub struct StreamTotals {
     pub interchanges_rejected: u32,
     /// Functional groups read.
     pub groups: u32,
+    /// Functional groups rejected (AK901 `R`).
+    pub groups_rejected: u32,
     /// Transaction sets read.
     pub transactions: u32,
     /// Transaction sets rejected (IK501 `R`).
@@ -597,6 +601,8 @@ impl EnvelopeChecker {
                         ..pos
                     };
                     sink.transaction_segment(seg, &pos);
+                } else if seg.id() == b"TA1" && self.interchange.is_some() && self.group.is_none() {
+                    sink.interchange_segment(seg, &pos);
                 } else {
                     let message = format!("{} segment outside a transaction set", seg.id_str());
                     self.stray(pos, message, sink);
@@ -887,6 +893,9 @@ impl EnvelopeChecker {
         } else {
             AckStatus::Accepted
         };
+        if status == AckStatus::Rejected {
+            self.totals.groups_rejected += 1;
+        }
         sink.group_end(&GroupOutcome {
             header: g.header,
             position: g.position,
@@ -964,3 +973,6 @@ impl EnvelopeChecker {
         });
     }
 }
+
+/// The sink that ignores everything (for counting only).
+impl EnvelopeSink for () {}

@@ -1,0 +1,217 @@
+//! One input end to end: bytes → framer → envelope checker → acknowledgments on disk.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::ack::{AckBuilder, AckCounts, AckSettings};
+use crate::clock::Timestamp;
+use crate::error::Error;
+use crate::input::{Input, Source};
+use crate::x12::{
+    check_stream, ControlNumbers, Delimiters, EnvelopeChecker, EnvelopeConfig, EnvelopeSink,
+    Framer, GroupHeader, GroupOutcome, InterchangeOutcome, IsaHeader, Limits, Position, Problem,
+    Segment, StreamTotals, TransactionHeader, TransactionOutcome,
+};
+
+/// Everything a run needs that does not change from file to file.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Where outputs go.
+    pub out_dir: PathBuf,
+    /// The time every acknowledgment carries.
+    pub now: Timestamp,
+    /// Framer limits.
+    pub limits: Limits,
+    /// What the envelope checker accepts.
+    pub envelope: EnvelopeConfig,
+    /// Delimiters of the acknowledgments we write.
+    pub ack_delimiters: Delimiters,
+    /// Bytes after each acknowledgment segment terminator.
+    pub ack_eol: &'static [u8],
+}
+
+/// The verdict on one input; its number is the exit status it asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Nothing rejected.
+    Clean = 0,
+    /// One or more transaction sets or groups rejected.
+    Rejected = 1,
+    /// Not an interchange, rejected at the interchange level, or content outside any interchange.
+    Unusable = 3,
+}
+
+/// What happened to one input.
+#[derive(Clone, Debug)]
+pub struct FileReport {
+    /// Envelope totals.
+    pub totals: StreamTotals,
+    /// Acknowledgments written.
+    pub acks: AckCounts,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Problems reported.
+    pub problems: u64,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Paths written.
+    pub written: Vec<PathBuf>,
+}
+
+struct FileSink<'a, 'r> {
+    acks: AckBuilder<'a>,
+    report: &'r mut dyn FnMut(&Problem),
+    problems: u64,
+}
+
+impl EnvelopeSink for FileSink<'_, '_> {
+    fn interchange_start(&mut self, isa: &IsaHeader, position: &Position) {
+        self.acks.interchange_start(isa, position);
+    }
+    fn group_start(&mut self, header: &GroupHeader, position: &Position) {
+        self.acks.group_start(header, position);
+    }
+    fn transaction_start(&mut self, header: &TransactionHeader, position: &Position) {
+        self.acks.transaction_start(header, position);
+    }
+    fn transaction_segment(&mut self, segment: &Segment<'_>, position: &Position) {
+        self.acks.transaction_segment(segment, position);
+    }
+    fn transaction_end(&mut self, outcome: &TransactionOutcome) {
+        self.acks.transaction_end(outcome);
+    }
+    fn group_end(&mut self, outcome: &GroupOutcome) {
+        self.acks.group_end(outcome);
+    }
+    fn interchange_end(&mut self, outcome: &InterchangeOutcome) {
+        self.acks.interchange_end(outcome);
+    }
+    fn problem(&mut self, problem: &Problem) {
+        self.problems += 1;
+        (self.report)(problem);
+    }
+}
+
+/// Output path `DIR/STEM.SUFFIX` for an input.
+pub fn output_path(out_dir: &Path, input: &Input, suffix: &str) -> PathBuf {
+    let mut p = out_dir.join(&input.stem);
+    let name = format!(
+        "{}.{suffix}",
+        p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    );
+    p.set_file_name(name);
+    p
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, or removes a stale
+/// `path` when `bytes` is empty. Returns whether a file was written.
+fn put(path: &Path, bytes: &[u8]) -> Result<bool, Error> {
+    if bytes.is_empty() {
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+        return Ok(false);
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let tmp = path.with_extension("x12.tmp");
+    let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    Ok(true)
+}
+
+/// Scrubs one input: reads it, reports each problem through `report`, writes its acknowledgments.
+pub fn scrub_input(
+    input: &Input,
+    settings: &Settings,
+    numbers: &mut ControlNumbers,
+    report: &mut dyn FnMut(&Problem),
+) -> Result<FileReport, Error> {
+    let started = Instant::now();
+    let path = match &input.source {
+        Source::Stdin => PathBuf::from("-"),
+        Source::File(p) => p.clone(),
+    };
+    let src: Box<dyn Read> = match &input.source {
+        Source::Stdin => Box::new(io::stdin().lock()),
+        Source::File(p) => Box::new(fs::File::open(p).map_err(|e| Error::io(p, e))?),
+    };
+    let mut framer = Framer::with_limits(src, settings.limits);
+    let mut checker = EnvelopeChecker::new(settings.envelope.clone());
+    let acks = AckBuilder::new(AckSettings {
+        delimiters: settings.ack_delimiters,
+        eol: settings.ack_eol,
+        now: settings.now,
+        numbers,
+    });
+    let mut sink = FileSink {
+        acks,
+        report,
+        problems: 0,
+    };
+    let totals =
+        check_stream(&mut framer, &mut checker, &mut sink).map_err(|e| Error::io(&path, e))?;
+    let bytes = framer.offset();
+    if totals.interchanges == 0 {
+        sink.problems += 1;
+        let message = if bytes == 0 {
+            "not an interchange: the input is empty".to_owned()
+        } else {
+            "not an interchange: no ISA segment found".to_owned()
+        };
+        (sink.report)(&Problem {
+            level: crate::x12::Level::File,
+            code: "",
+            reject: true,
+            position: Position::at(0, 0, None),
+            message,
+        });
+    }
+    let problems = sink.problems;
+    let (ack999, ta1, acks) = sink.acks.finish().map_err(|e| Error::io(&path, e))?;
+    let mut written = Vec::new();
+    for (suffix, bytes) in [("999.x12", &ack999), ("ta1.x12", &ta1)] {
+        let out = output_path(&settings.out_dir, input, suffix);
+        if put(&out, bytes)? {
+            written.push(out);
+        }
+    }
+    let verdict = if totals.interchanges == 0
+        || totals.interchanges_rejected > 0
+        || totals.file_problems > 0
+    {
+        Verdict::Unusable
+    } else if totals.transactions_rejected > 0 || totals.groups_rejected > 0 {
+        Verdict::Rejected
+    } else {
+        Verdict::Clean
+    };
+    let secs = started.elapsed().as_secs_f64();
+    tracing::info!(
+        input = %input.display,
+        bytes,
+        segments = totals.segments,
+        interchanges = totals.interchanges,
+        groups = totals.groups,
+        transactions = totals.transactions,
+        transactions_rejected = totals.transactions_rejected,
+        problems,
+        mb_per_s = format!("{:.1}", bytes as f64 / 1e6 / secs.max(1e-9)),
+        "scrubbed"
+    );
+    Ok(FileReport {
+        totals,
+        acks,
+        bytes,
+        problems,
+        verdict,
+        written,
+    })
+}
