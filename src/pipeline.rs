@@ -127,22 +127,45 @@ fn put(path: &Path, bytes: &[u8]) -> Result<bool, Error> {
     Ok(true)
 }
 
-/// Scrubs one input: reads it, reports each problem through `report`, writes its acknowledgments.
-pub fn scrub_input(
-    input: &Input,
+/// What reading one input produced, before anything is written to disk.
+#[derive(Clone, Debug)]
+pub struct Scrubbed {
+    /// Envelope totals.
+    pub totals: StreamTotals,
+    /// The 999 bytes (empty when none is due).
+    pub ack999: Vec<u8>,
+    /// The TA1 bytes (empty when none is due).
+    pub ta1: Vec<u8>,
+    /// Acknowledgments built.
+    pub acks: AckCounts,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Problems reported.
+    pub problems: u64,
+}
+
+impl Scrubbed {
+    /// The verdict the totals call for.
+    pub fn verdict(&self) -> Verdict {
+        let t = &self.totals;
+        if t.interchanges == 0 || t.interchanges_rejected > 0 || t.file_problems > 0 {
+            Verdict::Unusable
+        } else if t.transactions_rejected > 0 || t.groups_rejected > 0 {
+            Verdict::Rejected
+        } else {
+            Verdict::Clean
+        }
+    }
+}
+
+/// Reads one input from any `Read`, reporting each problem through `report`, and builds its
+/// acknowledgments in memory.
+pub fn scrub_reader<R: Read>(
+    src: R,
     settings: &Settings,
     numbers: &mut ControlNumbers,
     report: &mut dyn FnMut(&Problem),
-) -> Result<FileReport, Error> {
-    let started = Instant::now();
-    let path = match &input.source {
-        Source::Stdin => PathBuf::from("-"),
-        Source::File(p) => p.clone(),
-    };
-    let src: Box<dyn Read> = match &input.source {
-        Source::Stdin => Box::new(io::stdin().lock()),
-        Source::File(p) => Box::new(fs::File::open(p).map_err(|e| Error::io(p, e))?),
-    };
+) -> io::Result<Scrubbed> {
     let mut framer = Framer::with_limits(src, settings.limits);
     let mut checker = EnvelopeChecker::new(settings.envelope.clone());
     let acks = AckBuilder::new(AckSettings {
@@ -156,8 +179,7 @@ pub fn scrub_input(
         report,
         problems: 0,
     };
-    let totals =
-        check_stream(&mut framer, &mut checker, &mut sink).map_err(|e| Error::io(&path, e))?;
+    let totals = check_stream(&mut framer, &mut checker, &mut sink)?;
     let bytes = framer.offset();
     if totals.interchanges == 0 {
         sink.problems += 1;
@@ -175,7 +197,44 @@ pub fn scrub_input(
         });
     }
     let problems = sink.problems;
-    let (ack999, ta1, acks) = sink.acks.finish().map_err(|e| Error::io(&path, e))?;
+    let (ack999, ta1, acks) = sink.acks.finish()?;
+    Ok(Scrubbed {
+        totals,
+        ack999,
+        ta1,
+        acks,
+        bytes,
+        problems,
+    })
+}
+
+/// Scrubs one input: reads it, reports each problem through `report`, writes its acknowledgments.
+pub fn scrub_input(
+    input: &Input,
+    settings: &Settings,
+    numbers: &mut ControlNumbers,
+    report: &mut dyn FnMut(&Problem),
+) -> Result<FileReport, Error> {
+    let started = Instant::now();
+    let path = match &input.source {
+        Source::Stdin => PathBuf::from("-"),
+        Source::File(p) => p.clone(),
+    };
+    let src: Box<dyn Read> = match &input.source {
+        Source::Stdin => Box::new(io::stdin().lock()),
+        Source::File(p) => Box::new(fs::File::open(p).map_err(|e| Error::io(p, e))?),
+    };
+    let scrubbed =
+        scrub_reader(src, settings, numbers, report).map_err(|e| Error::io(&path, e))?;
+    let verdict = scrubbed.verdict();
+    let Scrubbed {
+        totals,
+        ack999,
+        ta1,
+        acks,
+        bytes,
+        problems,
+    } = scrubbed;
     let mut written = Vec::new();
     for (suffix, bytes) in [("999.x12", &ack999), ("ta1.x12", &ta1)] {
         let out = output_path(&settings.out_dir, input, suffix);
@@ -183,16 +242,6 @@ pub fn scrub_input(
             written.push(out);
         }
     }
-    let verdict = if totals.interchanges == 0
-        || totals.interchanges_rejected > 0
-        || totals.file_problems > 0
-    {
-        Verdict::Unusable
-    } else if totals.transactions_rejected > 0 || totals.groups_rejected > 0 {
-        Verdict::Rejected
-    } else {
-        Verdict::Clean
-    };
     let secs = started.elapsed().as_secs_f64();
     tracing::info!(
         input = %input.display,

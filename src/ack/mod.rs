@@ -82,9 +82,17 @@ impl<'a> AckBuilder<'a> {
             "T" => "T",
             _ => "P",
         };
+        // A blank id cannot address anyone (the inbound ISA was faulty, and its TA1 says so).
+        let id = |s: &str| {
+            if s.trim().is_empty() {
+                "UNKNOWN".to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
         InterchangeEnvelope {
-            sender: (rq.to_owned(), rid.to_owned()),
-            receiver: (sq.to_owned(), sid.to_owned()),
+            sender: (rq.to_owned(), id(rid)),
+            receiver: (sq.to_owned(), id(sid)),
             date: self.settings.now.yymmdd(),
             time: self.settings.now.hhmm(),
             usage: usage.to_owned(),

@@ -184,9 +184,14 @@ impl InterchangeOutcome {
         self.faults.first().map_or("000", |f| f.0)
     }
 
-    /// Whether a TA1 is written: on any fault, or when ISA14 asks for one.
+    /// Whether a TA1 is written: on any fault, or when ISA14 asks for one, provided the
+    /// header can be answered at all (a 9-digit ISA13 for TA101 and a usable element separator).
     pub fn ta1_due(&self) -> bool {
-        !self.faults.is_empty() || self.header.ack_requested()
+        let control = self.header.control();
+        let addressable = control.len() == 9
+            && control.bytes().all(|b| b.is_ascii_digit())
+            && !self.faults.iter().any(|f| f.0 == "026");
+        addressable && (!self.faults.is_empty() || self.header.ack_requested())
     }
 }
 

@@ -223,6 +223,15 @@ fn isa_parts(input: &[u8]) -> IResult<&[u8], (u8, Vec<&[u8]>, u8, u8)> {
     Ok((rest, (sep, fields, isa16[0], term[0])))
 }
 
+/// Text of a fixed-width field, one character per byte (anything but printable ASCII becomes `?`),
+/// so widths are kept.
+fn ascii(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| if (b' '..=b'~').contains(&b) { b as char } else { '?' })
+        .collect()
+}
+
 /// Reads an ISA from the start of `input` (which must begin with `ISA`).
 ///
 /// `at_eof` says whether more bytes can follow; without it a short input is
@@ -236,9 +245,9 @@ pub fn parse_isa(input: &[u8], at_eof: bool) -> Result<IsaHeader, IsaError> {
             let len = window.len() - rest.len();
             let mut fields: [String; 16] = Default::default();
             for (slot, part) in fields.iter_mut().zip(parts.iter()) {
-                *slot = String::from_utf8_lossy(part).into_owned();
+                *slot = ascii(part);
             }
-            fields[15] = String::from_utf8_lossy(&[isa16]).into_owned();
+            fields[15] = ascii(&[isa16]);
             let isa11 = parts.get(10).copied().unwrap_or_default();
             let repetition = match isa11 {
                 [b] if !b.is_ascii_alphanumeric() => Some(*b),

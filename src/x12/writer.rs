@@ -107,10 +107,15 @@ impl<W: Write> X12Writer<W> {
 
     /// Writes a segment from tokens (elements → repetitions → components), as [`crate::x12::Segment::tokens`] gives them.
     pub fn tokens(&mut self, id: &[u8], tokens: &[Vec<Vec<&[u8]>>]) -> io::Result<()> {
+        let isa = id == b"ISA";
         let id = String::from_utf8_lossy(id);
         let mut seg = self.segment(&id);
         for element in tokens {
-            seg = seg.repeated(element);
+            seg = match element.as_slice() {
+                // ISA11 and ISA16 are delimiters themselves: the ISA is written as it is.
+                [parts] if isa => seg.raw(parts.concat()),
+                _ => seg.repeated(element),
+            };
         }
         seg.end()
     }
@@ -144,7 +149,22 @@ impl<W: Write> X12Writer<W> {
         numbers: &mut ControlNumbers,
     ) -> io::Result<u64> {
         let control = numbers.take_interchange();
-        let pad = |s: &str, w: usize| format!("{:<w$.w$}", s, w = w);
+        // Fixed width in bytes: only printable ASCII that is not a delimiter goes into the ISA.
+        let d = self.delims;
+        let pad = |s: &str, w: usize| {
+            let clean: String = s
+                .chars()
+                .map(|c| {
+                    let printable = (' '..='~').contains(&c);
+                    if printable && !d.is_delimiter(c as u8) {
+                        c
+                    } else {
+                        '?'
+                    }
+                })
+                .collect();
+            format!("{:<w$.w$}", clean, w = w)
+        };
         let rep = self.delims.repetition.unwrap_or(b'^');
         let fields = [
             "00".to_owned(),
@@ -265,6 +285,14 @@ impl<W: Write> SegmentBuilder<'_, W> {
         if !value.is_empty() {
             self.kept = self.w.line.len();
         }
+        self
+    }
+
+    /// Appends an element as it is, delimiters included (only the ISA needs this).
+    fn raw(mut self, value: Vec<u8>) -> Self {
+        self.separator();
+        self.w.line.extend_from_slice(&value);
+        self.kept = self.w.line.len();
         self
     }
 

@@ -1,0 +1,127 @@
+//! Helpers shared by the integration tests: fixture paths, the reference generator,
+//! chunked readers, golden-file comparison and an in-memory scrub.
+
+#![allow(dead_code)]
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use scrub837::clock::Timestamp;
+use scrub837::pipeline::{scrub_reader, Scrubbed, Settings};
+use scrub837::x12::{ControlNumbers, Delimiters, EnvelopeConfig, Limits};
+
+/// The fixed clock every test run uses.
+pub const NOW: &str = "2026-11-27T12:00:00Z";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+pub fn envelope_fixtures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(fixture("envelope"))
+        .expect("fixtures/envelope")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "x12"))
+        .collect();
+    v.sort();
+    assert!(v.len() >= 10, "envelope fixtures missing");
+    v
+}
+
+/// The shared corpus next to the checkout (`../shared/corpus`).
+pub fn corpus_files() -> Vec<PathBuf> {
+    let dir = root().join("../shared/corpus");
+    let mut out = Vec::new();
+    for sub in std::fs::read_dir(&dir).expect("../shared/corpus must sit beside the checkout") {
+        let sub = sub.expect("entry").path();
+        if sub.is_dir() {
+            for f in std::fs::read_dir(&sub).expect("corpus folder") {
+                out.push(f.expect("entry").path());
+            }
+        }
+    }
+    out.sort();
+    assert!(out.len() > 50, "corpus looks empty");
+    out
+}
+
+/// Runs `../shared/tools/gen837.py` and returns the file it writes.
+pub fn gen837(kind: &str, claims: u32, seed: u32, extra: &[&str]) -> Vec<u8> {
+    let script = root().join("../shared/tools/gen837.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args(["--kind", kind, "--claims", &claims.to_string(), "--seed", &seed.to_string()])
+        .args(extra)
+        .output()
+        .expect("python3 is needed to run the reference generator");
+    assert!(out.status.success(), "gen837 failed: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// A reader that hands out at most `chunk` bytes per read.
+pub struct Chunked<R> {
+    pub inner: R,
+    pub chunk: usize,
+}
+
+impl<R: Read> Read for Chunked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.chunk);
+        self.inner.read(&mut buf[..n])
+    }
+}
+
+pub fn settings(read_size: usize) -> Settings {
+    Settings {
+        out_dir: PathBuf::from("unused"),
+        now: Timestamp::parse_rfc3339(NOW).expect("clock"),
+        limits: Limits {
+            read_size,
+            ..Limits::default()
+        },
+        envelope: EnvelopeConfig::default(),
+        ack_delimiters: Delimiters::STANDARD,
+        ack_eol: b"\n",
+    }
+}
+
+/// Scrubs bytes in memory, reading `chunk` bytes at a time; returns the result and the problem lines.
+pub fn scrub_bytes(bytes: &[u8], chunk: usize) -> (Scrubbed, Vec<String>) {
+    let mut lines = Vec::new();
+    let mut numbers = ControlNumbers::starting_at(1);
+    let src = Chunked { inner: bytes, chunk };
+    let s = settings(chunk.clamp(1, 64 << 10));
+    let scrubbed = scrub_reader(src, &s, &mut numbers, &mut |p| {
+        lines.push(scrub837::cli::problem_line("input", p))
+    })
+    .expect("reading memory cannot fail");
+    (scrubbed, lines)
+}
+
+/// Compares `actual` with the golden file at `path`; with `SCRUB837_BLESS=1` rewrites it instead.
+pub fn golden(path: &Path, actual: &[u8]) {
+    if std::env::var_os("SCRUB837_BLESS").is_some() {
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p).expect("golden dir");
+        }
+        if actual.is_empty() {
+            let _ = std::fs::remove_file(path);
+        } else {
+            std::fs::write(path, actual).expect("write golden");
+        }
+        return;
+    }
+    let expected = std::fs::read(path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "{} differs from the output (rerun with SCRUB837_BLESS=1 to accept):\n--- expected\n{}\n--- actual\n{}",
+        path.display(),
+        String::from_utf8_lossy(&expected),
+        String::from_utf8_lossy(actual)
+    );
+}

@@ -1,0 +1,169 @@
+//! No input panics the program or grows memory without bound: arbitrary bytes, mutated
+//! fixtures, a lone ISA, an empty input, and a 1 GiB segment.
+
+mod common;
+
+use std::io::{self, Read};
+
+use common::{envelope_fixtures, scrub_bytes, Chunked};
+use proptest::prelude::*;
+use scrub837::x12::{check_stream, EnvelopeChecker, EnvelopeConfig, FrameKind, Framer, Limits};
+
+const ISA: &[u8] = b"ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *251215*1200*^*00501*000000001*0*T*:~";
+
+/// Drives the framer over `bytes` and returns its peak buffer size.
+fn peak_buffer(bytes: &[u8], limits: Limits) -> usize {
+    let mut framer = Framer::with_limits(Chunked { inner: bytes, chunk: 13 }, limits);
+    let mut checker = EnvelopeChecker::new(EnvelopeConfig::default());
+    check_stream(&mut framer, &mut checker, &mut ()).unwrap();
+    framer.buffer_capacity()
+}
+
+fn mutate(mut bytes: Vec<u8>, edits: &[(u8, usize, u8)]) -> Vec<u8> {
+    for &(op, at, value) in edits {
+        if bytes.is_empty() {
+            bytes.push(value);
+            continue;
+        }
+        let i = at % bytes.len();
+        match op % 5 {
+            0 => bytes[i] = value,
+            1 => {
+                bytes.remove(i);
+            }
+            2 => bytes.insert(i, value),
+            3 => bytes.truncate(i),
+            _ => {
+                let j = (i + value as usize).min(bytes.len());
+                let copy = bytes[i..j].to_vec();
+                bytes.splice(i..i, copy);
+            }
+        }
+    }
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let (s, _) = scrub_bytes(&bytes, 7);
+        prop_assert_eq!(s.bytes, bytes.len() as u64);
+    }
+
+    #[test]
+    fn arbitrary_bytes_after_an_isa_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let mut bytes = ISA.to_vec();
+        bytes.extend(tail);
+        let (s, _) = scrub_bytes(&bytes, 64);
+        prop_assert_eq!(s.bytes, bytes.len() as u64);
+        prop_assert_eq!(s.totals.interchanges, 1);
+    }
+
+    #[test]
+    fn mutated_fixtures_never_panic_and_stay_bounded(
+        which in 0usize..64,
+        edits in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..8),
+    ) {
+        let fixtures = envelope_fixtures();
+        let original = std::fs::read(&fixtures[which % fixtures.len()]).unwrap();
+        let bytes = mutate(original, &edits);
+        let (s, _) = scrub_bytes(&bytes, 7);
+        prop_assert_eq!(s.bytes, bytes.len() as u64);
+        // A 999 or TA1 we write always reads back cleanly.
+        for ack in [&s.ack999, &s.ta1] {
+            if !ack.is_empty() {
+                let back = scrub837::ack::read::read_acks(ack);
+                prop_assert!(back.problems.is_empty(), "{:?}", back.problems);
+                for a in &back.acks {
+                    prop_assert!(a.reconcile().is_ok(), "{:?}", a.reconcile());
+                }
+            }
+        }
+        let limits = Limits { max_segment: 1024, read_size: 64 };
+        prop_assert!(peak_buffer(&bytes, limits) <= 1024 + 2 * 64 + 4096);
+    }
+}
+
+#[test]
+fn empty_lone_isa_and_garbage_inputs_are_reported() {
+    let (s, lines) = scrub_bytes(b"", 7);
+    assert_eq!(s.totals.interchanges, 0);
+    assert_eq!(lines, ["input: not an interchange: the input is empty"]);
+
+    let (s, lines) = scrub_bytes(ISA, 7);
+    assert_eq!(s.totals.interchanges_rejected, 1);
+    assert!(lines.iter().any(|l| l.contains("IEA missing: premature end of file [TA1 023]")), "{lines:?}");
+    let ta1 = String::from_utf8(s.ta1).unwrap();
+    assert!(ta1.contains("TA1*000000001*251215*1200*R*023~"), "{ta1}");
+
+    let garbage: Vec<u8> = (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let (s, lines) = scrub_bytes(&garbage, 7);
+    assert_eq!(s.totals.interchanges, 0);
+    assert!(lines.last().unwrap().contains("no ISA segment found"), "{lines:?}");
+}
+
+/// An ISA, then `NTE*` and `len` bytes of `A` with no terminator, then a terminator and an IEA.
+struct HugeSegment {
+    prefix: Vec<u8>,
+    remaining: u64,
+    suffix: Vec<u8>,
+    stage: u8,
+    pos: usize,
+}
+
+impl Read for HugeSegment {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let part: &[u8] = match self.stage {
+                0 => &self.prefix,
+                2 => &self.suffix,
+                1 => {
+                    if self.remaining == 0 {
+                        self.stage = 2;
+                        continue;
+                    }
+                    let n = buf.len().min(self.remaining as usize);
+                    buf[..n].fill(b'A');
+                    self.remaining -= n as u64;
+                    return Ok(n);
+                }
+                _ => return Ok(0),
+            };
+            if self.pos == part.len() {
+                self.stage += 1;
+                self.pos = 0;
+                continue;
+            }
+            let n = buf.len().min(part.len() - self.pos);
+            buf[..n].copy_from_slice(&part[self.pos..self.pos + n]);
+            self.pos += n;
+            return Ok(n);
+        }
+    }
+}
+
+#[test]
+fn a_one_gib_segment_is_skipped_in_bounded_memory() {
+    let gib: u64 = 1 << 30;
+    let mut prefix = ISA.to_vec();
+    prefix.extend_from_slice(b"NTE*");
+    let src = HugeSegment {
+        prefix,
+        remaining: gib,
+        suffix: b"~IEA*0*000000001~".to_vec(),
+        stage: 0,
+        pos: 0,
+    };
+    let mut framer = Framer::new(src);
+    let mut kinds = Vec::new();
+    while let Some(frame) = framer.next().unwrap() {
+        kinds.push(frame.kind.clone());
+    }
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    assert_eq!(kinds[1], FrameKind::Oversize { len: gib + 4 });
+    assert_eq!(kinds[2], FrameKind::Segment);
+    let limits = Limits::default();
+    assert!(framer.buffer_capacity() <= limits.max_segment + 2 * limits.read_size);
+}
