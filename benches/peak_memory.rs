@@ -41,11 +41,12 @@ fn child(path: &Path) {
     let elapsed = started.elapsed().as_secs_f64();
     let after = vm_hwm_kib();
     println!(
-        "bytes={} segments={} interchanges={} transactions={} elapsed_s={elapsed:.6} \
+        "bytes={} segments={} interchanges={} interchanges_rejected={} transactions={} elapsed_s={elapsed:.6} \
          hwm_start_kib={before} hwm_kib={after} buffer_capacity={}",
         framer.offset(),
         totals.segments,
         totals.interchanges,
+        totals.interchanges_rejected,
         totals.transactions,
         framer.buffer_capacity(),
     );

@@ -23,9 +23,11 @@ pub const EXIT_UNUSABLE: i32 = 3;
 /// Scrubs ASC X12 837P/837I claim files and writes TA1/999 acknowledgments.
 #[derive(Parser, Debug)]
 #[command(name = "scrub837", version, about, long_about = None)]
-#[command(after_help = "Exit status: 0 nothing rejected, 1 claims or transaction sets rejected, \
+#[command(
+    after_help = "Exit status: 0 nothing rejected, 1 claims or transaction sets rejected, \
 2 usage, I/O or configuration error, 3 input unusable (not an interchange, or rejected at the \
-interchange level).\nLogs go to stderr; set SCRUB837_LOG (e.g. info, debug) for more.")]
+interchange level).\nLogs go to stderr; set SCRUB837_LOG (e.g. info, debug) for more."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -136,7 +138,10 @@ pub fn scrub(args: &ScrubArgs) -> i32 {
             eprintln!("scrub837: --threads: must be at least 1");
             return EXIT_ERROR;
         }
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
             tracing::debug!("thread pool already set: {e}");
         }
     }

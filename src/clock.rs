@@ -150,12 +150,21 @@ mod tests {
     #[test]
     fn parses_rfc3339() {
         let t = Timestamp::parse_rfc3339("2026-11-27T14:05:09Z").unwrap();
-        assert_eq!((t.year, t.month, t.day, t.hour, t.minute), (2026, 11, 27, 14, 5));
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute),
+            (2026, 11, 27, 14, 5)
+        );
         assert_eq!(t.yymmdd(), "261127");
         assert_eq!(t.ccyymmdd(), "20261127");
         assert_eq!(t.hhmm(), "1405");
         assert!(Timestamp::parse_rfc3339("2026-11-27T14:05:09.123+01:00").is_ok());
-        for bad in ["2026-11-27", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-27T14:05:09", "x026-11-27T14:05:09Z"] {
+        for bad in [
+            "2026-11-27",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-11-27T14:05:09",
+            "x026-11-27T14:05:09Z",
+        ] {
             assert!(Timestamp::parse_rfc3339(bad).is_err(), "{bad}");
         }
     }
@@ -163,7 +172,13 @@ mod tests {
     #[test]
     fn unix_epoch_conversion() {
         assert_eq!(Timestamp::from_unix(0).to_string(), "1970-01-01T00:00:00");
-        assert_eq!(Timestamp::from_unix(1_709_208_000).to_string(), "2024-02-29T12:00:00");
-        assert_eq!(Timestamp::from_unix(951_782_400).to_string(), "2000-02-29T00:00:00");
+        assert_eq!(
+            Timestamp::from_unix(1_709_208_000).to_string(),
+            "2024-02-29T12:00:00"
+        );
+        assert_eq!(
+            Timestamp::from_unix(951_782_400).to_string(),
+            "2000-02-29T00:00:00"
+        );
     }
 }

@@ -76,7 +76,9 @@ pub fn discover(args: &[String]) -> Result<Vec<Input>, Error> {
             let mut found = Vec::new();
             walk(&path, &mut found)?;
             if found.is_empty() {
-                return Err(Error::Config(format!("{arg}: the directory holds no files")));
+                return Err(Error::Config(format!(
+                    "{arg}: the directory holds no files"
+                )));
             }
             for file in found {
                 let rel = file.strip_prefix(&path).unwrap_or(&file);
@@ -125,7 +127,7 @@ mod tests {
         std::fs::write(dir.path().join("sub/a.837"), "").unwrap();
         std::fs::write(dir.path().join(".hidden"), "").unwrap();
         let arg = dir.path().display().to_string();
-        let inputs = discover(&[arg.clone()]).unwrap();
+        let inputs = discover(std::slice::from_ref(&arg)).unwrap();
         let stems: Vec<_> = inputs.iter().map(|i| i.stem.clone()).collect();
         assert_eq!(stems, [PathBuf::from("a"), "b".into(), "sub/a".into()]);
         let a = dir.path().join("a.837").display().to_string();

@@ -99,7 +99,9 @@ pub fn output_path(out_dir: &Path, input: &Input, suffix: &str) -> PathBuf {
     let mut p = out_dir.join(&input.stem);
     let name = format!(
         "{}.{suffix}",
-        p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+        p.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
     );
     p.set_file_name(name);
     p
@@ -224,8 +226,7 @@ pub fn scrub_input(
         Source::Stdin => Box::new(io::stdin().lock()),
         Source::File(p) => Box::new(fs::File::open(p).map_err(|e| Error::io(p, e))?),
     };
-    let scrubbed =
-        scrub_reader(src, settings, numbers, report).map_err(|e| Error::io(&path, e))?;
+    let scrubbed = scrub_reader(src, settings, numbers, report).map_err(|e| Error::io(&path, e))?;
     let verdict = scrubbed.verdict();
     let Scrubbed {
         totals,

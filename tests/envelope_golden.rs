@@ -26,15 +26,21 @@ fn envelope_fixtures_match_their_golden_acknowledgments() {
         golden(&dir.join("exit"), format!("{code}\n").as_bytes());
         golden(&dir.join("stderr.txt"), &run.stderr);
         for suffix in ["999.x12", "ta1.x12"] {
-            let written = std::fs::read(out.path().join(format!("{name}.{suffix}"))).unwrap_or_default();
+            let written =
+                std::fs::read(out.path().join(format!("{name}.{suffix}"))).unwrap_or_default();
             golden(&dir.join(suffix), &written);
             if written.is_empty() {
                 continue;
             }
             let back = read_acks(&written);
-            assert!(back.problems.is_empty(), "{name}.{suffix} does not re-read cleanly: {:?}", back.problems);
+            assert!(
+                back.problems.is_empty(),
+                "{name}.{suffix} does not re-read cleanly: {:?}",
+                back.problems
+            );
             for ack in &back.acks {
-                ack.reconcile().unwrap_or_else(|e| panic!("{name}.{suffix}: {e}"));
+                ack.reconcile()
+                    .unwrap_or_else(|e| panic!("{name}.{suffix}: {e}"));
             }
             if suffix == "ta1.x12" {
                 assert!(!back.ta1s.is_empty(), "{name}: TA1 file without TA1");
@@ -51,6 +57,9 @@ fn every_golden_folder_has_a_fixture() {
         .collect();
     for entry in std::fs::read_dir(root().join("tests/golden/envelope")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(fixtures.contains(&name), "golden folder {name} has no fixture");
+        assert!(
+            fixtures.contains(&name),
+            "golden folder {name} has no fixture"
+        );
     }
 }

@@ -13,7 +13,13 @@ const ISA: &[u8] = b"ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEI
 
 /// Drives the framer over `bytes` and returns its peak buffer size.
 fn peak_buffer(bytes: &[u8], limits: Limits) -> usize {
-    let mut framer = Framer::with_limits(Chunked { inner: bytes, chunk: 13 }, limits);
+    let mut framer = Framer::with_limits(
+        Chunked {
+            inner: bytes,
+            chunk: 13,
+        },
+        limits,
+    );
     let mut checker = EnvelopeChecker::new(EnvelopeConfig::default());
     check_stream(&mut framer, &mut checker, &mut ()).unwrap();
     framer.buffer_capacity()
@@ -94,14 +100,22 @@ fn empty_lone_isa_and_garbage_inputs_are_reported() {
 
     let (s, lines) = scrub_bytes(ISA, 7);
     assert_eq!(s.totals.interchanges_rejected, 1);
-    assert!(lines.iter().any(|l| l.contains("IEA missing: premature end of file [TA1 023]")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("IEA missing: premature end of file [TA1 023]")),
+        "{lines:?}"
+    );
     let ta1 = String::from_utf8(s.ta1).unwrap();
     assert!(ta1.contains("TA1*000000001*251215*1200*R*023~"), "{ta1}");
 
     let garbage: Vec<u8> = (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect();
     let (s, lines) = scrub_bytes(&garbage, 7);
     assert_eq!(s.totals.interchanges, 0);
-    assert!(lines.last().unwrap().contains("no ISA segment found"), "{lines:?}");
+    assert!(
+        lines.last().unwrap().contains("no ISA segment found"),
+        "{lines:?}"
+    );
 }
 
 /// An ISA, then `NTE*` and `len` bytes of `A` with no terminator, then a terminator and an IEA.

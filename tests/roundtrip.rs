@@ -3,7 +3,7 @@
 mod common;
 
 use common::{corpus_files, envelope_fixtures, gen837};
-use scrub837::x12::{Framer, FrameKind, Segment, X12Writer};
+use scrub837::x12::{FrameKind, Framer, Segment, X12Writer};
 
 /// Re-writes every segment of `bytes` from its tokens; returns the bytes without the
 /// whitespace between segments (which the framer drops).
@@ -30,7 +30,11 @@ fn rewrite(bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
 fn tokens_write_back_to_the_same_bytes() {
     let mut inputs: Vec<(String, Vec<u8>)> = envelope_fixtures()
         .into_iter()
-        .chain(corpus_files().into_iter().filter(|p| !p.to_string_lossy().contains("expected997")))
+        .chain(
+            corpus_files()
+                .into_iter()
+                .filter(|p| !p.to_string_lossy().contains("expected997")),
+        )
         .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
         .collect();
     inputs.push(("gen837 P".into(), gen837("P", 50, 9, &[])));
@@ -38,7 +42,11 @@ fn tokens_write_back_to_the_same_bytes() {
     for (name, bytes) in inputs {
         let (original, written) = rewrite(&bytes);
         assert!(!original.is_empty(), "{name}");
-        assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&original), "{name}");
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&original),
+            "{name}"
+        );
     }
 }
 

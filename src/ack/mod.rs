@@ -72,7 +72,11 @@ impl<'a> AckBuilder<'a> {
 
     /// The 999 bytes and the TA1 bytes (each empty when none is due), and the counts.
     pub fn finish(self) -> std::io::Result<(Vec<u8>, Vec<u8>, AckCounts)> {
-        Ok((self.w999.into_inner()?, self.wta1.into_inner()?, self.counts))
+        Ok((
+            self.w999.into_inner()?,
+            self.wta1.into_inner()?,
+            self.counts,
+        ))
     }
 
     fn reply_envelope(&self, isa: &IsaHeader) -> InterchangeEnvelope {

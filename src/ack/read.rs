@@ -4,8 +4,8 @@
 //! and that its counts reconcile.
 
 use crate::x12::{
-    EnvelopeChecker, EnvelopeConfig, EnvelopeSink, Framer, GroupHeader, Position, Problem,
-    Segment, TransactionHeader,
+    EnvelopeChecker, EnvelopeConfig, EnvelopeSink, Framer, GroupHeader, Position, Problem, Segment,
+    TransactionHeader,
 };
 
 /// One TA1 read back.
@@ -63,7 +63,10 @@ impl Ack999 {
             return Err(format!("AK903 {} but {received} AK2 loops", self.counts[1]));
         }
         if self.counts[2] != accepted {
-            return Err(format!("AK904 {} but {accepted} accepted IK5", self.counts[2]));
+            return Err(format!(
+                "AK904 {} but {accepted} accepted IK5",
+                self.counts[2]
+            ));
         }
         let expected = if !self.codes.is_empty() || accepted == 0 {
             "R"
@@ -75,7 +78,10 @@ impl Ack999 {
             "A"
         };
         if self.status != expected {
-            return Err(format!("AK901 {} but the loops say {expected}", self.status));
+            return Err(format!(
+                "AK901 {} but the loops say {expected}",
+                self.status
+            ));
         }
         Ok(())
     }

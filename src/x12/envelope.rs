@@ -715,7 +715,9 @@ impl EnvelopeChecker {
         let header = TransactionHeader {
             id: text(seg, 1),
             control: text(seg, 2),
-            convention: seg.element(3).map(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            convention: seg
+                .element(3)
+                .map(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
         };
         let pos = Position {
             in_transaction: Some(1),
@@ -925,7 +927,12 @@ impl EnvelopeChecker {
             self.close_transaction(sink);
         }
         if self.group.is_some() {
-            self.group_fault("3", pos.clone(), "GE missing: the IEA came first".into(), sink);
+            self.group_fault(
+                "3",
+                pos.clone(),
+                "GE missing: the IEA came first".into(),
+                sink,
+            );
             self.close_group(None, sink);
         }
         let Some(ic) = self.interchange.as_ref() else {

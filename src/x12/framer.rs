@@ -166,7 +166,9 @@ impl<R: Read> Framer<R> {
         }
         if self.buf.len() - self.end < self.limits.read_size {
             let cap = self.limits.max_segment + 2 * self.limits.read_size;
-            let want = (self.buf.len() * 2).max(self.end + self.limits.read_size).min(cap);
+            let want = (self.buf.len() * 2)
+                .max(self.end + self.limits.read_size)
+                .min(cap);
             if want > self.buf.len() {
                 self.buf.resize(want, 0);
             }
@@ -415,7 +417,11 @@ mod tests {
                 read_size,
                 ..Limits::default()
             };
-            assert_eq!(frames(input.as_bytes(), limits), big, "read size {read_size}");
+            assert_eq!(
+                frames(input.as_bytes(), limits),
+                big,
+                "read size {read_size}"
+            );
         }
     }
 

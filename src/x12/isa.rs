@@ -151,7 +151,11 @@ impl IsaHeader {
         }
         if f[11].len() == 5 {
             if !digits(&f[11]) {
-                fault("017", 12, format!("ISA12 {:?} is not a version number", f[11]));
+                fault(
+                    "017",
+                    12,
+                    format!("ISA12 {:?} is not a version number", f[11]),
+                );
             } else if f[11] != "00501" {
                 fault(
                     "003",
@@ -161,7 +165,11 @@ impl IsaHeader {
             }
         }
         if f[12].len() == 9 && !digits(&f[12]) {
-            fault("018", 13, format!("ISA13 {:?} is not a 9-digit number", f[12]));
+            fault(
+                "018",
+                13,
+                format!("ISA13 {:?} is not a 9-digit number", f[12]),
+            );
         }
         if f[13].len() == 1 && !matches!(f[13].as_str(), "0" | "1") {
             fault("019", 14, format!("ISA14 {:?} is not 0 or 1", f[13]));
@@ -208,7 +216,10 @@ pub fn days_in_month(year: u32, month: u32) -> u32 {
 
 /// The nom grammar of an ISA: `ISA`, the element separator, ISA01…ISA15 split on
 /// it, the separator, ISA16 (one byte) and the segment terminator (one byte).
-fn isa_parts(input: &[u8]) -> IResult<&[u8], (u8, Vec<&[u8]>, u8, u8)> {
+/// What [`isa_parts`] yields: element separator, ISA01…ISA15, ISA16, terminator.
+type IsaParts<'a> = (u8, Vec<&'a [u8]>, u8, u8);
+
+fn isa_parts(input: &[u8]) -> IResult<&[u8], IsaParts<'_>> {
     let (rest, _) = tag(&b"ISA"[..])(input)?;
     let (rest, sep) = take(1usize)(rest)?;
     let sep = sep[0];
@@ -228,7 +239,13 @@ fn isa_parts(input: &[u8]) -> IResult<&[u8], (u8, Vec<&[u8]>, u8, u8)> {
 fn ascii(bytes: &[u8]) -> String {
     bytes
         .iter()
-        .map(|&b| if (b' '..=b'~').contains(&b) { b as char } else { '?' })
+        .map(|&b| {
+            if (b' '..=b'~').contains(&b) {
+                b as char
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 

@@ -78,7 +78,11 @@ impl<'a> Segment<'a> {
     pub fn elements(&self) -> Elements<'a> {
         let rest = &self.raw[self.id_len..];
         Fields {
-            rest: if rest.is_empty() { None } else { Some(&rest[1..]) },
+            rest: if rest.is_empty() {
+                None
+            } else {
+                Some(&rest[1..])
+            },
             sep: self.delims.element,
         }
         .with_delims(self.delims)
@@ -117,9 +121,7 @@ impl<'a> Segment<'a> {
                 if whole {
                     vec![vec![e.as_bytes()]]
                 } else {
-                    e.repetitions()
-                        .map(|r| r.components().collect())
-                        .collect()
+                    e.repetitions().map(|r| r.components().collect()).collect()
                 }
             })
             .collect()
@@ -259,7 +261,10 @@ mod tests {
             .repetitions()
             .map(|r| r.components().collect())
             .collect();
-        assert_eq!(reps, vec![vec![&b"ABK"[..], b"M5450"], vec![b"ABF", b"M5459"]]);
+        assert_eq!(
+            reps,
+            vec![vec![&b"ABK"[..], b"M5450"], vec![b"ABF", b"M5459"]]
+        );
     }
 
     #[test]

@@ -247,7 +247,11 @@ impl<W: Write> X12Writer<W> {
         let control = format!("{:04}", self.next_st);
         self.next_st += 1;
         self.transaction = Some((control.clone(), 0));
-        self.segment("ST").el(id).el(&control).el(convention).end()?;
+        self.segment("ST")
+            .el(id)
+            .el(&control)
+            .el(convention)
+            .end()?;
         if let Some((_, sets)) = self.group.as_mut() {
             *sets += 1;
         }
@@ -311,7 +315,10 @@ impl<W: Write> SegmentBuilder<'_, W> {
                 self.w.line.push(d.repetition.unwrap_or(b'^'));
             }
             let used = if trim {
-                parts.iter().rposition(|p| !p.is_empty()).map_or(0, |i| i + 1)
+                parts
+                    .iter()
+                    .rposition(|p| !p.is_empty())
+                    .map_or(0, |i| i + 1)
             } else {
                 parts.len()
             };
@@ -354,11 +361,30 @@ mod tests {
             usage: "T".into(),
         };
         w.begin_interchange(&env, &mut n).unwrap();
-        w.begin_group("FA", "ME", "YOU", "20251215", "1200", "005010X231A1", &mut n)
-            .unwrap();
+        w.begin_group(
+            "FA",
+            "ME",
+            "YOU",
+            "20251215",
+            "1200",
+            "005010X231A1",
+            &mut n,
+        )
+        .unwrap();
         w.begin_transaction("999", "005010X231A1").unwrap();
-        w.segment("IK3").el("CLM").el("12").el("").el("8").el("").end().unwrap();
-        w.segment("IK4").comp(&[b"5", b"", b""]).el("").end().unwrap();
+        w.segment("IK3")
+            .el("CLM")
+            .el("12")
+            .el("")
+            .el("8")
+            .el("")
+            .end()
+            .unwrap();
+        w.segment("IK4")
+            .comp(&[b"5", b"", b""])
+            .el("")
+            .end()
+            .unwrap();
         w.segment("X").el("a*b~c").end().unwrap();
         w.end_transaction().unwrap();
         w.end_group().unwrap();

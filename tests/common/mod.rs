@@ -55,11 +55,22 @@ pub fn gen837(kind: &str, claims: u32, seed: u32, extra: &[&str]) -> Vec<u8> {
     let script = root().join("../shared/tools/gen837.py");
     let out = Command::new("python3")
         .arg(&script)
-        .args(["--kind", kind, "--claims", &claims.to_string(), "--seed", &seed.to_string()])
+        .args([
+            "--kind",
+            kind,
+            "--claims",
+            &claims.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
         .args(extra)
         .output()
         .expect("python3 is needed to run the reference generator");
-    assert!(out.status.success(), "gen837 failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "gen837 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -94,7 +105,10 @@ pub fn settings(read_size: usize) -> Settings {
 pub fn scrub_bytes(bytes: &[u8], chunk: usize) -> (Scrubbed, Vec<String>) {
     let mut lines = Vec::new();
     let mut numbers = ControlNumbers::starting_at(1);
-    let src = Chunked { inner: bytes, chunk };
+    let src = Chunked {
+        inner: bytes,
+        chunk,
+    };
     let s = settings(chunk.clamp(1, 64 << 10));
     let scrubbed = scrub_reader(src, &s, &mut numbers, &mut |p| {
         lines.push(scrub837::cli::problem_line("input", p))
