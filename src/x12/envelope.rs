@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 
+use super::delims::Delimiters;
 use super::framer::{Frame, FrameKind};
 use super::isa::IsaHeader;
 use super::position::{ElementRef, Position};
@@ -331,6 +332,42 @@ impl EnvelopeChecker {
 
     fn in_tx(&self) -> Option<u32> {
         self.transaction.as_ref().map(|t| t.segments)
+    }
+
+    /// Feeds one terminated segment (what [`Framer::drain_buffered`] hands out); the same as
+    /// [`EnvelopeChecker::feed`] with a [`FrameKind::Segment`] frame.
+    ///
+    /// [`Framer::drain_buffered`]: super::framer::Framer::drain_buffered
+    #[inline]
+    pub fn feed_segment(
+        &mut self,
+        bytes: &[u8],
+        offset: u64,
+        ordinal: u64,
+        delims: Delimiters,
+        sink: &mut impl EnvelopeSink,
+    ) {
+        // The hot path: a body segment of an open transaction set.
+        if let (Some(t), Ok(seg)) = (self.transaction.as_mut(), Segment::parse(bytes, delims)) {
+            if !matches!(seg.id(), b"GS" | b"ST" | b"SE" | b"GE" | b"IEA") {
+                t.segments += 1;
+                self.totals.segments = ordinal;
+                self.last_end = (offset + bytes.len() as u64, ordinal);
+                let pos = Position::at(offset, ordinal, Some(t.segments));
+                sink.transaction_segment(&seg, &pos);
+                return;
+            }
+        }
+        self.feed(
+            &Frame {
+                bytes,
+                offset,
+                ordinal,
+                kind: FrameKind::Segment,
+                delimiters: Some(delims),
+            },
+            sink,
+        );
     }
 
     /// Feeds one frame.

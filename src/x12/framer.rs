@@ -209,6 +209,7 @@ impl<R: Read> Framer<R> {
 
     /// The next frame, or `None` at the end of input.
     #[allow(clippy::should_implement_trait)]
+    #[inline]
     pub fn next(&mut self) -> io::Result<Option<Frame<'_>>> {
         self.start += self.pending;
         self.pending = 0;
@@ -233,6 +234,40 @@ impl<R: Read> Framer<R> {
                 None => return self.frame_junk(),
                 Some(d) => return self.frame_segment(d),
             }
+        }
+    }
+
+    /// Hands every ordinary segment already buffered to `f(bytes, offset, ordinal, delimiters)`,
+    /// without reading. Stops before an ISA, an incomplete segment, or when no delimiters are
+    /// known; [`Framer::next`] takes over from there. This is the hot loop: no frame is built.
+    #[inline]
+    pub fn drain_buffered(&mut self, mut f: impl FnMut(&[u8], u64, u64, Delimiters)) {
+        let Some(d) = self.delims else { return };
+        self.start += self.pending;
+        self.pending = 0;
+        loop {
+            while self.start < self.end && is_space(self.buf[self.start]) {
+                self.start += 1;
+            }
+            let start = self.start;
+            if self.end - start < 3 || &self.buf[start..start + 3] == b"ISA" {
+                return;
+            }
+            let from = self.scanned.max(start);
+            let Some(i) = memchr(d.segment, &self.buf[from..self.end]) else {
+                self.scanned = self.end;
+                return;
+            };
+            let stop = from + i;
+            self.ordinal += 1;
+            self.start = stop + 1;
+            self.scanned = stop + 1;
+            f(
+                &self.buf[start..stop],
+                self.base + start as u64,
+                self.ordinal,
+                d,
+            );
         }
     }
 

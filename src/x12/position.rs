@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// The location of a segment (and optionally one element of it) in an input.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Position {
     /// Absolute byte offset of the segment's first byte in the input.
     pub byte: u64,
@@ -15,11 +15,44 @@ pub struct Position {
     pub element: Option<ElementRef>,
 }
 
+/// A segment id of two or three characters, stored inline (so positions are `Copy`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SegmentId([u8; 3]);
+
+impl SegmentId {
+    /// The id from text; only the first three bytes are kept.
+    pub fn new(id: &str) -> Self {
+        let mut b = [0u8; 3];
+        for (slot, byte) in b.iter_mut().zip(id.bytes()) {
+            *slot = byte;
+        }
+        SegmentId(b)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(3);
+        std::str::from_utf8(&self.0[..len]).unwrap_or("???")
+    }
+}
+
+impl fmt::Debug for SegmentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl fmt::Display for SegmentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An element reference such as `SE01`, `CLM05-2` or `HI01-2` in the third repetition.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ElementRef {
     /// Segment id, e.g. `SE`.
-    pub segment_id: String,
+    pub segment_id: SegmentId,
     /// 1-based element position.
     pub element: u16,
     /// 1-based component position inside a composite.
@@ -32,7 +65,7 @@ impl ElementRef {
     /// A reference to element `element` of segment `segment_id`.
     pub fn new(segment_id: &str, element: u16) -> Self {
         ElementRef {
-            segment_id: segment_id.to_owned(),
+            segment_id: SegmentId::new(segment_id),
             element,
             component: None,
             repetition: None,
@@ -74,7 +107,7 @@ impl Position {
     pub fn with_element(&self, element: ElementRef) -> Self {
         Position {
             element: Some(element),
-            ..self.clone()
+            ..*self
         }
     }
 }

@@ -14,8 +14,13 @@ pub fn check_stream<R: Read>(
     checker: &mut EnvelopeChecker,
     sink: &mut impl EnvelopeSink,
 ) -> io::Result<StreamTotals> {
-    while let Some(frame) = framer.next()? {
-        checker.feed(&frame, sink);
+    loop {
+        framer.drain_buffered(|bytes, offset, ordinal, delims| {
+            checker.feed_segment(bytes, offset, ordinal, delims, sink)
+        });
+        match framer.next()? {
+            Some(frame) => checker.feed(&frame, sink),
+            None => return Ok(checker.finish(sink)),
+        }
     }
-    Ok(checker.finish(sink))
 }

@@ -5,8 +5,6 @@
 //! letter), then fields split on one delimiter at a time. Splitting is lazy and
 //! allocation-free: iterators hand out borrowed slices.
 
-use nom::bytes::complete::take_while_m_n;
-use nom::combinator::{eof, verify};
 use nom::IResult;
 
 use super::delims::Delimiters;
@@ -23,11 +21,21 @@ pub struct Segment<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BadSegmentId;
 
+/// The nom parser of a segment id: an upper-case letter, then one or two upper-case letters or
+/// digits. Written out by hand (it runs once per segment, on the hot path).
 fn segment_id(input: &[u8]) -> IResult<&[u8], &[u8]> {
-    verify(
-        take_while_m_n(2, 3, |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit()),
-        |id: &[u8]| id[0].is_ascii_uppercase(),
-    )(input)
+    let id_byte = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+    let len = match input {
+        [a, b, c, ..] if a.is_ascii_uppercase() && id_byte(b) && id_byte(c) => 3,
+        [a, b, ..] if a.is_ascii_uppercase() && id_byte(b) => 2,
+        _ => {
+            return Err(nom::Err::Error(nom::error::Error::new(
+                input,
+                nom::error::ErrorKind::TakeWhileMN,
+            )))
+        }
+    };
+    Ok((&input[len..], &input[..len]))
 }
 
 /// A nom parser for one field: the bytes up to `sep` (found with memchr) and whether a
@@ -43,8 +51,7 @@ impl<'a> Segment<'a> {
     /// Parses the id of a framed segment (`raw` excludes the terminator).
     pub fn parse(raw: &'a [u8], delims: Delimiters) -> Result<Self, BadSegmentId> {
         let (rest, id) = segment_id(raw).map_err(|_| BadSegmentId)?;
-        let at_end: IResult<&[u8], &[u8]> = eof(rest);
-        if at_end.is_err() && rest[0] != delims.element {
+        if rest.first().is_some_and(|&b| b != delims.element) {
             return Err(BadSegmentId);
         }
         Ok(Segment {
