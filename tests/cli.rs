@@ -104,7 +104,7 @@ fn stdin_and_directories_name_their_outputs() {
     assert!(!out.path().join("batch/b.999.x12").exists());
     let stderr = String::from_utf8(run.stderr).unwrap();
     assert!(
-        stderr.contains("batch/b.txt: segment 46 (byte 1282): IEA missing"),
+        stderr.contains("batch/b.txt: segment 46 (byte 1283): IEA missing"),
         "{stderr}"
     );
 }

@@ -297,7 +297,6 @@ pub struct EnvelopeChecker {
     interchange_controls: HashSet<String>,
     after_bad_isa: bool,
     totals: StreamTotals,
-    last_end: (u64, u64),
 }
 
 fn text(s: &Segment<'_>, n: usize) -> String {
@@ -321,7 +320,6 @@ impl EnvelopeChecker {
             interchange_controls: HashSet::new(),
             after_bad_isa: false,
             totals: StreamTotals::default(),
-            last_end: (0, 0),
         }
     }
 
@@ -351,8 +349,6 @@ impl EnvelopeChecker {
         if let (Some(t), Ok(seg)) = (self.transaction.as_mut(), Segment::parse(bytes, delims)) {
             if !matches!(seg.id(), b"GS" | b"ST" | b"SE" | b"GE" | b"IEA") {
                 t.segments += 1;
-                self.totals.segments = ordinal;
-                self.last_end = (offset + bytes.len() as u64, ordinal);
                 let pos = Position::at(offset, ordinal, Some(t.segments));
                 sink.transaction_segment(&seg, &pos);
                 return;
@@ -372,11 +368,6 @@ impl EnvelopeChecker {
 
     /// Feeds one frame.
     pub fn feed(&mut self, frame: &Frame<'_>, sink: &mut impl EnvelopeSink) {
-        self.totals.segments = self.totals.segments.max(match frame.kind {
-            FrameKind::Junk { .. } => 0,
-            _ => frame.ordinal,
-        });
-        self.last_end = (frame.offset + frame.bytes.len() as u64, frame.ordinal);
         let pos = Position::at(frame.offset, frame.ordinal, None);
         match &frame.kind {
             FrameKind::Junk { len } => {
@@ -418,7 +409,7 @@ impl EnvelopeChecker {
                     self.interchange_fault(
                         "023",
                         false,
-                        pos.clone(),
+                        pos,
                         "premature end of file: the last segment has no terminator".into(),
                         sink,
                     );
@@ -438,9 +429,15 @@ impl EnvelopeChecker {
         }
     }
 
-    /// Ends the input: whatever is still open was cut off.
-    pub fn finish(&mut self, sink: &mut impl EnvelopeSink) -> StreamTotals {
-        let pos = Position::at(self.last_end.0, self.last_end.1, None);
+    /// Ends the input after `segments` segments and `end` bytes: whatever is still open was cut off.
+    pub fn finish(
+        &mut self,
+        end: u64,
+        segments: u64,
+        sink: &mut impl EnvelopeSink,
+    ) -> StreamTotals {
+        self.totals.segments = segments;
+        let pos = Position::at(end, segments, None);
         self.close_all("023", "premature end of file", &pos, sink);
         self.totals.clone()
     }
@@ -535,7 +532,7 @@ impl EnvelopeChecker {
         };
         t.errors.push(SegmentError {
             segment_id,
-            position: position.clone(),
+            position,
             loop_id: None,
             code,
             element: None,
@@ -567,7 +564,7 @@ impl EnvelopeChecker {
         self.totals.interchanges += 1;
         self.interchange = Some(OpenInterchange {
             header: isa.clone(),
-            position: pos.clone(),
+            position: pos,
             groups: 0,
             group_controls: HashSet::new(),
             faults: Vec::new(),
@@ -578,7 +575,7 @@ impl EnvelopeChecker {
             let at = if fault.element > 0 {
                 pos.with_element(ElementRef::new("ISA", fault.element))
             } else {
-                pos.clone()
+                pos
             };
             self.interchange_fault(fault.code, true, at, fault.message, sink);
         }
@@ -607,20 +604,20 @@ impl EnvelopeChecker {
         if self.transaction.is_some() {
             let at = Position {
                 in_transaction: self.in_tx(),
-                ..pos.clone()
+                ..*pos
             };
             self.transaction_fault("2", at, format!("SE missing: {why}"), sink);
             self.close_transaction(sink);
         }
         if self.group.is_some() {
-            self.group_fault("3", pos.clone(), format!("GE missing: {why}"), sink);
+            self.group_fault("3", *pos, format!("GE missing: {why}"), sink);
             self.close_group(None, sink);
         }
         if self.interchange.is_some() {
             self.interchange_fault(
                 interchange_code,
                 true,
-                pos.clone(),
+                *pos,
                 format!("IEA missing: {why}"),
                 sink,
             );
@@ -660,13 +657,13 @@ impl EnvelopeChecker {
         if self.transaction.is_some() {
             let at = Position {
                 in_transaction: self.in_tx(),
-                ..pos.clone()
+                ..pos
             };
             self.transaction_fault("2", at, "SE missing: a GS began".into(), sink);
             self.close_transaction(sink);
         }
         if self.group.is_some() {
-            self.group_fault("3", pos.clone(), "GE missing: a new GS began".into(), sink);
+            self.group_fault("3", pos, "GE missing: a new GS began".into(), sink);
             self.close_group(None, sink);
         }
         let header = GroupHeader {
@@ -689,7 +686,7 @@ impl EnvelopeChecker {
             .unwrap_or(true);
         self.group = Some(OpenGroup {
             header: header.clone(),
-            position: pos.clone(),
+            position: pos,
             received: 0,
             accepted: 0,
             controls: HashSet::new(),
@@ -744,7 +741,7 @@ impl EnvelopeChecker {
         if self.transaction.is_some() {
             let at = Position {
                 in_transaction: self.in_tx(),
-                ..pos.clone()
+                ..pos
             };
             self.transaction_fault("2", at, "SE missing: a new ST began".into(), sink);
             self.close_transaction(sink);
@@ -774,7 +771,7 @@ impl EnvelopeChecker {
         };
         self.transaction = Some(OpenTransaction {
             header: header.clone(),
-            position: pos.clone(),
+            position: pos,
             segments: 1,
             codes: Vec::new(),
             errors: Vec::new(),
@@ -899,7 +896,7 @@ impl EnvelopeChecker {
         if self.transaction.is_some() {
             let at = Position {
                 in_transaction: self.in_tx(),
-                ..pos.clone()
+                ..pos
             };
             self.transaction_fault("2", at, "SE missing: the GE came first".into(), sink);
             self.close_transaction(sink);
@@ -958,18 +955,13 @@ impl EnvelopeChecker {
         if self.transaction.is_some() {
             let at = Position {
                 in_transaction: self.in_tx(),
-                ..pos.clone()
+                ..pos
             };
             self.transaction_fault("2", at, "SE missing: the IEA came first".into(), sink);
             self.close_transaction(sink);
         }
         if self.group.is_some() {
-            self.group_fault(
-                "3",
-                pos.clone(),
-                "GE missing: the IEA came first".into(),
-                sink,
-            );
+            self.group_fault("3", pos, "GE missing: the IEA came first".into(), sink);
             self.close_group(None, sink);
         }
         let Some(ic) = self.interchange.as_ref() else {

@@ -243,32 +243,35 @@ impl<R: Read> Framer<R> {
     #[inline]
     pub fn drain_buffered(&mut self, mut f: impl FnMut(&[u8], u64, u64, Delimiters)) {
         let Some(d) = self.delims else { return };
-        self.start += self.pending;
-        self.pending = 0;
+        // Locals, so the loop keeps its state in registers while `f` runs.
+        let buf = &self.buf[..self.end];
+        let base = self.base;
+        let mut start = self.start + self.pending;
+        let mut scanned = self.scanned.max(start);
+        let mut ordinal = self.ordinal;
         loop {
-            while self.start < self.end && is_space(self.buf[self.start]) {
-                self.start += 1;
+            while start < buf.len() && is_space(buf[start]) {
+                start += 1;
             }
-            let start = self.start;
-            if self.end - start < 3 || &self.buf[start..start + 3] == b"ISA" {
-                return;
+            let rest = &buf[start..];
+            if rest.len() < 3 || rest.starts_with(b"ISA") {
+                break;
             }
-            let from = self.scanned.max(start);
-            let Some(i) = memchr(d.segment, &self.buf[from..self.end]) else {
-                self.scanned = self.end;
-                return;
+            let from = scanned.max(start);
+            let Some(i) = memchr(d.segment, &buf[from..]) else {
+                scanned = buf.len();
+                break;
             };
             let stop = from + i;
-            self.ordinal += 1;
-            self.start = stop + 1;
-            self.scanned = stop + 1;
-            f(
-                &self.buf[start..stop],
-                self.base + start as u64,
-                self.ordinal,
-                d,
-            );
+            ordinal += 1;
+            f(&buf[start..stop], base + start as u64, ordinal, d);
+            start = stop + 1;
+            scanned = start;
         }
+        self.start = start;
+        self.pending = 0;
+        self.scanned = scanned;
+        self.ordinal = ordinal;
     }
 
     fn frame_isa(&mut self) -> io::Result<Option<Frame<'_>>> {

@@ -20,7 +20,7 @@ pub fn check_stream<R: Read>(
         });
         match framer.next()? {
             Some(frame) => checker.feed(&frame, sink),
-            None => return Ok(checker.finish(sink)),
+            None => return Ok(checker.finish(framer.offset(), framer.segments(), sink)),
         }
     }
 }
