@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::clock::Timestamp;
 use crate::error::Error;
+use crate::grammar::validate::Grammars;
 use crate::input::discover;
 use crate::pipeline::{scrub_input, Settings, Verdict};
 use crate::x12::{ControlNumbers, Delimiters, EnvelopeConfig, Level, Limits, Problem};
@@ -121,6 +122,9 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
         envelope: EnvelopeConfig::default(),
         ack_delimiters: Delimiters::STANDARD,
         ack_eol: if args.ack_single_line { b"" } else { b"\n" },
+        grammars: std::sync::Arc::new(
+            Grammars::embedded().map_err(|e| Error::Config(e.to_string()))?,
+        ),
     })
 }
 

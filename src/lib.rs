@@ -22,6 +22,7 @@ pub mod ack;
 pub mod cli;
 pub mod clock;
 pub mod error;
+pub mod grammar;
 pub mod input;
 pub mod pipeline;
 pub mod x12;

@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::ack::{AckBuilder, AckCounts, AckSettings};
 use crate::clock::Timestamp;
 use crate::error::Error;
+use crate::grammar::validate::{ClaimCounts, Grammars, Validator};
 use crate::input::{Input, Source};
 use crate::x12::{
     check_stream, ControlNumbers, Delimiters, EnvelopeChecker, EnvelopeConfig, EnvelopeSink,
@@ -30,6 +31,8 @@ pub struct Settings {
     pub ack_delimiters: Delimiters,
     /// Bytes after each acknowledgment segment terminator.
     pub ack_eol: &'static [u8],
+    /// The implementation-guide grammars transaction sets are validated against.
+    pub grammars: std::sync::Arc<Grammars>,
 }
 
 /// The verdict on one input; its number is the exit status it asks for.
@@ -60,37 +63,98 @@ pub struct FileReport {
     pub written: Vec<PathBuf>,
 }
 
-struct FileSink<'a, 'r> {
+struct FileSink<'a, 'r, 'g> {
     acks: AckBuilder<'a>,
+    validator: Validator<'g>,
     report: &'r mut dyn FnMut(&Problem),
     problems: u64,
 }
 
-impl EnvelopeSink for FileSink<'_, '_> {
+impl EnvelopeSink for FileSink<'_, '_, '_> {
     fn interchange_start(&mut self, isa: &IsaHeader, position: &Position) {
         self.acks.interchange_start(isa, position);
     }
     fn group_start(&mut self, header: &GroupHeader, position: &Position) {
+        self.validator.group_start(&header.version);
         self.acks.group_start(header, position);
     }
     fn transaction_start(&mut self, header: &TransactionHeader, position: &Position) {
+        self.validator.transaction_start(header);
         self.acks.transaction_start(header, position);
     }
+    #[inline]
     fn transaction_segment(&mut self, segment: &Segment<'_>, position: &Position) {
-        self.acks.transaction_segment(segment, position);
+        self.validator.segment(segment, position);
+    }
+    fn transaction_check(&mut self, outcome: &mut TransactionOutcome) {
+        let (problems, report) = (&mut self.problems, &mut self.report);
+        self.validator.check(outcome, |e| {
+            *problems += 1;
+            report(&segment_problem(e));
+        });
     }
     fn transaction_end(&mut self, outcome: &TransactionOutcome) {
+        self.validator.transaction_end(outcome);
         self.acks.transaction_end(outcome);
     }
     fn group_end(&mut self, outcome: &GroupOutcome) {
+        self.validator.group_end(outcome);
         self.acks.group_end(outcome);
     }
     fn interchange_end(&mut self, outcome: &InterchangeOutcome) {
+        self.validator.interchange_end(outcome);
         self.acks.interchange_end(outcome);
     }
     fn problem(&mut self, problem: &Problem) {
         self.problems += 1;
         (self.report)(problem);
+    }
+}
+
+/// A segment error as a problem line: its code, loop, element and claim, never the values.
+fn segment_problem(e: &crate::x12::SegmentError) -> Problem {
+    let what = match e.code {
+        "1" => "unrecognized segment",
+        "2" => "unexpected segment",
+        "3" => "required segment missing",
+        "4" => "loop occurs over its maximum",
+        "5" => "segment exceeds its maximum use",
+        "7" => "segment not in proper sequence",
+        "8" => "segment has data element errors",
+        "I4" => "segment not used in this implementation is present",
+        "I7" => "required loop missing",
+        _ => "segment error",
+    };
+    let mut message = format!("{} {what}", e.segment_id);
+    if let Some(l) = &e.loop_id {
+        message.push_str(&format!(" in loop {l}"));
+    }
+    for el in &e.elements {
+        let why = match el.code {
+            "1" => "required element missing",
+            "3" => "too many data elements",
+            "4" => "data element too short",
+            "5" => "data element too long",
+            "6" => "invalid character or number",
+            "7" => "invalid code value",
+            "8" => "invalid date",
+            "9" => "invalid time",
+            "12" => "too many repetitions",
+            "13" => "too many components",
+            "I10" => "element not used in this implementation is present",
+            _ => "element error",
+        };
+        message.push_str(&format!("; {}: {why} [IK4 {}]", el.element, el.code));
+    }
+    if let Some(c) = e.claim {
+        message.push_str(&format!(" (claim {} of the transaction set)", c + 1));
+    }
+    Problem {
+        level: crate::x12::Level::Segment,
+        code: e.code,
+        reject: e.claim.is_none(),
+        position: e.position,
+        message,
     }
 }
 
@@ -144,6 +208,8 @@ pub struct Scrubbed {
     pub bytes: u64,
     /// Problems reported.
     pub problems: u64,
+    /// Claims read and rejected.
+    pub claims: ClaimCounts,
 }
 
 impl Scrubbed {
@@ -152,7 +218,7 @@ impl Scrubbed {
         let t = &self.totals;
         if t.interchanges == 0 || t.interchanges_rejected > 0 || t.file_problems > 0 {
             Verdict::Unusable
-        } else if t.transactions_rejected > 0 || t.groups_rejected > 0 {
+        } else if t.transactions_rejected > 0 || t.groups_rejected > 0 || self.claims.rejected > 0 {
             Verdict::Rejected
         } else {
             Verdict::Clean
@@ -178,6 +244,7 @@ pub fn scrub_reader<R: Read>(
     });
     let mut sink = FileSink {
         acks,
+        validator: Validator::new(&settings.grammars),
         report,
         problems: 0,
     };
@@ -199,6 +266,7 @@ pub fn scrub_reader<R: Read>(
         });
     }
     let problems = sink.problems;
+    let claims = sink.validator.counts();
     let (ack999, ta1, acks) = sink.acks.finish()?;
     Ok(Scrubbed {
         totals,
@@ -207,6 +275,7 @@ pub fn scrub_reader<R: Read>(
         acks,
         bytes,
         problems,
+        claims,
     })
 }
 
@@ -235,6 +304,7 @@ pub fn scrub_input(
         acks,
         bytes,
         problems,
+        claims,
     } = scrubbed;
     let mut written = Vec::new();
     for (suffix, bytes) in [("999.x12", &ack999), ("ta1.x12", &ta1)] {
@@ -252,6 +322,8 @@ pub fn scrub_input(
         groups = totals.groups,
         transactions = totals.transactions,
         transactions_rejected = totals.transactions_rejected,
+        claims = claims.read,
+        claims_rejected = claims.rejected,
         problems,
         mb_per_s = format!("{:.1}", bytes as f64 / 1e6 / secs.max(1e-9)),
         "scrubbed"

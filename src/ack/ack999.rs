@@ -71,7 +71,12 @@ fn write_transaction<W: Write>(w: &mut X12Writer<W>, t: &TransactionOutcome) -> 
             .el(e.loop_id.as_deref().unwrap_or(""))
             .el(e.code)
             .end()?;
-        if let Some(el) = &e.element {
+        if let Some((name, value)) = &e.context {
+            w.segment("CTX")
+                .comp(&[name.as_bytes(), value.as_bytes()])
+                .end()?;
+        }
+        for el in e.elements.iter().take(99) {
             let element = el.element.element.to_string();
             let component = el.element.component.map(|c| c.to_string());
             let repetition = el.element.repetition.map(|r| r.to_string());

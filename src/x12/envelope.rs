@@ -124,8 +124,13 @@ pub struct SegmentError {
     pub loop_id: Option<String>,
     /// IK304: segment syntax error code.
     pub code: &'static str,
-    /// The element in error, when one is.
-    pub element: Option<ElementError>,
+    /// The elements in error (IK4), if any.
+    pub elements: Vec<ElementError>,
+    /// The claim (0-based, in the transaction set) the error belongs to, when it can be
+    /// attributed to one; such errors reject that claim only (IK501 `E`).
+    pub claim: Option<u32>,
+    /// Business context for the 999 CTX segment, e.g. `("CLM01", "A1234")`.
+    pub context: Option<(String, String)>,
 }
 
 /// How one transaction set ended.
@@ -135,6 +140,8 @@ pub struct TransactionOutcome {
     pub header: TransactionHeader,
     /// Where its ST is.
     pub position: Position,
+    /// Where it ended: its SE, or the segment that cut it off.
+    pub end: Position,
     /// Segments counted from ST to SE inclusive (or to where it was cut off).
     pub segments: u32,
     /// IK502…IK506 codes (at most five are written).
@@ -179,6 +186,26 @@ pub struct InterchangeOutcome {
     pub status: AckStatus,
 }
 
+impl TransactionOutcome {
+    /// Settles IK501 from what was found: `R` for any envelope code or any segment error not
+    /// attributable to one claim, `E` when every error belongs to a claim, `A` otherwise.
+    /// IK502 `5` (segments in error) is added whenever segment errors are present.
+    pub fn settle(&mut self) {
+        if !self.errors.is_empty() && !self.codes.contains(&"5") {
+            self.codes.push("5");
+        }
+        let envelope = self.codes.iter().any(|c| *c != "5");
+        let unattributed = self.errors.iter().any(|e| e.claim.is_none());
+        self.status = if envelope || unattributed {
+            AckStatus::Rejected
+        } else if !self.errors.is_empty() {
+            AckStatus::AcceptedWithErrors
+        } else {
+            AckStatus::Accepted
+        };
+    }
+}
+
 impl InterchangeOutcome {
     /// TA105: the code of the first fault, or `000`.
     pub fn note_code(&self) -> &'static str {
@@ -209,6 +236,9 @@ pub trait EnvelopeSink {
     fn interchange_segment(&mut self, segment: &Segment<'_>, position: &Position) {}
     /// A segment between ST and SE (exclusive).
     fn transaction_segment(&mut self, segment: &Segment<'_>, position: &Position) {}
+    /// A transaction set is about to end: the sink may add segment errors (and attribute them
+    /// to claims) before its IK5 status is settled.
+    fn transaction_check(&mut self, outcome: &mut TransactionOutcome) {}
     /// A transaction set ended (by SE, or cut off).
     fn transaction_end(&mut self, outcome: &TransactionOutcome) {}
     /// A functional group ended.
@@ -255,6 +285,8 @@ pub struct StreamTotals {
     pub transactions: u32,
     /// Transaction sets rejected (IK501 `R`).
     pub transactions_rejected: u32,
+    /// Transaction sets accepted with errors (IK501 `E`: some claims rejected).
+    pub transactions_with_errors: u32,
     /// Problems outside any interchange.
     pub file_problems: u32,
     /// Segments framed.
@@ -275,6 +307,7 @@ struct OpenGroup {
     position: Position,
     received: u32,
     accepted: u32,
+    with_errors: u32,
     controls: HashSet<String>,
     codes: Vec<&'static str>,
     supported: bool,
@@ -535,7 +568,9 @@ impl EnvelopeChecker {
             position,
             loop_id: None,
             code,
-            element: None,
+            elements: Vec::new(),
+            claim: None,
+            context: None,
         });
         push_code(&mut t.codes, "5");
         sink.problem(&Problem {
@@ -607,7 +642,7 @@ impl EnvelopeChecker {
                 ..*pos
             };
             self.transaction_fault("2", at, format!("SE missing: {why}"), sink);
-            self.close_transaction(sink);
+            self.close_transaction(at, sink);
         }
         if self.group.is_some() {
             self.group_fault("3", *pos, format!("GE missing: {why}"), sink);
@@ -660,7 +695,7 @@ impl EnvelopeChecker {
                 ..pos
             };
             self.transaction_fault("2", at, "SE missing: a GS began".into(), sink);
-            self.close_transaction(sink);
+            self.close_transaction(at, sink);
         }
         if self.group.is_some() {
             self.group_fault("3", pos, "GE missing: a new GS began".into(), sink);
@@ -689,6 +724,7 @@ impl EnvelopeChecker {
             position: pos,
             received: 0,
             accepted: 0,
+            with_errors: 0,
             controls: HashSet::new(),
             codes: Vec::new(),
             supported,
@@ -744,7 +780,7 @@ impl EnvelopeChecker {
                 ..pos
             };
             self.transaction_fault("2", at, "SE missing: a new ST began".into(), sink);
-            self.close_transaction(sink);
+            self.close_transaction(at, sink);
         }
         let header = TransactionHeader {
             id: text(seg, 1),
@@ -860,33 +896,39 @@ impl EnvelopeChecker {
                 sink,
             );
         }
-        self.close_transaction(sink);
+        self.close_transaction(pos, sink);
     }
 
-    fn close_transaction(&mut self, sink: &mut impl EnvelopeSink) {
+    /// Ends the open transaction set; `end` is where (its SE, or where it was cut off).
+    fn close_transaction(&mut self, end: Position, sink: &mut impl EnvelopeSink) {
         let Some(t) = self.transaction.take() else {
             return;
         };
-        let status = if t.codes.is_empty() {
-            AckStatus::Accepted
-        } else {
-            AckStatus::Rejected
+        let mut outcome = TransactionOutcome {
+            header: t.header,
+            position: t.position,
+            end,
+            segments: t.segments,
+            codes: t.codes,
+            errors: t.errors,
+            status: AckStatus::Accepted,
         };
-        if status.is_accepted() {
+        sink.transaction_check(&mut outcome);
+        outcome.settle();
+        if outcome.status.is_accepted() {
             if let Some(g) = self.group.as_mut() {
                 g.accepted += 1;
             }
         } else {
             self.totals.transactions_rejected += 1;
         }
-        sink.transaction_end(&TransactionOutcome {
-            header: t.header,
-            position: t.position,
-            segments: t.segments,
-            codes: t.codes,
-            errors: t.errors,
-            status,
-        });
+        if outcome.status == AckStatus::AcceptedWithErrors {
+            self.totals.transactions_with_errors += 1;
+            if let Some(g) = self.group.as_mut() {
+                g.with_errors += 1;
+            }
+        }
+        sink.transaction_end(&outcome);
     }
 
     fn end_group(&mut self, seg: &Segment<'_>, pos: Position, sink: &mut impl EnvelopeSink) {
@@ -899,7 +941,7 @@ impl EnvelopeChecker {
                 ..pos
             };
             self.transaction_fault("2", at, "SE missing: the GE came first".into(), sink);
-            self.close_transaction(sink);
+            self.close_transaction(at, sink);
         }
         let Some(g) = self.group.as_ref() else { return };
         let (received, control) = (g.received, g.header.control.clone());
@@ -931,6 +973,8 @@ impl EnvelopeChecker {
             AckStatus::Rejected
         } else if g.accepted < g.received {
             AckStatus::Partial
+        } else if g.with_errors > 0 {
+            AckStatus::AcceptedWithErrors
         } else {
             AckStatus::Accepted
         };
@@ -958,7 +1002,7 @@ impl EnvelopeChecker {
                 ..pos
             };
             self.transaction_fault("2", at, "SE missing: the IEA came first".into(), sink);
-            self.close_transaction(sink);
+            self.close_transaction(at, sink);
         }
         if self.group.is_some() {
             self.group_fault("3", pos, "GE missing: the IEA came first".into(), sink);

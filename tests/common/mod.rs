@@ -87,6 +87,16 @@ impl<R: Read> Read for Chunked<R> {
     }
 }
 
+/// The embedded grammars, loaded once per test binary (loading is slow in debug builds).
+pub fn grammars() -> std::sync::Arc<scrub837::grammar::validate::Grammars> {
+    static G: std::sync::OnceLock<std::sync::Arc<scrub837::grammar::validate::Grammars>> =
+        std::sync::OnceLock::new();
+    G.get_or_init(|| {
+        std::sync::Arc::new(scrub837::grammar::validate::Grammars::embedded().expect("grammars"))
+    })
+    .clone()
+}
+
 pub fn settings(read_size: usize) -> Settings {
     Settings {
         out_dir: PathBuf::from("unused"),
@@ -98,6 +108,7 @@ pub fn settings(read_size: usize) -> Settings {
         envelope: EnvelopeConfig::default(),
         ack_delimiters: Delimiters::STANDARD,
         ack_eol: b"\n",
+        grammars: grammars(),
     }
 }
 

@@ -1,0 +1,322 @@
+//! Element rules of one segment: required, not used, repetitions, components, length, data
+//! type (dates, times, numbers) and code values, reported with 999 IK4 codes.
+
+use super::{ElementDef, SegmentDef, Usage};
+use crate::x12::{Element, ElementError, ElementRef, Segment};
+
+/// The bad value, as IK404 carries it (at most 99 characters).
+fn copy(value: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(value);
+    Some(text.chars().take(99).collect())
+}
+
+fn reference(def: &ElementDef) -> Option<u32> {
+    def.data_ele.parse().ok()
+}
+
+fn digits(b: &[u8]) -> bool {
+    !b.is_empty() && b.iter().all(u8::is_ascii_digit)
+}
+
+/// CCYYMMDD, a real calendar date.
+pub fn valid_date(b: &[u8]) -> bool {
+    if b.len() != 8 || !digits(b) {
+        return false;
+    }
+    let n = |r: std::ops::Range<usize>| {
+        b[r].iter()
+            .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'))
+    };
+    let (y, m, d) = (n(0..4), n(4..6), n(6..8));
+    (1..=12).contains(&m) && d >= 1 && d <= crate::x12::isa::days_in_month(y, m)
+}
+
+/// HHMM, HHMMSS or HHMMSSd…d.
+fn valid_time(b: &[u8]) -> bool {
+    if b.len() < 4 || b.len() > 8 || !digits(b) {
+        return false;
+    }
+    let n = |i: usize| u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0');
+    n(0) < 24 && n(2) < 60 && (b.len() < 6 || n(4) < 60)
+}
+
+/// X12 type R: optional minus, digits with at most one decimal point; returns the digit count.
+fn decimal_digits(b: &[u8]) -> Option<usize> {
+    let body = b.strip_prefix(b"-").unwrap_or(b);
+    let mut points = 0;
+    let mut count = 0;
+    for &c in body {
+        match c {
+            b'0'..=b'9' => count += 1,
+            b'.' => points += 1,
+            _ => return None,
+        }
+    }
+    (count > 0 && points <= 1).then_some(count)
+}
+
+/// X12 type N0…N9: optional minus and digits; returns the digit count.
+fn integer_digits(b: &[u8]) -> Option<usize> {
+    let body = b.strip_prefix(b"-").unwrap_or(b);
+    digits(body).then_some(body.len())
+}
+
+/// Checks one simple value against its definition; returns the IK403 code of the first fault.
+pub fn check_value(value: &[u8], def: &ElementDef) -> Option<&'static str> {
+    let ty = def.data_type.as_deref().unwrap_or("AN");
+    let len = match ty {
+        "R" => match decimal_digits(value) {
+            Some(n) => n,
+            None => return Some("6"),
+        },
+        t if t.starts_with('N') => match integer_digits(value) {
+            Some(n) => n,
+            None => return Some("6"),
+        },
+        "DT" => {
+            let ok = match value.len() {
+                8 => valid_date(value),
+                6 => valid_date(&[b"20", value].concat()),
+                _ => false,
+            };
+            if !ok {
+                return Some("8");
+            }
+            value.len()
+        }
+        "TM" => {
+            if !valid_time(value) {
+                return Some("9");
+            }
+            value.len()
+        }
+        _ => value.len(),
+    };
+    if let Some(min) = def.min_len {
+        if (len as u32) < min {
+            return Some("4");
+        }
+    }
+    if let Some(max) = def.max_len {
+        if max > 0 && (len as u32) > max {
+            return Some("5");
+        }
+    }
+    if let Some(codes) = &def.codes {
+        if !codes.iter().any(|c| c.as_bytes() == value) {
+            return Some("7");
+        }
+    }
+    None
+}
+
+/// A date in DTP03 (or similar) written in the format its qualifier names: `D8` CCYYMMDD,
+/// `RD8` CCYYMMDD-CCYYMMDD with from ≤ thru.
+pub fn valid_period(format: &[u8], value: &[u8]) -> bool {
+    match format {
+        b"D8" => valid_date(value),
+        b"RD8" => match value.iter().position(|&b| b == b'-') {
+            Some(i) => {
+                let (from, thru) = (&value[..i], &value[i + 1..]);
+                valid_date(from) && valid_date(thru) && from <= thru
+            }
+            None => false,
+        },
+        _ => true,
+    }
+}
+
+fn issue(
+    seg: &Segment<'_>,
+    def: &ElementDef,
+    position: u16,
+    component: Option<u16>,
+    repetition: Option<u16>,
+    code: &'static str,
+    value: Option<String>,
+) -> ElementError {
+    ElementError {
+        element: ElementRef {
+            segment_id: crate::x12::position::SegmentId::new(seg.id_str()),
+            element: position,
+            component,
+            repetition,
+        },
+        reference: reference(def),
+        code,
+        value,
+    }
+}
+
+fn check_one(
+    seg: &Segment<'_>,
+    value: Element<'_>,
+    def: &ElementDef,
+    position: u16,
+    repetition: Option<u16>,
+    out: &mut Vec<ElementError>,
+) {
+    match &def.components {
+        Some(components) => {
+            let count = value.components().count();
+            if count > components.len() {
+                out.push(issue(
+                    seg,
+                    def,
+                    position,
+                    Some(components.len() as u16 + 1),
+                    repetition,
+                    "13",
+                    copy(value.as_bytes()),
+                ));
+            }
+            for (j, (part, cdef)) in value.components().zip(components).enumerate() {
+                let c = Some(j as u16 + 1);
+                if part.is_empty() {
+                    if cdef.usage == Usage::R {
+                        out.push(issue(seg, cdef, position, c, repetition, "1", None));
+                    }
+                } else if cdef.usage == Usage::N {
+                    out.push(issue(seg, cdef, position, c, repetition, "I10", copy(part)));
+                } else if let Some(code) = check_value(part, cdef) {
+                    out.push(issue(seg, cdef, position, c, repetition, code, copy(part)));
+                }
+            }
+            for (j, cdef) in components.iter().enumerate().skip(count) {
+                if cdef.usage == Usage::R {
+                    out.push(issue(
+                        seg,
+                        cdef,
+                        position,
+                        Some(j as u16 + 1),
+                        repetition,
+                        "1",
+                        None,
+                    ));
+                }
+            }
+        }
+        None => {
+            if let Some(code) = check_value(value.as_bytes(), def) {
+                out.push(issue(
+                    seg,
+                    def,
+                    position,
+                    None,
+                    repetition,
+                    code,
+                    copy(value.as_bytes()),
+                ));
+            }
+        }
+    }
+}
+
+/// Checks every element of `seg` against `def`, appending IK4 errors to `out`.
+pub fn check_segment(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
+    let mut present = 0usize;
+    for (i, value) in seg.elements().enumerate() {
+        present = i + 1;
+        let position = (i + 1) as u16;
+        let Some(edef) = def.elements.get(i) else {
+            if !value.is_empty() {
+                out.push(ElementError {
+                    element: ElementRef::new(seg.id_str(), position),
+                    reference: None,
+                    code: "3",
+                    value: copy(value.as_bytes()),
+                });
+            }
+            continue;
+        };
+        if value.is_empty() {
+            if edef.usage == Usage::R {
+                out.push(issue(seg, edef, position, None, None, "1", None));
+            }
+            continue;
+        }
+        if edef.usage == Usage::N {
+            out.push(issue(
+                seg,
+                edef,
+                position,
+                None,
+                None,
+                "I10",
+                copy(value.as_bytes()),
+            ));
+            continue;
+        }
+        let repeats = edef.repeat.map_or(true, |r| r > 1);
+        if repeats {
+            let mut n = 0u32;
+            for (r, rep) in value.repetitions().enumerate() {
+                n += 1;
+                check_one(seg, rep, edef, position, Some(r as u16 + 1), out);
+            }
+            if edef.repeat.is_some_and(|max| n > max) {
+                out.push(issue(seg, edef, position, None, None, "12", None));
+            }
+        } else {
+            check_one(seg, value, edef, position, None, out);
+        }
+    }
+    for (i, edef) in def.elements.iter().enumerate().skip(present) {
+        if edef.usage == Usage::R {
+            out.push(issue(seg, edef, (i + 1) as u16, None, None, "1", None));
+        }
+    }
+    // Dates whose format a qualifier names (DTP02 D8 / RD8).
+    if seg.id() == b"DTP" {
+        let (format, value) = (seg.value(2), seg.value(3));
+        if !value.is_empty() && !valid_period(format, value) {
+            if let Some(edef) = def.elements.get(2) {
+                out.push(issue(seg, edef, 3, None, None, "8", copy(value)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_by_type() {
+        let def = |ty: &str, min: u32, max: u32| ElementDef {
+            reference: "X01".into(),
+            name: String::new(),
+            data_ele: "1".into(),
+            usage: Usage::R,
+            data_type: Some(ty.into()),
+            min_len: Some(min),
+            max_len: Some(max),
+            repeat: Some(1),
+            codes: None,
+            external_codes: None,
+            pattern: None,
+            components: None,
+        };
+        assert_eq!(check_value(b"20260229", &def("DT", 8, 8)), Some("8"));
+        assert_eq!(check_value(b"20280229", &def("DT", 8, 8)), None);
+        assert_eq!(check_value(b"2360", &def("TM", 4, 8)), Some("9"));
+        assert_eq!(check_value(b"-12.50", &def("R", 1, 18)), None);
+        assert_eq!(check_value(b"1.2.3", &def("R", 1, 18)), Some("6"));
+        assert_eq!(check_value(b"12a", &def("N0", 1, 15)), Some("6"));
+        assert_eq!(check_value(b"A", &def("AN", 2, 3)), Some("4"));
+        assert_eq!(check_value(b"ABCD", &def("AN", 2, 3)), Some("5"));
+        let mut coded = def("ID", 2, 2);
+        coded.codes = Some(vec!["85".into()]);
+        assert_eq!(check_value(b"87", &coded), Some("7"));
+        assert_eq!(check_value(b"85", &coded), None);
+    }
+
+    #[test]
+    fn periods() {
+        assert!(valid_period(b"D8", b"20261101"));
+        assert!(!valid_period(b"D8", b"20261131"));
+        assert!(valid_period(b"RD8", b"20261101-20261105"));
+        assert!(!valid_period(b"RD8", b"20261105-20261101"));
+        assert!(!valid_period(b"RD8", b"20261101"));
+    }
+}

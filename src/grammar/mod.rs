@@ -1,0 +1,440 @@
+//! Implementation-guide grammars, loaded from the JSON files in `grammars/` (embedded in the binary).
+//!
+//! A grammar is a tree of loops and segments with usage, repeat limits, max use and element
+//! rules. [`Grammar::load`] compiles it into flat tables that the [`walker`] indexes: every loop
+//! knows its trigger (first segment) and every segment the element and codes that identify it
+//! among siblings with the same id (NM101 `85`/`87`, HL03 `20`/`22`/`23`, HI01-1 `ABK`/`ABF`, …).
+
+pub mod elements;
+pub mod validate;
+pub mod walker;
+
+use serde::Deserialize;
+
+/// Usage of a loop, segment or element in the implementation guide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum Usage {
+    /// Required.
+    R,
+    /// Situational.
+    S,
+    /// Not used.
+    N,
+}
+
+/// An element (or a component of a composite) as the grammar file describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ElementDef {
+    /// Reference such as `NM101` or `CLM05-1`.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// Name in the guide.
+    #[serde(default)]
+    pub name: String,
+    /// Data element dictionary number (`98`, `C023`, …).
+    #[serde(default)]
+    pub data_ele: String,
+    /// Usage.
+    pub usage: Usage,
+    /// Data type (`AN`, `ID`, `DT`, `TM`, `R`, `N0`, …); absent for composites.
+    #[serde(rename = "type", default)]
+    pub data_type: Option<String>,
+    /// Minimum length.
+    #[serde(default)]
+    pub min_len: Option<u32>,
+    /// Maximum length.
+    #[serde(default)]
+    pub max_len: Option<u32>,
+    /// Repetitions allowed (`None` = unbounded).
+    #[serde(default = "one")]
+    pub repeat: Option<u32>,
+    /// Valid codes, when the guide lists them.
+    #[serde(default)]
+    pub codes: Option<Vec<String>>,
+    /// Name of an external code list (not checked here).
+    #[serde(default)]
+    pub external_codes: Option<String>,
+    /// A regular expression the guide gives (kept for reference; not checked).
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Components, for a composite element.
+    #[serde(default)]
+    pub components: Option<Vec<ElementDef>>,
+}
+
+fn one() -> Option<u32> {
+    Some(1)
+}
+
+/// A segment as the grammar file describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct SegmentDef {
+    /// Segment id.
+    pub id: String,
+    /// Name in the guide.
+    #[serde(default)]
+    pub name: String,
+    /// Usage.
+    pub usage: Usage,
+    /// Maximum use in one loop instance (`None` = unbounded).
+    pub max_use: Option<u32>,
+    /// Elements, dense by position (`elements[i]` is position `i + 1`).
+    pub elements: Vec<ElementDef>,
+}
+
+/// A loop as the grammar file describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct LoopDef {
+    /// Loop id (`2300`, `2010AA`, …; `ST` for the transaction set itself).
+    pub id: String,
+    /// Name in the guide.
+    #[serde(default)]
+    pub name: String,
+    /// Usage.
+    pub usage: Usage,
+    /// Repeat limit (`None` = unbounded).
+    pub repeat: Option<u32>,
+    /// Segments and loops in order.
+    pub children: Vec<NodeDef>,
+}
+
+/// A child of a loop.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeDef {
+    /// A nested loop.
+    Loop(LoopDef),
+    /// A segment.
+    Segment(SegmentDef),
+}
+
+/// A grammar file.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct GrammarFile {
+    /// Format version of the file (1).
+    pub format: u32,
+    /// Short name (`837P`, `837I`, `277CA`, `999`).
+    pub name: String,
+    /// ST01.
+    pub transaction_set: String,
+    /// GS08 / ST03.
+    pub version: String,
+    /// Where the data come from.
+    pub source: String,
+    /// The transaction set between ST and SE.
+    pub root: LoopDef,
+}
+
+/// Index of a loop in [`Grammar::loops`].
+pub type LoopIx = u16;
+/// Index of a segment in [`Grammar::segments`].
+pub type SegIx = u16;
+
+/// A child of a compiled loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Child {
+    /// A nested loop.
+    Loop(LoopIx),
+    /// A segment.
+    Segment(SegIx),
+}
+
+/// What tells a segment apart from siblings with the same id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// 1-based element position.
+    pub element: usize,
+    /// 1-based component position, when the identifying value is in a composite.
+    pub component: Option<usize>,
+    /// The values that identify it.
+    pub codes: Vec<String>,
+}
+
+/// A compiled loop.
+#[derive(Clone, Debug)]
+pub struct Loop {
+    /// Loop id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Usage.
+    pub usage: Usage,
+    /// Repeat limit.
+    pub repeat: Option<u32>,
+    /// Parent loop (`None` for the root).
+    pub parent: Option<LoopIx>,
+    /// Children in order.
+    pub children: Vec<Child>,
+}
+
+/// A compiled segment.
+#[derive(Clone, Debug)]
+pub struct Seg {
+    /// The definition (id, usage, max use, elements).
+    pub def: SegmentDef,
+    /// The loop it sits in.
+    pub parent: LoopIx,
+    /// Its identifying element, when it has one.
+    pub identity: Option<Identity>,
+}
+
+/// A compiled grammar.
+#[derive(Clone, Debug)]
+pub struct Grammar {
+    /// Short name.
+    pub name: String,
+    /// ST01.
+    pub transaction_set: String,
+    /// GS08 / ST03.
+    pub version: String,
+    /// Source note.
+    pub source: String,
+    /// Loops; index 0 is the root.
+    pub loops: Vec<Loop>,
+    /// Segments.
+    pub segments: Vec<Seg>,
+}
+
+/// Why a grammar could not be loaded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GrammarError {
+    /// The JSON does not parse.
+    #[error("grammar {name}: {message}")]
+    Parse {
+        /// File name.
+        name: String,
+        /// serde_json's message (with line and column).
+        message: String,
+    },
+    /// The grammar is inconsistent.
+    #[error("grammar {name}: {message}")]
+    Inconsistent {
+        /// File name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The grammars embedded in the binary, by file name.
+pub const EMBEDDED: [(&str, &str); 4] = [
+    ("837P.json", include_str!("../../grammars/837P.json")),
+    ("837I.json", include_str!("../../grammars/837I.json")),
+    ("277CA.json", include_str!("../../grammars/277CA.json")),
+    ("999.json", include_str!("../../grammars/999.json")),
+];
+
+fn identity_of(def: &SegmentDef) -> Option<Identity> {
+    let coded = |e: &ElementDef| {
+        e.codes
+            .as_ref()
+            .filter(|c| !c.is_empty() && e.usage == Usage::R)
+            .cloned()
+    };
+    if def.id == "HL" {
+        let codes = def.elements.get(2).and_then(coded)?;
+        return Some(Identity {
+            element: 3,
+            component: None,
+            codes,
+        });
+    }
+    let first = def.elements.first()?;
+    if let Some(components) = &first.components {
+        let codes = components.first().and_then(coded)?;
+        return Some(Identity {
+            element: 1,
+            component: Some(1),
+            codes,
+        });
+    }
+    if first.data_type.as_deref() == Some("ID") {
+        return coded(first).map(|codes| Identity {
+            element: 1,
+            component: None,
+            codes,
+        });
+    }
+    None
+}
+
+impl Grammar {
+    /// Parses and compiles a grammar file; `name` is used in messages.
+    pub fn load(name: &str, json: &str) -> Result<Grammar, GrammarError> {
+        let file: GrammarFile = serde_json::from_str(json).map_err(|e| GrammarError::Parse {
+            name: name.to_owned(),
+            message: e.to_string(),
+        })?;
+        let mut g = Grammar {
+            name: file.name.clone(),
+            transaction_set: file.transaction_set.clone(),
+            version: file.version.clone(),
+            source: file.source.clone(),
+            loops: Vec::new(),
+            segments: Vec::new(),
+        };
+        g.add_loop(&file.root, None);
+        g.check().map_err(|message| GrammarError::Inconsistent {
+            name: name.to_owned(),
+            message,
+        })?;
+        Ok(g)
+    }
+
+    /// The embedded grammar for a GS08 / ST03 version, if there is one.
+    pub fn embedded_for(version: &str) -> Option<Result<Grammar, GrammarError>> {
+        EMBEDDED.iter().find_map(|(name, json)| {
+            // Cheap look at the header before compiling.
+            let head = &json[..json.len().min(400)];
+            head.contains(&format!("\"version\": \"{version}\""))
+                .then(|| Grammar::load(name, json))
+        })
+    }
+
+    fn add_loop(&mut self, def: &LoopDef, parent: Option<LoopIx>) -> LoopIx {
+        let ix = self.loops.len() as LoopIx;
+        self.loops.push(Loop {
+            id: def.id.clone(),
+            name: def.name.clone(),
+            usage: def.usage,
+            repeat: def.repeat,
+            parent,
+            children: Vec::new(),
+        });
+        let mut children = Vec::with_capacity(def.children.len());
+        for child in &def.children {
+            match child {
+                NodeDef::Loop(l) => children.push(Child::Loop(self.add_loop(l, Some(ix)))),
+                NodeDef::Segment(s) => {
+                    let sx = self.segments.len() as SegIx;
+                    self.segments.push(Seg {
+                        def: s.clone(),
+                        parent: ix,
+                        identity: identity_of(s),
+                    });
+                    children.push(Child::Segment(sx));
+                }
+            }
+        }
+        self.loops[ix as usize].children = children;
+        ix
+    }
+
+    /// The trigger segment of a loop (its first child), if it has one.
+    pub fn trigger(&self, l: LoopIx) -> Option<SegIx> {
+        match self.loops[l as usize].children.first() {
+            Some(Child::Segment(s)) => Some(*s),
+            _ => None,
+        }
+    }
+
+    /// Every segment id the grammar knows.
+    pub fn knows_segment(&self, id: &[u8]) -> bool {
+        self.segments.iter().any(|s| s.def.id.as_bytes() == id)
+    }
+
+    /// Checks that every non-root loop starts with a segment (its trigger).
+    fn check(&self) -> Result<(), String> {
+        if self.loops.len() > LoopIx::MAX as usize || self.segments.len() > SegIx::MAX as usize {
+            return Err("too many loops or segments".into());
+        }
+        for (i, l) in self.loops.iter().enumerate().skip(1) {
+            if self.trigger(i as LoopIx).is_none() {
+                return Err(format!("loop {} does not start with a segment", l.id));
+            }
+        }
+        Ok(())
+    }
+
+    /// Pairs of children of one loop (segments, or triggers of child loops) that could match the
+    /// same segment, as `(loop id, first, second)`. The walker takes the first in guide order,
+    /// so an ambiguity makes the second unreachable for the segments they share.
+    pub fn ambiguities(&self) -> Vec<(String, String, String)> {
+        let mut found = Vec::new();
+        for l in &self.loops {
+            let heads: Vec<(SegIx, String)> = l
+                .children
+                .iter()
+                .filter_map(|c| match c {
+                    Child::Segment(s) => {
+                        Some((*s, format!("segment {}", self.segments[*s as usize].def.id)))
+                    }
+                    Child::Loop(x) => self
+                        .trigger(*x)
+                        .map(|s| (s, format!("loop {}", self.loops[*x as usize].id))),
+                })
+                .collect();
+            for (i, (a, an)) in heads.iter().enumerate() {
+                for (b, bn) in &heads[i + 1..] {
+                    if self.overlap(*a, *b) {
+                        found.push((l.id.clone(), an.clone(), bn.clone()));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether segments `a` and `b` could both match one segment.
+    pub fn overlap(&self, a: SegIx, b: SegIx) -> bool {
+        let (sa, sb) = (&self.segments[a as usize], &self.segments[b as usize]);
+        if sa.def.id != sb.def.id {
+            return false;
+        }
+        match (&sa.identity, &sb.identity) {
+            (Some(ia), Some(ib)) if ia.element == ib.element && ia.component == ib.component => {
+                ia.codes.iter().any(|c| ib.codes.contains(c))
+            }
+            _ => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_grammar_loads_and_is_consistent() {
+        for (name, json) in EMBEDDED {
+            let g = Grammar::load(name, json).expect(name);
+            assert!(g.loops.len() > 2 && !g.segments.is_empty(), "{name}");
+            // Every loop but the root is reachable: it has a trigger segment.
+            for i in 1..g.loops.len() {
+                assert!(g.trigger(i as LoopIx).is_some(), "{name} {}", g.loops[i].id);
+            }
+            let ambiguous = g.ambiguities();
+            // The one overlap in the pyx12 maps: two PWK segments of 837P loop 2400 both allow
+            // PWK01 = CT. The first (line supplemental information) wins, as in pyx12.
+            let expected: Vec<(String, String, String)> = if g.name == "837P" {
+                vec![("2400".into(), "segment PWK".into(), "segment PWK".into()); 2]
+            } else {
+                vec![]
+            };
+            assert_eq!(ambiguous, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn loops_are_told_apart_by_their_qualifiers() {
+        let p = &Grammar::load("837P.json", EMBEDDED[0].1).unwrap();
+        let ids: Vec<&str> = p.loops.iter().map(|l| l.id.as_str()).collect();
+        for id in [
+            "1000A", "1000B", "2000A", "2010AA", "2000B", "2010BA", "2010BB", "2300", "2400",
+            "2000C", "2010CA",
+        ] {
+            assert!(ids.contains(&id), "837P lacks {id}");
+        }
+        let nm1 = |loop_id: &str| {
+            let l = p.loops.iter().position(|l| l.id == loop_id).unwrap() as LoopIx;
+            let t = p.trigger(l).unwrap();
+            p.segments[t as usize].identity.clone().unwrap().codes
+        };
+        assert_eq!(nm1("2010AA"), vec!["85".to_string()]);
+        assert_eq!(nm1("2010BA"), vec!["IL".to_string()]);
+        assert_eq!(nm1("2010BB"), vec!["PR".to_string()]);
+        assert_eq!(nm1("2000A"), vec!["20".to_string()]);
+        assert_eq!(nm1("2000B"), vec!["22".to_string()]);
+        assert_eq!(nm1("2000C"), vec!["23".to_string()]);
+    }
+}

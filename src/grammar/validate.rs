@@ -1,0 +1,169 @@
+//! Implementation-guide validation of whole transaction sets: picks the grammar for each set,
+//! walks its segments, attributes errors to claims, and counts the claims read and rejected.
+
+use super::walker::{ClaimSpan, Placement, Walker};
+use super::{Grammar, GrammarError, EMBEDDED};
+use crate::x12::{
+    AckStatus, GroupOutcome, InterchangeOutcome, Position, Segment, TransactionHeader,
+    TransactionOutcome,
+};
+
+/// The claim grammars in force (837P and 837I).
+#[derive(Clone, Debug)]
+pub struct Grammars {
+    /// One per supported version.
+    pub list: Vec<Grammar>,
+}
+
+impl Grammars {
+    /// The 837P and 837I grammars embedded in the binary.
+    pub fn embedded() -> Result<Self, GrammarError> {
+        let mut list = Vec::new();
+        for (name, json) in EMBEDDED.iter().filter(|(n, _)| n.starts_with("837")) {
+            list.push(Grammar::load(name, json)?);
+        }
+        Ok(Grammars { list })
+    }
+
+    /// The grammar for a GS08 / ST03 version.
+    pub fn for_version(&self, version: &str) -> Option<&Grammar> {
+        self.list.iter().find(|g| g.version == version)
+    }
+}
+
+/// Claim counts over an input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClaimCounts {
+    /// Claims read (CLM segments placed in a 2300 loop).
+    pub read: u64,
+    /// Claims rejected: by their own errors, or with the transaction set, group or interchange.
+    pub rejected: u64,
+}
+
+/// Validates the transaction sets of one input.
+pub struct Validator<'g> {
+    walkers: Vec<Walker<'g>>,
+    active: Option<usize>,
+    group_version: String,
+    counts: ClaimCounts,
+    group_ok: u64,
+    interchange_ok: u64,
+    spans: Vec<ClaimSpan>,
+}
+
+impl<'g> Validator<'g> {
+    /// A validator over `grammars`.
+    pub fn new(grammars: &'g Grammars) -> Self {
+        Validator {
+            walkers: grammars.list.iter().map(Walker::new).collect(),
+            active: None,
+            group_version: String::new(),
+            counts: ClaimCounts::default(),
+            group_ok: 0,
+            interchange_ok: 0,
+            spans: Vec::new(),
+        }
+    }
+
+    /// Claim counts so far.
+    pub fn counts(&self) -> ClaimCounts {
+        self.counts
+    }
+
+    /// The claims of the last transaction set checked.
+    pub fn last_claims(&self) -> &[ClaimSpan] {
+        &self.spans
+    }
+
+    /// A group began with this GS08.
+    pub fn group_start(&mut self, version: &str) {
+        self.group_version = version.to_owned();
+        self.group_ok = 0;
+    }
+
+    /// A transaction set began.
+    pub fn transaction_start(&mut self, header: &TransactionHeader) {
+        let version = header
+            .convention
+            .as_deref()
+            .unwrap_or(self.group_version.as_str());
+        self.active = self
+            .walkers
+            .iter()
+            .position(|w| w.grammar().version == version);
+        if let Some(w) = self.active.and_then(|i| self.walkers.get_mut(i)) {
+            w.begin();
+        }
+    }
+
+    /// A segment inside the transaction set.
+    pub fn segment(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
+        let w = self.active.and_then(|i| self.walkers.get_mut(i))?;
+        w.segment(seg, position)
+    }
+
+    /// The transaction set is ending: close its loops and add what was found to `outcome`;
+    /// `report` sees each error the walker found.
+    pub fn check(
+        &mut self,
+        outcome: &mut TransactionOutcome,
+        mut report: impl FnMut(&crate::x12::SegmentError),
+    ) {
+        self.spans.clear();
+        let Some(w) = self.active.take().and_then(|i| self.walkers.get_mut(i)) else {
+            return;
+        };
+        w.finish(&outcome.end, !outcome.codes.contains(&"2"));
+        let (errors, spans) = w.take();
+        errors.iter().for_each(&mut report);
+        // Envelope-level segment errors (unreadable ids, oversize) inside a claim belong to it.
+        for e in outcome.errors.iter_mut().filter(|e| e.claim.is_none()) {
+            let at = e.position.in_transaction.unwrap_or(0);
+            if let Some((i, span)) = spans
+                .iter()
+                .enumerate()
+                .find(|(_, s)| s.first <= at && at <= s.last)
+            {
+                e.claim = Some(i as u32);
+                e.context = Some(("CLM01".into(), span.id.clone()));
+            }
+        }
+        outcome.errors.extend(errors);
+        outcome.errors.sort_by_key(|e| e.position.in_transaction);
+        self.spans = spans;
+    }
+
+    /// The transaction set ended with its settled status.
+    pub fn transaction_end(&mut self, outcome: &TransactionOutcome) {
+        let n = self.spans.len() as u64;
+        self.counts.read += n;
+        let rejected = match outcome.status {
+            AckStatus::Rejected => n,
+            _ => {
+                let with_errors: std::collections::BTreeSet<u32> =
+                    outcome.errors.iter().filter_map(|e| e.claim).collect();
+                with_errors.len() as u64
+            }
+        };
+        self.counts.rejected += rejected;
+        self.group_ok += n - rejected;
+    }
+
+    /// The group ended: a rejected group rejects the claims it accepted.
+    pub fn group_end(&mut self, outcome: &GroupOutcome) {
+        if outcome.status == AckStatus::Rejected {
+            self.counts.rejected += self.group_ok;
+        } else {
+            self.interchange_ok += self.group_ok;
+        }
+        self.group_ok = 0;
+    }
+
+    /// The interchange ended: a rejected interchange rejects every claim in it.
+    pub fn interchange_end(&mut self, outcome: &InterchangeOutcome) {
+        if outcome.status == AckStatus::Rejected {
+            self.counts.rejected += self.interchange_ok;
+        }
+        self.interchange_ok = 0;
+    }
+}

@@ -1,0 +1,485 @@
+//! The loop walker: assigns each segment of a transaction set to its loop in one pass, checks
+//! the implementation guide (sequence, required segments and loops, max use, repeats, element
+//! rules, the HL hierarchy, LX numbering) and attributes what it finds to claims where it can.
+
+use super::elements::check_segment;
+use super::{Child, Grammar, LoopIx, SegIx, Usage};
+use crate::x12::{ElementError, ElementRef, Position, Segment, SegmentError};
+
+/// Where a segment was placed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// The loop it belongs to.
+    pub loop_ix: LoopIx,
+    /// Its segment definition.
+    pub seg_ix: SegIx,
+    /// It started a new instance of `loop_ix`.
+    pub starts_loop: bool,
+    /// The claim (0-based in the transaction set) it belongs to, if it is inside a 2300 loop.
+    pub claim: Option<u32>,
+}
+
+/// One claim seen in a transaction set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimSpan {
+    /// CLM01.
+    pub id: String,
+    /// Position (in ST…SE) of its CLM segment.
+    pub first: u32,
+    /// Position of its last segment.
+    pub last: u32,
+    /// Whether an error was attributed to it.
+    pub has_errors: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    lp: LoopIx,
+    pos: usize,
+    base: usize,
+}
+
+#[derive(Clone, Debug)]
+struct HlEntry {
+    level: [u8; 2],
+    hl04: Vec<u8>,
+    has_child: bool,
+    position: Position,
+}
+
+/// Walks one transaction set at a time against a grammar.
+pub struct Walker<'g> {
+    g: &'g Grammar,
+    /// Which loops are claim loops (2300; the 837 guides have one under 2000B and one under 2000C).
+    claim_loop: Vec<bool>,
+    stack: Vec<Frame>,
+    counts: Vec<u32>,
+    errors: Vec<SegmentError>,
+    element_errors: Vec<ElementError>,
+    hls: Vec<HlEntry>,
+    claims: Vec<ClaimSpan>,
+    claim_depth: Option<usize>,
+    lx_next: u32,
+    last_position: u32,
+}
+
+fn usage_of(g: &Grammar, child: Child) -> Usage {
+    match child {
+        Child::Segment(s) => g.segments[s as usize].def.usage,
+        Child::Loop(l) => g.loops[l as usize].usage,
+    }
+}
+
+impl<'g> Walker<'g> {
+    /// A walker for `g`. Loop `2300` (when the grammar has one) is the claim loop.
+    pub fn new(g: &'g Grammar) -> Self {
+        Walker {
+            g,
+            claim_loop: g.loops.iter().map(|l| l.id == "2300").collect(),
+            stack: Vec::with_capacity(16),
+            counts: Vec::with_capacity(256),
+            errors: Vec::new(),
+            element_errors: Vec::new(),
+            hls: Vec::new(),
+            claims: Vec::new(),
+            claim_depth: None,
+            lx_next: 1,
+            last_position: 0,
+        }
+    }
+
+    /// The grammar walked.
+    pub fn grammar(&self) -> &'g Grammar {
+        self.g
+    }
+
+    /// Starts a transaction set.
+    pub fn begin(&mut self) {
+        self.stack.clear();
+        self.counts.clear();
+        self.errors.clear();
+        self.hls.clear();
+        self.claims.clear();
+        self.claim_depth = None;
+        self.lx_next = 1;
+        self.last_position = 0;
+        let n = self.g.loops[0].children.len();
+        self.counts.resize(n, 0);
+        self.stack.push(Frame {
+            lp: 0,
+            pos: 0,
+            base: 0,
+        });
+    }
+
+    /// Claims seen so far in the transaction set.
+    pub fn claims(&self) -> &[ClaimSpan] {
+        &self.claims
+    }
+
+    /// Errors found so far in the transaction set.
+    pub fn errors(&self) -> &[SegmentError] {
+        &self.errors
+    }
+
+    /// Takes the errors and claims of the transaction set.
+    pub fn take(&mut self) -> (Vec<SegmentError>, Vec<ClaimSpan>) {
+        (
+            std::mem::take(&mut self.errors),
+            std::mem::take(&mut self.claims),
+        )
+    }
+
+    fn current_claim(&self) -> Option<u32> {
+        self.claim_depth.map(|_| self.claims.len() as u32 - 1)
+    }
+
+    fn head(&self, child: Child) -> Option<SegIx> {
+        match child {
+            Child::Segment(s) => Some(s),
+            Child::Loop(l) => self.g.trigger(l),
+        }
+    }
+
+    fn matches(&self, sx: SegIx, seg: &Segment<'_>, strict: bool) -> bool {
+        let s = &self.g.segments[sx as usize];
+        if s.def.id.as_bytes() != seg.id() {
+            return false;
+        }
+        match (&s.identity, strict) {
+            (Some(id), true) => {
+                let value = match id.component {
+                    None => seg.value(id.element),
+                    Some(c) => seg
+                        .element(id.element)
+                        .and_then(|e| e.component(c))
+                        .unwrap_or(b""),
+                };
+                id.codes.iter().any(|c| c.as_bytes() == value)
+            }
+            _ => true,
+        }
+    }
+
+    fn locate(&self, seg: &Segment<'_>, strict: bool) -> Option<(usize, usize, SegIx)> {
+        for depth in (0..self.stack.len()).rev() {
+            let f = self.stack[depth];
+            let children = &self.g.loops[f.lp as usize].children;
+            for (ci, &child) in children.iter().enumerate().skip(f.pos) {
+                if let Some(h) = self.head(child) {
+                    if self.matches(h, seg, strict) {
+                        return Some((depth, ci, h));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn push_error(&mut self, mut e: SegmentError) {
+        e.claim = self.current_claim();
+        if let Some(c) = e.claim {
+            if let Some(span) = self.claims.get_mut(c as usize) {
+                span.has_errors = true;
+                e.context = Some(("CLM01".into(), span.id.clone()));
+            }
+        }
+        self.errors.push(e);
+    }
+
+    fn error(&mut self, id: &str, position: &Position, lp: LoopIx, code: &'static str) {
+        let loop_id = self.g.loops[lp as usize].id.clone();
+        self.push_error(SegmentError {
+            segment_id: id.to_owned(),
+            position: *position,
+            loop_id: (loop_id != "ST").then_some(loop_id),
+            code,
+            elements: Vec::new(),
+            claim: None,
+            context: None,
+        });
+    }
+
+    /// Reports required children of frame `depth` in `from..to` that never occurred.
+    fn missing(&mut self, depth: usize, from: usize, to: usize, position: &Position) {
+        let f = self.stack[depth];
+        for k in from..to {
+            if self.counts[f.base + k] > 0 {
+                continue;
+            }
+            let child = self.g.loops[f.lp as usize].children[k];
+            if usage_of(self.g, child) != Usage::R {
+                continue;
+            }
+            match child {
+                Child::Segment(s) => {
+                    let id = self.g.segments[s as usize].def.id.clone();
+                    self.error(&id, position, f.lp, "3");
+                }
+                Child::Loop(l) => {
+                    let id = self
+                        .head(child)
+                        .map(|s| self.g.segments[s as usize].def.id.clone())
+                        .unwrap_or_default();
+                    self.error(&id, position, l, "I7");
+                }
+            }
+        }
+    }
+
+    /// The claim ends just before `position` (the segment that closed it, or the SE).
+    fn close_claim(&mut self, position: &Position) {
+        if let (Some(c), Some(at)) = (self.current_claim(), position.in_transaction) {
+            if let Some(span) = self.claims.get_mut(c as usize) {
+                span.last = span.last.max(at.saturating_sub(1));
+            }
+        }
+        self.claim_depth = None;
+    }
+
+    fn pop(&mut self, position: &Position) {
+        let depth = self.stack.len() - 1;
+        let f = self.stack[depth];
+        let len = self.g.loops[f.lp as usize].children.len();
+        self.missing(depth, f.pos, len, position);
+        if self.claim_depth == Some(depth) {
+            self.close_claim(position);
+        }
+        self.counts.truncate(f.base);
+        self.stack.pop();
+    }
+
+    /// Places one segment (`position.in_transaction` must be set), checking it.
+    pub fn segment(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
+        let at = position.in_transaction.unwrap_or(0);
+        self.last_position = at;
+        if let Some(c) = self.current_claim() {
+            if let Some(span) = self.claims.get_mut(c as usize) {
+                span.last = at;
+            }
+        }
+        let (found, qualifier_fault) = match self.locate(seg, true) {
+            Some(hit) => (Some(hit), false),
+            None => (self.locate(seg, false), true),
+        };
+        let Some((depth, ci, sx)) = found else {
+            let code = if !self.g.knows_segment(seg.id()) {
+                "1"
+            } else {
+                let f = self.stack[self.stack.len() - 1];
+                let behind = self.g.loops[f.lp as usize].children[..f.pos]
+                    .iter()
+                    .filter_map(|&c| self.head(c))
+                    .any(|h| self.matches(h, seg, true));
+                if behind {
+                    "7"
+                } else {
+                    "2"
+                }
+            };
+            let lp = self.stack[self.stack.len() - 1].lp;
+            self.error(seg.id_str(), position, lp, code);
+            return None;
+        };
+        while self.stack.len() > depth + 1 {
+            self.pop(position);
+        }
+        let f = self.stack[depth];
+        self.missing(depth, f.pos, ci, position);
+        let child = self.g.loops[f.lp as usize].children[ci];
+        self.counts[f.base + ci] += 1;
+        let count = self.counts[f.base + ci];
+        self.stack[depth].pos = ci;
+        let (loop_ix, starts_loop) = match child {
+            Child::Segment(_) => (f.lp, false),
+            Child::Loop(l) => {
+                if self.g.loops[l as usize].repeat.is_some_and(|r| count > r) {
+                    let id = seg.id_str().to_owned();
+                    self.error(&id, position, l, "4");
+                }
+                let base = self.counts.len();
+                self.counts
+                    .resize(base + self.g.loops[l as usize].children.len(), 0);
+                self.counts[base] = 1;
+                self.stack.push(Frame {
+                    lp: l,
+                    pos: 0,
+                    base,
+                });
+                if self.claim_loop[l as usize] {
+                    self.claims.push(ClaimSpan {
+                        id: seg.text(1).into_owned(),
+                        first: at,
+                        last: at,
+                        has_errors: false,
+                    });
+                    self.claim_depth = Some(self.stack.len() - 1);
+                    self.lx_next = 1;
+                }
+                (l, true)
+            }
+        };
+        let def = &self.g.segments[sx as usize].def;
+        if !starts_loop && def.max_use.is_some_and(|m| count > m) {
+            self.error(seg.id_str(), position, loop_ix, "5");
+        }
+        if def.usage == Usage::N {
+            self.error(seg.id_str(), position, loop_ix, "I4");
+        }
+        self.check_elements(seg, position, loop_ix, sx, qualifier_fault);
+        Some(Placement {
+            loop_ix,
+            seg_ix: sx,
+            starts_loop,
+            claim: self.current_claim(),
+        })
+    }
+
+    fn check_elements(
+        &mut self,
+        seg: &Segment<'_>,
+        position: &Position,
+        lp: LoopIx,
+        sx: SegIx,
+        qualifier_fault: bool,
+    ) {
+        let mut found = std::mem::take(&mut self.element_errors);
+        found.clear();
+        let def = &self.g.segments[sx as usize].def;
+        check_segment(seg, def, &mut found);
+        if qualifier_fault {
+            if let Some(id) = &self.g.segments[sx as usize].identity {
+                let already = found
+                    .iter()
+                    .any(|e| e.element.element as usize == id.element && e.code == "7");
+                if !already {
+                    found.push(ElementError {
+                        element: ElementRef {
+                            component: id.component.map(|c| c as u16),
+                            ..ElementRef::new(seg.id_str(), id.element as u16)
+                        },
+                        reference: None,
+                        code: "7",
+                        value: Some(String::from_utf8_lossy(seg.value(id.element)).into_owned()),
+                    });
+                }
+            }
+        }
+        match seg.id() {
+            b"HL" => self.check_hl(seg, position, &mut found),
+            b"LX" if self.claim_depth.is_some() => {
+                let lx = seg.text(1);
+                if lx.parse::<u32>().ok() != Some(self.lx_next) {
+                    found.push(ElementError {
+                        element: ElementRef::new("LX", 1),
+                        reference: Some(554),
+                        code: "7",
+                        value: Some(lx.into_owned()),
+                    });
+                }
+                self.lx_next += 1;
+            }
+            _ => {}
+        }
+        if !found.is_empty() {
+            let loop_id = self.g.loops[lp as usize].id.clone();
+            self.push_error(SegmentError {
+                segment_id: seg.id_str().to_owned(),
+                position: *position,
+                loop_id: (loop_id != "ST").then_some(loop_id),
+                code: "8",
+                elements: found.clone(),
+                claim: None,
+                context: None,
+            });
+        }
+        self.element_errors = found;
+    }
+
+    /// HL01 counts from 1; HL02 names an earlier HL of the parent level; HL03 follows 20 → 22 → 23.
+    fn check_hl(&mut self, seg: &Segment<'_>, position: &Position, found: &mut Vec<ElementError>) {
+        let n = self.hls.len() + 1;
+        let hl01 = seg.text(1);
+        if hl01.parse::<usize>().ok() != Some(n) {
+            found.push(ElementError {
+                element: ElementRef::new("HL", 1),
+                reference: Some(628),
+                code: "7",
+                value: Some(hl01.into_owned()),
+            });
+        }
+        let level: [u8; 2] = match seg.value(3) {
+            [a, b] => [*a, *b],
+            _ => [0, 0],
+        };
+        let parent_level: Option<&[u8; 2]> = match &level {
+            b"22" => Some(b"20"),
+            b"23" => Some(b"22"),
+            b"19" => Some(b"21"),
+            b"PT" => Some(b"19"),
+            b"21" => Some(b"20"),
+            _ => None,
+        };
+        let hl02 = seg.text(2);
+        let parent = hl02.parse::<usize>().ok().filter(|p| *p >= 1 && *p < n);
+        let parent_ok = match (parent_level, parent) {
+            (None, None) => hl02.is_empty(),
+            (Some(want), Some(p)) => &self.hls[p - 1].level == want,
+            _ => false,
+        };
+        if !parent_ok {
+            found.push(ElementError {
+                element: ElementRef::new("HL", 2),
+                reference: Some(734),
+                code: "7",
+                value: Some(hl02.into_owned()),
+            });
+        }
+        if let Some(p) = parent {
+            self.hls[p - 1].has_child = true;
+        }
+        self.hls.push(HlEntry {
+            level,
+            hl04: seg.value(4).to_vec(),
+            has_child: false,
+            position: *position,
+        });
+    }
+
+    /// Ends the transaction set at `position` (the SE): closes every open loop, checks HL04.
+    /// A set that was cut off (`complete` false) is not checked for what is missing.
+    pub fn finish(&mut self, position: &Position, complete: bool) {
+        if !complete {
+            self.close_claim(position);
+            self.stack.clear();
+            self.counts.clear();
+            return;
+        }
+        while !self.stack.is_empty() {
+            self.pop(position);
+        }
+        let hls = std::mem::take(&mut self.hls);
+        for hl in &hls {
+            let expected: &[u8] = if hl.has_child { b"1" } else { b"0" };
+            if !hl.hl04.is_empty() && hl.hl04 != expected {
+                let loop_ix = 0;
+                self.push_error(SegmentError {
+                    segment_id: "HL".into(),
+                    position: hl.position,
+                    loop_id: None,
+                    code: "8",
+                    elements: vec![ElementError {
+                        element: ElementRef::new("HL", 4),
+                        reference: Some(736),
+                        code: "7",
+                        value: Some(String::from_utf8_lossy(&hl.hl04).into_owned()),
+                    }],
+                    claim: None,
+                    context: None,
+                });
+                let _ = loop_ix;
+            }
+        }
+        self.hls = hls;
+    }
+}
