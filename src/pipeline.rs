@@ -6,8 +6,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::ack::{AckBuilder, AckCounts, AckSettings};
+use crate::claim::{BatchBuilder, ClaimBatch};
 use crate::clock::Timestamp;
 use crate::error::Error;
+
+/// Claims per batch handed to the parallel stage.
+pub const BATCH_CLAIMS: usize = 512;
+/// Bytes per batch (about) handed to the parallel stage.
+pub const BATCH_BYTES: usize = 4 << 20;
 use crate::grammar::validate::{ClaimCounts, Grammars, Validator};
 use crate::input::{Input, Source};
 use crate::x12::{
@@ -63,14 +69,22 @@ pub struct FileReport {
     pub written: Vec<PathBuf>,
 }
 
-struct FileSink<'a, 'r, 'g> {
+/// Where claim batches go, with the builder that makes them.
+struct Batches<'c> {
+    builder: BatchBuilder,
+    consumer: &'c mut dyn FnMut(ClaimBatch),
+    transactions: u32,
+}
+
+struct FileSink<'a, 'r, 'g, 'c> {
     acks: AckBuilder<'a>,
     validator: Validator<'g>,
+    batches: Option<Batches<'c>>,
     report: &'r mut dyn FnMut(&Problem),
     problems: u64,
 }
 
-impl EnvelopeSink for FileSink<'_, '_, '_> {
+impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
     fn interchange_start(&mut self, isa: &IsaHeader, position: &Position) {
         self.acks.interchange_start(isa, position);
     }
@@ -80,11 +94,27 @@ impl EnvelopeSink for FileSink<'_, '_, '_> {
     }
     fn transaction_start(&mut self, header: &TransactionHeader, position: &Position) {
         self.validator.transaction_start(header);
+        if let Some(b) = self.batches.as_mut() {
+            let grammar = self.validator.active_grammar();
+            b.builder
+                .transaction_start(b.transactions, &header.control, grammar);
+            b.transactions += 1;
+        }
         self.acks.transaction_start(header, position);
     }
     #[inline]
     fn transaction_segment(&mut self, segment: &Segment<'_>, position: &Position) {
-        self.validator.segment(segment, position);
+        let placement = self.validator.segment(segment, position);
+        if let (Some(b), Some(p), Some(g)) = (
+            self.batches.as_mut(),
+            placement,
+            self.validator.active_grammar(),
+        ) {
+            let d = segment.delimiters();
+            if let Some(full) = b.builder.segment(segment.raw(), d, position, &p, g) {
+                (b.consumer)(full);
+            }
+        }
     }
     fn transaction_check(&mut self, outcome: &mut TransactionOutcome) {
         let (problems, report) = (&mut self.problems, &mut self.report);
@@ -94,6 +124,11 @@ impl EnvelopeSink for FileSink<'_, '_, '_> {
         });
     }
     fn transaction_end(&mut self, outcome: &TransactionOutcome) {
+        if let Some(b) = self.batches.as_mut() {
+            if let Some(last) = b.builder.flush() {
+                (b.consumer)(last);
+            }
+        }
         self.validator.transaction_end(outcome);
         self.acks.transaction_end(outcome);
     }
@@ -234,6 +269,18 @@ pub fn scrub_reader<R: Read>(
     numbers: &mut ControlNumbers,
     report: &mut dyn FnMut(&Problem),
 ) -> io::Result<Scrubbed> {
+    scrub_reader_with_claims(src, settings, numbers, report, None)
+}
+
+/// Like [`scrub_reader`], and also hands every claim, in batches of whole claims with their
+/// context, to `claims` (input order; a batch never spans two transaction sets).
+pub fn scrub_reader_with_claims<R: Read>(
+    src: R,
+    settings: &Settings,
+    numbers: &mut ControlNumbers,
+    report: &mut dyn FnMut(&Problem),
+    claims: Option<&mut dyn FnMut(ClaimBatch)>,
+) -> io::Result<Scrubbed> {
     let mut framer = Framer::with_limits(src, settings.limits);
     let mut checker = EnvelopeChecker::new(settings.envelope.clone());
     let acks = AckBuilder::new(AckSettings {
@@ -245,6 +292,11 @@ pub fn scrub_reader<R: Read>(
     let mut sink = FileSink {
         acks,
         validator: Validator::new(&settings.grammars),
+        batches: claims.map(|consumer| Batches {
+            builder: BatchBuilder::new(BATCH_CLAIMS, BATCH_BYTES),
+            consumer,
+            transactions: 0,
+        }),
         report,
         problems: 0,
     };

@@ -96,6 +96,13 @@ impl<'g> Validator<'g> {
         }
     }
 
+    /// The grammar of the transaction set being walked, if its version is supported.
+    pub fn active_grammar(&self) -> Option<&'g super::Grammar> {
+        self.active
+            .and_then(|i| self.walkers.get(i))
+            .map(|w| w.grammar())
+    }
+
     /// A segment inside the transaction set.
     pub fn segment(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
         let w = self.active.and_then(|i| self.walkers.get_mut(i))?;
