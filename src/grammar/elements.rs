@@ -1,17 +1,13 @@
 //! Element rules of one segment: required, not used, repetitions, components, length, data
 //! type (dates, times, numbers) and code values, reported with 999 IK4 codes.
 
-use super::{ElementDef, SegmentDef, Usage};
+use super::{DataType, Rule, Usage};
 use crate::x12::{Element, ElementError, ElementRef, Segment};
 
 /// The bad value, as IK404 carries it (at most 99 characters).
 fn copy(value: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(value);
     Some(text.chars().take(99).collect())
-}
-
-fn reference(def: &ElementDef) -> Option<u32> {
-    def.data_ele.parse().ok()
 }
 
 fn digits(b: &[u8]) -> bool {
@@ -61,19 +57,20 @@ fn integer_digits(b: &[u8]) -> Option<usize> {
     digits(body).then_some(body.len())
 }
 
-/// Checks one simple value against its definition; returns the IK403 code of the first fault.
-pub fn check_value(value: &[u8], def: &ElementDef) -> Option<&'static str> {
-    let ty = def.data_type.as_deref().unwrap_or("AN");
-    let len = match ty {
-        "R" => match decimal_digits(value) {
+/// Checks one simple value against its rule; returns the IK403 code of the first fault.
+#[inline]
+pub fn check_value(value: &[u8], rule: &Rule) -> Option<&'static str> {
+    let len = match rule.data_type {
+        DataType::Text => value.len(),
+        DataType::Decimal => match decimal_digits(value) {
             Some(n) => n,
             None => return Some("6"),
         },
-        t if t.starts_with('N') => match integer_digits(value) {
+        DataType::Integer => match integer_digits(value) {
             Some(n) => n,
             None => return Some("6"),
         },
-        "DT" => {
+        DataType::Date => {
             let ok = match value.len() {
                 8 => valid_date(value),
                 6 => valid_date(&[b"20", value].concat()),
@@ -84,26 +81,21 @@ pub fn check_value(value: &[u8], def: &ElementDef) -> Option<&'static str> {
             }
             value.len()
         }
-        "TM" => {
+        DataType::Time => {
             if !valid_time(value) {
                 return Some("9");
             }
             value.len()
         }
-        _ => value.len(),
-    };
-    if let Some(min) = def.min_len {
-        if (len as u32) < min {
-            return Some("4");
-        }
+    } as u32;
+    if len < rule.min_len {
+        return Some("4");
     }
-    if let Some(max) = def.max_len {
-        if max > 0 && (len as u32) > max {
-            return Some("5");
-        }
+    if rule.max_len > 0 && len > rule.max_len {
+        return Some("5");
     }
-    if let Some(codes) = &def.codes {
-        if !codes.iter().any(|c| c.as_bytes() == value) {
+    if let Some(codes) = &rule.codes {
+        if !codes.contains(value) {
             return Some("7");
         }
     }
@@ -128,7 +120,7 @@ pub fn valid_period(format: &[u8], value: &[u8]) -> bool {
 
 fn issue(
     seg: &Segment<'_>,
-    def: &ElementDef,
+    def: &Rule,
     position: u16,
     component: Option<u16>,
     repetition: Option<u16>,
@@ -142,7 +134,7 @@ fn issue(
             component,
             repetition,
         },
-        reference: reference(def),
+        reference: def.reference,
         code,
         value,
     }
@@ -151,7 +143,7 @@ fn issue(
 fn check_one(
     seg: &Segment<'_>,
     value: Element<'_>,
-    def: &ElementDef,
+    def: &Rule,
     position: u16,
     repetition: Option<u16>,
     out: &mut Vec<ElementError>,
@@ -212,13 +204,13 @@ fn check_one(
     }
 }
 
-/// Checks every element of `seg` against `def`, appending IK4 errors to `out`.
-pub fn check_segment(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
+/// Checks every element of `seg` against its `rules` (by position), appending IK4 errors to `out`.
+pub fn check_segment(seg: &Segment<'_>, rules: &[Rule], out: &mut Vec<ElementError>) {
     let mut present = 0usize;
     for (i, value) in seg.elements().enumerate() {
         present = i + 1;
         let position = (i + 1) as u16;
-        let Some(edef) = def.elements.get(i) else {
+        let Some(edef) = rules.get(i) else {
             if !value.is_empty() {
                 out.push(ElementError {
                     element: ElementRef::new(seg.id_str(), position),
@@ -261,7 +253,7 @@ pub fn check_segment(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementE
             check_one(seg, value, edef, position, None, out);
         }
     }
-    for (i, edef) in def.elements.iter().enumerate().skip(present) {
+    for (i, edef) in rules.iter().enumerate().skip(present) {
         if edef.usage == Usage::R {
             out.push(issue(seg, edef, (i + 1) as u16, None, None, "1", None));
         }
@@ -270,7 +262,7 @@ pub fn check_segment(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementE
     if seg.id() == b"DTP" {
         let (format, value) = (seg.value(2), seg.value(3));
         if !value.is_empty() && !valid_period(format, value) {
-            if let Some(edef) = def.elements.get(2) {
+            if let Some(edef) = rules.get(2) {
                 out.push(issue(seg, edef, 3, None, None, "8", copy(value)));
             }
         }
@@ -283,7 +275,7 @@ mod tests {
 
     #[test]
     fn values_by_type() {
-        let def = |ty: &str, min: u32, max: u32| ElementDef {
+        let def = |ty: &str, min: u32, max: u32| super::super::ElementDef {
             reference: "X01".into(),
             name: String::new(),
             data_ele: "1".into(),
@@ -297,18 +289,19 @@ mod tests {
             pattern: None,
             components: None,
         };
-        assert_eq!(check_value(b"20260229", &def("DT", 8, 8)), Some("8"));
-        assert_eq!(check_value(b"20280229", &def("DT", 8, 8)), None);
-        assert_eq!(check_value(b"2360", &def("TM", 4, 8)), Some("9"));
-        assert_eq!(check_value(b"-12.50", &def("R", 1, 18)), None);
-        assert_eq!(check_value(b"1.2.3", &def("R", 1, 18)), Some("6"));
-        assert_eq!(check_value(b"12a", &def("N0", 1, 15)), Some("6"));
-        assert_eq!(check_value(b"A", &def("AN", 2, 3)), Some("4"));
-        assert_eq!(check_value(b"ABCD", &def("AN", 2, 3)), Some("5"));
+        let rule = |ty: &str, min: u32, max: u32| Rule::new(&def(ty, min, max));
+        assert_eq!(check_value(b"20260229", &rule("DT", 8, 8)), Some("8"));
+        assert_eq!(check_value(b"20280229", &rule("DT", 8, 8)), None);
+        assert_eq!(check_value(b"2360", &rule("TM", 4, 8)), Some("9"));
+        assert_eq!(check_value(b"-12.50", &rule("R", 1, 18)), None);
+        assert_eq!(check_value(b"1.2.3", &rule("R", 1, 18)), Some("6"));
+        assert_eq!(check_value(b"12a", &rule("N0", 1, 15)), Some("6"));
+        assert_eq!(check_value(b"A", &rule("AN", 2, 3)), Some("4"));
+        assert_eq!(check_value(b"ABCD", &rule("AN", 2, 3)), Some("5"));
         let mut coded = def("ID", 2, 2);
         coded.codes = Some(vec!["85".into()]);
-        assert_eq!(check_value(b"87", &coded), Some("7"));
-        assert_eq!(check_value(b"85", &coded), None);
+        assert_eq!(check_value(b"87", &Rule::new(&coded)), Some("7"));
+        assert_eq!(check_value(b"85", &Rule::new(&coded)), None);
     }
 
     #[test]

@@ -147,7 +147,126 @@ pub struct Identity {
     /// 1-based component position, when the identifying value is in a composite.
     pub component: Option<usize>,
     /// The values that identify it.
-    pub codes: Vec<String>,
+    pub codes: CodeSet,
+}
+
+/// A set of code values, packed for fast look-up (codes of up to 7 bytes become integers).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CodeSet {
+    packed: Vec<u64>,
+    long: Vec<Box<[u8]>>,
+}
+
+/// Packs a value of up to 7 bytes with its length into a `u64` (`None` when longer).
+#[inline]
+pub fn pack(v: &[u8]) -> Option<u64> {
+    if v.len() > 7 {
+        return None;
+    }
+    let mut x = (v.len() as u64) << 56;
+    for (i, &b) in v.iter().enumerate() {
+        x |= u64::from(b) << (8 * i);
+    }
+    Some(x)
+}
+
+impl CodeSet {
+    /// The set of `codes`.
+    pub fn new(codes: &[String]) -> Self {
+        let mut set = CodeSet::default();
+        for c in codes {
+            match pack(c.as_bytes()) {
+                Some(p) => set.packed.push(p),
+                None => set.long.push(c.as_bytes().into()),
+            }
+        }
+        set.packed.sort_unstable();
+        set.packed.dedup();
+        set
+    }
+
+    /// Whether `v` is one of the codes.
+    #[inline]
+    pub fn contains(&self, v: &[u8]) -> bool {
+        match pack(v) {
+            Some(p) => self.packed.binary_search(&p).is_ok(),
+            None => self.long.iter().any(|c| &**c == v),
+        }
+    }
+
+    /// Whether the set shares a code with `other`.
+    pub fn overlaps(&self, other: &CodeSet) -> bool {
+        self.packed
+            .iter()
+            .any(|p| other.packed.binary_search(p).is_ok())
+            || self.long.iter().any(|c| other.long.contains(c))
+    }
+}
+
+/// Data types the element rules check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataType {
+    /// AN, ID and anything else compared by length only.
+    Text,
+    /// DT (CCYYMMDD, or YYMMDD at length 6).
+    Date,
+    /// TM (HHMM[SS[d…]]).
+    Time,
+    /// R (decimal).
+    Decimal,
+    /// N0…N9 (implied-decimal integer).
+    Integer,
+}
+
+/// A compiled element rule (or component rule).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Usage.
+    pub usage: Usage,
+    /// Type.
+    pub data_type: DataType,
+    /// Minimum length (0 when none).
+    pub min_len: u32,
+    /// Maximum length (0 when none).
+    pub max_len: u32,
+    /// Repetitions allowed (`None` = unbounded).
+    pub repeat: Option<u32>,
+    /// Valid codes, when listed.
+    pub codes: Option<CodeSet>,
+    /// Data element reference number (IK402), when numeric.
+    pub reference: Option<u32>,
+    /// Component rules, for a composite.
+    pub components: Option<Vec<Rule>>,
+}
+
+impl Rule {
+    /// Compiles an element definition.
+    pub fn new(def: &ElementDef) -> Rule {
+        let data_type = match def.data_type.as_deref() {
+            Some("DT") => DataType::Date,
+            Some("TM") => DataType::Time,
+            Some("R") => DataType::Decimal,
+            Some(t) if t.starts_with('N') => DataType::Integer,
+            _ => DataType::Text,
+        };
+        Rule {
+            usage: def.usage,
+            data_type,
+            min_len: def.min_len.unwrap_or(0),
+            max_len: def.max_len.unwrap_or(0),
+            repeat: def.repeat,
+            codes: def
+                .codes
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(CodeSet::new),
+            reference: def.data_ele.parse().ok(),
+            components: def
+                .components
+                .as_ref()
+                .map(|c| c.iter().map(Rule::new).collect()),
+        }
+    }
 }
 
 /// A compiled loop.
@@ -165,6 +284,13 @@ pub struct Loop {
     pub parent: Option<LoopIx>,
     /// Children in order.
     pub children: Vec<Child>,
+    /// For each child, the segment that starts it (itself, or a child loop's trigger).
+    pub heads: Vec<SegIx>,
+    /// Indexes of the required children, ascending.
+    pub required: Vec<u16>,
+    /// Children by the packed id of their head segment: `(key, child indexes ascending)`,
+    /// sorted by key.
+    pub by_key: Vec<(u64, Vec<u16>)>,
 }
 
 /// A compiled segment.
@@ -176,6 +302,10 @@ pub struct Seg {
     pub parent: LoopIx,
     /// Its identifying element, when it has one.
     pub identity: Option<Identity>,
+    /// Its id packed for comparison (see [`pack`]).
+    pub key: u64,
+    /// Compiled element rules, by position.
+    pub rules: Vec<Rule>,
 }
 
 /// A compiled grammar.
@@ -229,7 +359,7 @@ fn identity_of(def: &SegmentDef) -> Option<Identity> {
         e.codes
             .as_ref()
             .filter(|c| !c.is_empty() && e.usage == Usage::R)
-            .cloned()
+            .map(|c| CodeSet::new(c))
     };
     if def.id == "HL" {
         let codes = def.elements.get(2).and_then(coded)?;
@@ -274,6 +404,7 @@ impl Grammar {
             segments: Vec::new(),
         };
         g.add_loop(&file.root, None);
+        g.index();
         g.check().map_err(|message| GrammarError::Inconsistent {
             name: name.to_owned(),
             message,
@@ -300,6 +431,9 @@ impl Grammar {
             repeat: def.repeat,
             parent,
             children: Vec::new(),
+            heads: Vec::new(),
+            required: Vec::new(),
+            by_key: Vec::new(),
         });
         let mut children = Vec::with_capacity(def.children.len());
         for child in &def.children {
@@ -311,6 +445,8 @@ impl Grammar {
                         def: s.clone(),
                         parent: ix,
                         identity: identity_of(s),
+                        key: pack(s.id.as_bytes()).unwrap_or(u64::MAX),
+                        rules: s.elements.iter().map(Rule::new).collect(),
                     });
                     children.push(Child::Segment(sx));
                 }
@@ -318,6 +454,43 @@ impl Grammar {
         }
         self.loops[ix as usize].children = children;
         ix
+    }
+
+    /// Fills each loop's `heads` and `required` (after every loop exists).
+    fn index(&mut self) {
+        for i in 0..self.loops.len() {
+            let children = self.loops[i].children.clone();
+            let heads: Vec<SegIx> = children
+                .iter()
+                .map(|&c| match c {
+                    Child::Segment(s) => s,
+                    Child::Loop(l) => self.trigger(l).unwrap_or(SegIx::MAX),
+                })
+                .collect();
+            let required = children
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| match c {
+                    Child::Segment(s) => self.segments[s as usize].def.usage == Usage::R,
+                    Child::Loop(l) => self.loops[l as usize].usage == Usage::R,
+                })
+                .map(|(k, _)| k as u16)
+                .collect();
+            let mut by_key: Vec<(u64, Vec<u16>)> = Vec::new();
+            for (k, &h) in heads.iter().enumerate() {
+                let Some(seg) = self.segments.get(h as usize) else {
+                    continue;
+                };
+                match by_key.iter_mut().find(|(key, _)| *key == seg.key) {
+                    Some((_, list)) => list.push(k as u16),
+                    None => by_key.push((seg.key, vec![k as u16])),
+                }
+            }
+            by_key.sort_by_key(|(key, _)| *key);
+            self.loops[i].heads = heads;
+            self.loops[i].required = required;
+            self.loops[i].by_key = by_key;
+        }
     }
 
     /// The trigger segment of a loop (its first child), if it has one.
@@ -331,6 +504,16 @@ impl Grammar {
     /// Every segment id the grammar knows.
     pub fn knows_segment(&self, id: &[u8]) -> bool {
         self.segments.iter().any(|s| s.def.id.as_bytes() == id)
+    }
+
+    /// Children of loop `l` whose head segment has the packed id `key`, ascending.
+    #[inline]
+    pub fn children_with_key(&self, l: LoopIx, key: u64) -> &[u16] {
+        let by_key = &self.loops[l as usize].by_key;
+        match by_key.binary_search_by_key(&key, |(k, _)| *k) {
+            Ok(i) => &by_key[i].1,
+            Err(_) => &[],
+        }
     }
 
     /// Checks that every non-root loop starts with a segment (its trigger).
@@ -383,7 +566,7 @@ impl Grammar {
         }
         match (&sa.identity, &sb.identity) {
             (Some(ia), Some(ib)) if ia.element == ib.element && ia.component == ib.component => {
-                ia.codes.iter().any(|c| ib.codes.contains(c))
+                ia.codes.overlaps(&ib.codes)
             }
             _ => true,
         }
@@ -425,16 +608,17 @@ mod tests {
         ] {
             assert!(ids.contains(&id), "837P lacks {id}");
         }
-        let nm1 = |loop_id: &str| {
+        let codes = |loop_id: &str| {
             let l = p.loops.iter().position(|l| l.id == loop_id).unwrap() as LoopIx;
             let t = p.trigger(l).unwrap();
             p.segments[t as usize].identity.clone().unwrap().codes
         };
-        assert_eq!(nm1("2010AA"), vec!["85".to_string()]);
-        assert_eq!(nm1("2010BA"), vec!["IL".to_string()]);
-        assert_eq!(nm1("2010BB"), vec!["PR".to_string()]);
-        assert_eq!(nm1("2000A"), vec!["20".to_string()]);
-        assert_eq!(nm1("2000B"), vec!["22".to_string()]);
-        assert_eq!(nm1("2000C"), vec!["23".to_string()]);
+        assert_eq!(codes("2010AA"), CodeSet::new(&["85".into()]));
+        assert_eq!(codes("2010BA"), CodeSet::new(&["IL".into()]));
+        assert_eq!(codes("2010BB"), CodeSet::new(&["PR".into()]));
+        assert_eq!(codes("2000A"), CodeSet::new(&["20".into()]));
+        assert_eq!(codes("2000B"), CodeSet::new(&["22".into()]));
+        assert_eq!(codes("2000C"), CodeSet::new(&["23".into()]));
+        assert!(!codes("2000C").contains(b"22"));
     }
 }

@@ -63,13 +63,6 @@ pub struct Walker<'g> {
     last_position: u32,
 }
 
-fn usage_of(g: &Grammar, child: Child) -> Usage {
-    match child {
-        Child::Segment(s) => g.segments[s as usize].def.usage,
-        Child::Loop(l) => g.loops[l as usize].usage,
-    }
-}
-
 impl<'g> Walker<'g> {
     /// A walker for `g`. Loop `2300` (when the grammar has one) is the claim loop.
     pub fn new(g: &'g Grammar) -> Self {
@@ -141,9 +134,12 @@ impl<'g> Walker<'g> {
         }
     }
 
-    fn matches(&self, sx: SegIx, seg: &Segment<'_>, strict: bool) -> bool {
-        let s = &self.g.segments[sx as usize];
-        if s.def.id.as_bytes() != seg.id() {
+    #[inline]
+    fn matches(&self, sx: SegIx, key: u64, seg: &Segment<'_>, strict: bool) -> bool {
+        let Some(s) = self.g.segments.get(sx as usize) else {
+            return false;
+        };
+        if s.key != key {
             return false;
         }
         match (&s.identity, strict) {
@@ -155,21 +151,21 @@ impl<'g> Walker<'g> {
                         .and_then(|e| e.component(c))
                         .unwrap_or(b""),
                 };
-                id.codes.iter().any(|c| c.as_bytes() == value)
+                id.codes.contains(value)
             }
             _ => true,
         }
     }
 
     fn locate(&self, seg: &Segment<'_>, strict: bool) -> Option<(usize, usize, SegIx)> {
+        let key = super::pack(seg.id()).unwrap_or(u64::MAX - 1);
         for depth in (0..self.stack.len()).rev() {
             let f = self.stack[depth];
-            let children = &self.g.loops[f.lp as usize].children;
-            for (ci, &child) in children.iter().enumerate().skip(f.pos) {
-                if let Some(h) = self.head(child) {
-                    if self.matches(h, seg, strict) {
-                        return Some((depth, ci, h));
-                    }
+            let heads = &self.g.loops[f.lp as usize].heads;
+            for &ci in self.g.children_with_key(f.lp, key) {
+                let ci = ci as usize;
+                if ci >= f.pos && self.matches(heads[ci], key, seg, strict) {
+                    return Some((depth, ci, heads[ci]));
                 }
             }
         }
@@ -201,16 +197,21 @@ impl<'g> Walker<'g> {
     }
 
     /// Reports required children of frame `depth` in `from..to` that never occurred.
+    #[inline]
     fn missing(&mut self, depth: usize, from: usize, to: usize, position: &Position) {
         let f = self.stack[depth];
-        for k in from..to {
+        let g = self.g;
+        let required = &g.loops[f.lp as usize].required;
+        let start = required.partition_point(|&k| (k as usize) < from);
+        for &k in &required[start..] {
+            let k = k as usize;
+            if k >= to {
+                break;
+            }
             if self.counts[f.base + k] > 0 {
                 continue;
             }
-            let child = self.g.loops[f.lp as usize].children[k];
-            if usage_of(self.g, child) != Usage::R {
-                continue;
-            }
+            let child = g.loops[f.lp as usize].children[k];
             match child {
                 Child::Segment(s) => {
                     let id = self.g.segments[s as usize].def.id.clone();
@@ -267,10 +268,10 @@ impl<'g> Walker<'g> {
                 "1"
             } else {
                 let f = self.stack[self.stack.len() - 1];
-                let behind = self.g.loops[f.lp as usize].children[..f.pos]
+                let key = super::pack(seg.id()).unwrap_or(u64::MAX - 1);
+                let behind = self.g.loops[f.lp as usize].heads[..f.pos]
                     .iter()
-                    .filter_map(|&c| self.head(c))
-                    .any(|h| self.matches(h, seg, true));
+                    .any(|&h| self.matches(h, key, seg, true));
                 if behind {
                     "7"
                 } else {
@@ -345,8 +346,7 @@ impl<'g> Walker<'g> {
     ) {
         let mut found = std::mem::take(&mut self.element_errors);
         found.clear();
-        let def = &self.g.segments[sx as usize].def;
-        check_segment(seg, def, &mut found);
+        check_segment(seg, &self.g.segments[sx as usize].rules, &mut found);
         if qualifier_fault {
             if let Some(id) = &self.g.segments[sx as usize].identity {
                 let already = found
