@@ -35,14 +35,20 @@ pub fn bench_mode() -> bool {
 }
 
 /// Appends `gen837.py --kind P --claims <claims> --seed <seed>` output to `out`.
+#[allow(dead_code)]
 pub fn run_generator(out: &File, claims: u64, seed: u64) {
+    run_generator_kind(out, "P", claims, seed)
+}
+
+/// Appends `gen837.py --kind <kind> --claims <claims> --seed <seed>` output to `out`.
+pub fn run_generator_kind(out: &File, kind: &str, claims: u64, seed: u64) {
     let gen = generator();
     let stdout = out
         .try_clone()
         .unwrap_or_else(|e| panic!("cannot dup output file handle: {e}"));
     let status = Command::new("python3")
         .arg(&gen)
-        .args(["--kind", "P", "--claims", &claims.to_string()])
+        .args(["--kind", kind, "--claims", &claims.to_string()])
         .args(["--seed", &seed.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::from(stdout))
@@ -55,7 +61,7 @@ pub fn run_generator(out: &File, claims: u64, seed: u64) {
         });
     if !status.success() {
         panic!(
-            "`python3 {} --kind P --claims {claims} --seed {seed}` failed: {status}",
+            "`python3 {} --kind {kind} --claims {claims} --seed {seed}` failed: {status}",
             gen.display()
         );
     }
@@ -85,7 +91,15 @@ pub fn cached(name: &str, build: impl FnOnce(&File)) -> PathBuf {
 }
 
 /// A cached single-seed 837P file of `claims` claims.
+#[allow(dead_code)]
 pub fn gen_837p(claims: u64, seed: u64) -> PathBuf {
     let name = format!("837p-c{claims}-s{seed}.x12");
-    cached(&name, |f| run_generator(f, claims, seed))
+    cached(&name, |f| run_generator_kind(f, "P", claims, seed))
+}
+
+/// A cached single-seed 837I file of `claims` claims.
+#[allow(dead_code)]
+pub fn gen_837i(claims: u64, seed: u64) -> PathBuf {
+    let name = format!("837i-c{claims}-s{seed}.x12");
+    cached(&name, |f| run_generator_kind(f, "I", claims, seed))
 }
