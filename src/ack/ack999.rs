@@ -68,10 +68,10 @@ fn write_transaction<W: Write>(w: &mut X12Writer<W>, t: &TransactionOutcome) -> 
         w.segment("IK3")
             .el(ik301(&e.segment_id))
             .el(position)
-            .el(e.loop_id.as_deref().unwrap_or(""))
+            .el(ik303(e.loop_id.as_deref().unwrap_or("")))
             .el(e.code)
             .end()?;
-        if let Some((name, value)) = &e.context {
+        if let Some((name, value)) = e.context.as_ref().filter(|(_, v)| !v.is_empty()) {
             w.segment("CTX")
                 .comp(&[name.as_bytes(), value.as_bytes()])
                 .end()?;
@@ -98,6 +98,12 @@ fn write_transaction<W: Write>(w: &mut X12Writer<W>, t: &TransactionOutcome) -> 
         ik5 = ik5.el(code);
     }
     ik5.end()
+}
+
+/// IK303 is AN 1–4: the loop number without its letter suffix (`2010AA` → `2010`); the
+/// full loop id is on the problem line.
+fn ik303(loop_id: &str) -> &str {
+    loop_id.get(..4).unwrap_or(loop_id)
 }
 
 /// IK301 must be a segment id; an unreadable one is written as `UNK`.

@@ -189,7 +189,19 @@ fn check_one(
             }
         }
         None => {
-            if let Some(code) = check_value(value.as_bytes(), def) {
+            let d = seg.delimiters();
+            if value.as_bytes().contains(&d.component) {
+                // A composite where a simple element belongs.
+                out.push(issue(
+                    seg,
+                    def,
+                    position,
+                    None,
+                    repetition,
+                    "6",
+                    copy(value.as_bytes()),
+                ));
+            } else if let Some(code) = check_value(value.as_bytes(), def) {
                 out.push(issue(
                     seg,
                     def,
@@ -249,6 +261,20 @@ pub fn check_segment(seg: &Segment<'_>, rules: &[Rule], out: &mut Vec<ElementErr
             if edef.repeat.is_some_and(|max| n > max) {
                 out.push(issue(seg, edef, position, None, None, "12", None));
             }
+        } else if seg
+            .delimiters()
+            .repetition
+            .is_some_and(|r| value.as_bytes().contains(&r))
+        {
+            out.push(issue(
+                seg,
+                edef,
+                position,
+                None,
+                None,
+                "12",
+                copy(value.as_bytes()),
+            ));
         } else {
             check_one(seg, value, edef, position, None, out);
         }
@@ -258,12 +284,18 @@ pub fn check_segment(seg: &Segment<'_>, rules: &[Rule], out: &mut Vec<ElementErr
             out.push(issue(seg, edef, (i + 1) as u16, None, None, "1", None));
         }
     }
-    // Dates whose format a qualifier names (DTP02 D8 / RD8).
-    if seg.id() == b"DTP" {
-        let (format, value) = (seg.value(2), seg.value(3));
-        if !value.is_empty() && !valid_period(format, value) {
-            if let Some(edef) = rules.get(2) {
-                out.push(issue(seg, edef, 3, None, None, "8", copy(value)));
+    // Dates whose format a qualifier names: DTP02 + DTP03, DMG01 + DMG02 (D8 / RD8).
+    let dated = match seg.id() {
+        b"DTP" => Some((2, 3)),
+        b"DMG" => Some((1, 2)),
+        _ => None,
+    };
+    if let Some((f, v)) = dated {
+        let (format, value) = (seg.value(f), seg.value(v));
+        let already = out.iter().any(|e| e.element.element as usize == v);
+        if !value.is_empty() && !already && !valid_period(format, value) {
+            if let Some(edef) = rules.get(v - 1) {
+                out.push(issue(seg, edef, v as u16, None, None, "8", copy(value)));
             }
         }
     }

@@ -42,6 +42,7 @@ struct Frame {
 #[derive(Clone, Debug)]
 struct HlEntry {
     level: [u8; 2],
+    loop_ix: LoopIx,
     hl04: Vec<u8>,
     has_child: bool,
     position: Position,
@@ -162,9 +163,14 @@ impl<'g> Walker<'g> {
         for depth in (0..self.stack.len()).rev() {
             let f = self.stack[depth];
             let heads = &self.g.loops[f.lp as usize].heads;
+            let children = &self.g.loops[f.lp as usize].children;
             for &ci in self.g.children_with_key(f.lp, key) {
                 let ci = ci as usize;
-                if ci >= f.pos && self.matches(heads[ci], key, seg, strict) {
+                // Without its qualifier a segment may repeat the segment at `pos`, but it does
+                // not start another instance of the loop at `pos` (the one just finished).
+                let reachable = ci > f.pos
+                    || (ci == f.pos && (strict || matches!(children[ci], Child::Segment(_))));
+                if reachable && self.matches(heads[ci], key, seg, strict) {
                     return Some((depth, ci, heads[ci]));
                 }
             }
@@ -254,11 +260,18 @@ impl<'g> Walker<'g> {
     pub fn segment(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
         let at = position.in_transaction.unwrap_or(0);
         self.last_position = at;
+        let placed = self.place(seg, position);
+        // The claim (if the segment ended up in one) now reaches this segment.
         if let Some(c) = self.current_claim() {
             if let Some(span) = self.claims.get_mut(c as usize) {
-                span.last = at;
+                span.last = span.last.max(at);
             }
         }
+        placed
+    }
+
+    fn place(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
+        let at = position.in_transaction.unwrap_or(0);
         let (found, qualifier_fault) = match self.locate(seg, true) {
             Some(hit) => (Some(hit), false),
             None => (self.locate(seg, false), true),
@@ -366,7 +379,7 @@ impl<'g> Walker<'g> {
             }
         }
         match seg.id() {
-            b"HL" => self.check_hl(seg, position, &mut found),
+            b"HL" => self.check_hl(seg, position, lp, &mut found),
             b"LX" if self.claim_depth.is_some() => {
                 let lx = seg.text(1);
                 if lx.parse::<u32>().ok() != Some(self.lx_next) {
@@ -397,7 +410,13 @@ impl<'g> Walker<'g> {
     }
 
     /// HL01 counts from 1; HL02 names an earlier HL of the parent level; HL03 follows 20 → 22 → 23.
-    fn check_hl(&mut self, seg: &Segment<'_>, position: &Position, found: &mut Vec<ElementError>) {
+    fn check_hl(
+        &mut self,
+        seg: &Segment<'_>,
+        position: &Position,
+        loop_ix: LoopIx,
+        found: &mut Vec<ElementError>,
+    ) {
         let n = self.hls.len() + 1;
         let hl01 = seg.text(1);
         if hl01.parse::<usize>().ok() != Some(n) {
@@ -440,6 +459,7 @@ impl<'g> Walker<'g> {
         }
         self.hls.push(HlEntry {
             level,
+            loop_ix,
             hl04: seg.value(4).to_vec(),
             has_child: false,
             position: *position,
@@ -462,11 +482,10 @@ impl<'g> Walker<'g> {
         for hl in &hls {
             let expected: &[u8] = if hl.has_child { b"1" } else { b"0" };
             if !hl.hl04.is_empty() && hl.hl04 != expected {
-                let loop_ix = 0;
                 self.push_error(SegmentError {
                     segment_id: "HL".into(),
                     position: hl.position,
-                    loop_id: None,
+                    loop_id: Some(self.g.loops[hl.loop_ix as usize].id.clone()),
                     code: "8",
                     elements: vec![ElementError {
                         element: ElementRef::new("HL", 4),
@@ -477,7 +496,6 @@ impl<'g> Walker<'g> {
                     claim: None,
                     context: None,
                 });
-                let _ = loop_ix;
             }
         }
         self.hls = hls;
