@@ -55,14 +55,8 @@ pub enum Verdict {
 /// What happened to one input.
 #[derive(Clone, Debug)]
 pub struct FileReport {
-    /// Envelope totals.
-    pub totals: StreamTotals,
-    /// Acknowledgments written.
-    pub acks: AckCounts,
-    /// Bytes read.
-    pub bytes: u64,
-    /// Problems reported.
-    pub problems: u64,
+    /// What reading it produced (the acknowledgment bytes are also on disk, in `written`).
+    pub scrubbed: Scrubbed,
     /// The verdict.
     pub verdict: Verdict,
     /// Paths written.
@@ -349,42 +343,31 @@ pub fn scrub_input(
     };
     let scrubbed = scrub_reader(src, settings, numbers, report).map_err(|e| Error::io(&path, e))?;
     let verdict = scrubbed.verdict();
-    let Scrubbed {
-        totals,
-        ack999,
-        ta1,
-        acks,
-        bytes,
-        problems,
-        claims,
-    } = scrubbed;
     let mut written = Vec::new();
-    for (suffix, bytes) in [("999.x12", &ack999), ("ta1.x12", &ta1)] {
+    for (suffix, bytes) in [("999.x12", &scrubbed.ack999), ("ta1.x12", &scrubbed.ta1)] {
         let out = output_path(&settings.out_dir, input, suffix);
         if put(&out, bytes)? {
             written.push(out);
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    let (t, c) = (&scrubbed.totals, &scrubbed.claims);
     tracing::info!(
         input = %input.display,
-        bytes,
-        segments = totals.segments,
-        interchanges = totals.interchanges,
-        groups = totals.groups,
-        transactions = totals.transactions,
-        transactions_rejected = totals.transactions_rejected,
-        claims = claims.read,
-        claims_rejected = claims.rejected,
-        problems,
-        mb_per_s = format!("{:.1}", bytes as f64 / 1e6 / secs.max(1e-9)),
+        bytes = scrubbed.bytes,
+        segments = t.segments,
+        interchanges = t.interchanges,
+        groups = t.groups,
+        transactions = t.transactions,
+        transactions_rejected = t.transactions_rejected,
+        claims = c.read,
+        claims_rejected = c.rejected,
+        problems = scrubbed.problems,
+        mb_per_s = format!("{:.1}", scrubbed.bytes as f64 / 1e6 / secs.max(1e-9)),
         "scrubbed"
     );
     Ok(FileReport {
-        totals,
-        acks,
-        bytes,
-        problems,
+        scrubbed,
         verdict,
         written,
     })

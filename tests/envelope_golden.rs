@@ -3,8 +3,7 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::{envelope_fixtures, golden, root, NOW};
+use common::{envelope_fixtures, golden, root};
 use scrub837::ack::read::read_acks;
 
 #[test]
@@ -12,14 +11,7 @@ fn envelope_fixtures_match_their_golden_acknowledgments() {
     for input in envelope_fixtures() {
         let name = input.file_stem().unwrap().to_string_lossy().into_owned();
         let out = tempfile::tempdir().unwrap();
-        let run = Command::cargo_bin("scrub837")
-            .unwrap()
-            .current_dir(input.parent().unwrap())
-            .args(["scrub", "--now", NOW, "--out-dir"])
-            .arg(out.path())
-            .arg(input.file_name().unwrap())
-            .output()
-            .unwrap();
+        let run = common::scrub_fixture(&input, out.path());
         assert!(run.stdout.is_empty(), "{name}: stdout must stay empty");
         let dir = root().join("tests/golden/envelope").join(&name);
         let code = run.status.code().expect("exit code");

@@ -9,8 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use assert_cmd::Command;
-use common::{fixture, golden, root, NOW};
+use common::{fixture, golden, root};
 use scrub837::ack::read::read_acks;
 
 /// Fixtures whose 999 is known to fall short today. Each gap is asserted to still be there, so
@@ -105,14 +104,7 @@ fn ig_fixtures_match_their_golden_acknowledgments() {
 
 fn check_fixture(input: &std::path::Path, name: &str) -> Result<(), String> {
     let out = tempfile::tempdir().unwrap();
-    let run = Command::cargo_bin("scrub837")
-        .unwrap()
-        .current_dir(input.parent().unwrap())
-        .args(["scrub", "--now", NOW, "--out-dir"])
-        .arg(out.path())
-        .arg(input.file_name().unwrap())
-        .output()
-        .unwrap();
+    let run = common::scrub_fixture(input, out.path());
     if !run.stdout.is_empty() {
         return Err("stdout must stay empty".into());
     }

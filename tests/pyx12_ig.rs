@@ -250,14 +250,7 @@ fn pyx12(validator: &Path, file: &Path) -> Result<(bool, Findings), String> {
 /// `input.x12: segment 45 (byte 1278): ... [IK4 7] ... [999 IK3 8]`
 fn ours(file: &Path) -> Findings {
     let out = tempfile::tempdir().unwrap();
-    let run = Cmd::cargo_bin("scrub837")
-        .unwrap()
-        .current_dir(file.parent().unwrap())
-        .args(["scrub", "--now", NOW, "--out-dir"])
-        .arg(out.path())
-        .arg(file.file_name().unwrap())
-        .output()
-        .unwrap();
+    let run = common::scrub_fixture(file, out.path());
     let mut found = Findings::new();
     for line in String::from_utf8_lossy(&run.stderr).lines() {
         let n = line

@@ -128,6 +128,19 @@ pub fn scrub_bytes(bytes: &[u8], chunk: usize) -> (Scrubbed, Vec<String>) {
     (scrubbed, lines)
 }
 
+/// Runs `scrub837 scrub --now NOW --out-dir OUT NAME` in the fixture's folder (so stderr names
+/// the file as `NAME`) and returns what it printed and its status.
+pub fn scrub_fixture(input: &Path, out: &Path) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("scrub837")
+        .expect("binary")
+        .current_dir(input.parent().expect("fixture folder"))
+        .args(["scrub", "--now", NOW, "--out-dir"])
+        .arg(out)
+        .arg(input.file_name().expect("fixture name"))
+        .output()
+        .expect("scrub837 runs")
+}
+
 /// Compares `actual` with the golden file at `path`; with `SCRUB837_BLESS=1` rewrites it instead.
 pub fn golden(path: &Path, actual: &[u8]) {
     if std::env::var_os("SCRUB837_BLESS").is_some() {
