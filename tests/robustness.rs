@@ -5,8 +5,9 @@ mod common;
 
 use std::io::{self, Read};
 
-use common::{envelope_fixtures, scrub_bytes, Chunked};
+use common::{envelope_fixtures, fixture, grammars, scrub_bytes, settings, Chunked};
 use proptest::prelude::*;
+use scrub837::claim::{ClaimBatch, ClaimView};
 use scrub837::x12::{check_stream, EnvelopeChecker, EnvelopeConfig, FrameKind, Framer, Limits};
 
 const ISA: &[u8] = b"ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *251215*1200*^*00501*000000001*0*T*:~";
@@ -89,6 +90,84 @@ proptest! {
         }
         let limits = Limits { max_segment: 1024, read_size: 64 };
         prop_assert!(peak_buffer(&bytes, limits) <= 1024 + 2 * 64 + 4096);
+    }
+}
+
+/// Every fixture with claims in it: the IG mutation fixtures and the accessor fixtures.
+fn claim_fixtures() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for dir in ["ig", "claims"] {
+        let mut paths: Vec<_> = std::fs::read_dir(fixture(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "x12"))
+            .collect();
+        paths.sort();
+        out.extend(paths.iter().map(|p| std::fs::read(p).unwrap()));
+    }
+    assert!(out.len() > 10);
+    out
+}
+
+/// Reads `bytes` through the walker into claim batches and calls every view accessor on every
+/// claim and line; returns the claims seen.
+fn touch_every_accessor(bytes: &[u8]) -> u64 {
+    let mut s = settings(7);
+    s.grammars = grammars();
+    let mut numbers = scrub837::x12::ControlNumbers::starting_at(1);
+    let mut seen = 0u64;
+    let mut on_batch = |b: ClaimBatch| {
+        for c in ClaimView::all(&b) {
+            seen += 1;
+            let _ = (c.id(), c.charge(), c.facility_code(), c.frequency_code());
+            let _ = (c.place_of_service(), c.type_of_bill(), c.reference(b"G1"));
+            let _ = (c.diagnoses(), c.statement_dates(), c.billing_provider());
+            let _ = (c.provider(b"82"), c.subscriber(), c.patient(), c.payer());
+            for l in c.lines() {
+                let _ = (l.number(), l.procedure(), l.revenue_code(), l.charge());
+                let _ = (l.unit_basis(), l.units(), l.place_of_service());
+                let _ = (
+                    l.diagnosis_pointers(),
+                    l.service_dates(),
+                    l.reference(b"6R"),
+                );
+                let _ = l.rendering_provider();
+            }
+        }
+    };
+    let scrubbed = scrub837::pipeline::scrub_reader_with_claims(
+        Chunked {
+            inner: bytes,
+            chunk: 7,
+        },
+        &s,
+        &mut numbers,
+        &mut |_| {},
+        Some(&mut on_batch),
+    )
+    .unwrap();
+    assert_eq!(scrubbed.claims.read, seen);
+    seen
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn mutated_claims_never_panic_the_walker_or_the_views(
+        which in 0usize..64,
+        edits in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..6),
+    ) {
+        let fixtures = claim_fixtures();
+        let bytes = mutate(fixtures[which % fixtures.len()].clone(), &edits);
+        touch_every_accessor(&bytes);
+    }
+}
+
+#[test]
+fn every_claim_fixture_reads_through_the_views() {
+    for bytes in claim_fixtures() {
+        assert!(touch_every_accessor(&bytes) >= 1);
     }
 }
 
