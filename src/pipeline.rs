@@ -110,6 +110,9 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
             }
         }
     }
+    fn transaction_bad_segment(&mut self, error: &mut crate::x12::SegmentError) {
+        self.validator.bad_segment(error);
+    }
     fn transaction_check(&mut self, outcome: &mut TransactionOutcome) {
         let (problems, report) = (&mut self.problems, &mut self.report);
         self.validator.check(outcome, |e| {

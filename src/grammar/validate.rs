@@ -1,7 +1,7 @@
 //! Implementation-guide validation of whole transaction sets: picks the grammar for each set,
 //! walks its segments, attributes errors to claims, and counts the claims read and rejected.
 
-use super::walker::{ClaimSpan, Placement, Walker};
+use super::walker::{ClaimTally, Placement, Walker};
 use super::{Grammar, GrammarError, EMBEDDED};
 use crate::x12::{
     AckStatus, GroupOutcome, InterchangeOutcome, Position, Segment, TransactionHeader,
@@ -48,7 +48,7 @@ pub struct Validator<'g> {
     counts: ClaimCounts,
     group_ok: u64,
     interchange_ok: u64,
-    spans: Vec<ClaimSpan>,
+    tally: ClaimTally,
 }
 
 impl<'g> Validator<'g> {
@@ -61,7 +61,7 @@ impl<'g> Validator<'g> {
             counts: ClaimCounts::default(),
             group_ok: 0,
             interchange_ok: 0,
-            spans: Vec::new(),
+            tally: ClaimTally::default(),
         }
     }
 
@@ -71,8 +71,16 @@ impl<'g> Validator<'g> {
     }
 
     /// The claims of the last transaction set checked.
-    pub fn last_claims(&self) -> &[ClaimSpan] {
-        &self.spans
+    pub fn last_tally(&self) -> ClaimTally {
+        self.tally
+    }
+
+    /// An error the envelope layer found inside the transaction set (an unreadable or oversize
+    /// segment): it belongs to the claim being walked, if any.
+    pub fn bad_segment(&mut self, error: &mut crate::x12::SegmentError) {
+        if let Some(w) = self.active.and_then(|i| self.walkers.get_mut(i)) {
+            w.attribute(error);
+        }
     }
 
     /// A group began with this GS08.
@@ -116,41 +124,25 @@ impl<'g> Validator<'g> {
         outcome: &mut TransactionOutcome,
         mut report: impl FnMut(&crate::x12::SegmentError),
     ) {
-        self.spans.clear();
+        self.tally = ClaimTally::default();
         let Some(w) = self.active.take().and_then(|i| self.walkers.get_mut(i)) else {
             return;
         };
         w.finish(&outcome.end, !outcome.codes.contains(&"2"));
-        let (errors, spans) = w.take();
+        let (errors, tally) = w.take();
         errors.iter().for_each(&mut report);
-        // Envelope-level segment errors (unreadable ids, oversize) inside a claim belong to it.
-        for e in outcome.errors.iter_mut().filter(|e| e.claim.is_none()) {
-            let at = e.position.in_transaction.unwrap_or(0);
-            if let Some((i, span)) = spans
-                .iter()
-                .enumerate()
-                .find(|(_, s)| s.first <= at && at <= s.last)
-            {
-                e.claim = Some(i as u32);
-                e.context = Some(("CLM01".into(), span.id.clone()));
-            }
-        }
         outcome.errors.extend(errors);
         outcome.errors.sort_by_key(|e| e.position.in_transaction);
-        self.spans = spans;
+        self.tally = tally;
     }
 
     /// The transaction set ended with its settled status.
     pub fn transaction_end(&mut self, outcome: &TransactionOutcome) {
-        let n = self.spans.len() as u64;
+        let n = u64::from(self.tally.read);
         self.counts.read += n;
         let rejected = match outcome.status {
             AckStatus::Rejected => n,
-            _ => {
-                let with_errors: std::collections::BTreeSet<u32> =
-                    outcome.errors.iter().filter_map(|e| e.claim).collect();
-                with_errors.len() as u64
-            }
+            _ => u64::from(self.tally.with_errors),
         };
         self.counts.rejected += rejected;
         self.group_ok += n - rejected;

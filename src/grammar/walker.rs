@@ -19,17 +19,22 @@ pub struct Placement {
     pub claim: Option<u32>,
 }
 
-/// One claim seen in a transaction set.
+/// The claim being walked.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClaimSpan {
+struct OpenClaim {
     /// CLM01.
-    pub id: String,
-    /// Position (in ST…SE) of its CLM segment.
-    pub first: u32,
-    /// Position of its last segment.
-    pub last: u32,
+    id: String,
     /// Whether an error was attributed to it.
-    pub has_errors: bool,
+    has_errors: bool,
+}
+
+/// Claims of one transaction set: how many, and how many had errors of their own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClaimTally {
+    /// Claims read (2300 loops entered).
+    pub read: u32,
+    /// Claims with at least one error attributed to them.
+    pub with_errors: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -39,12 +44,14 @@ struct Frame {
     base: usize,
 }
 
+/// The previous HL, whose HL04 is settled by the next HL (HLs come depth-first, so a
+/// level's first child, if any, is the very next HL).
 #[derive(Clone, Debug)]
-struct HlEntry {
-    level: [u8; 2],
+struct PrevHl {
+    number: usize,
     loop_ix: LoopIx,
-    hl04: Vec<u8>,
-    has_child: bool,
+    hl04: [u8; 2],
+    hl04_len: usize,
     position: Position,
 }
 
@@ -57,8 +64,11 @@ pub struct Walker<'g> {
     counts: Vec<u32>,
     errors: Vec<SegmentError>,
     element_errors: Vec<ElementError>,
-    hls: Vec<HlEntry>,
-    claims: Vec<ClaimSpan>,
+    /// HL03 of every HL of the transaction set (two bytes each), for the HL02 parent check.
+    hl_levels: Vec<[u8; 2]>,
+    prev_hl: Option<PrevHl>,
+    claim: Option<OpenClaim>,
+    tally: ClaimTally,
     claim_depth: Option<usize>,
     lx_next: u32,
     last_position: u32,
@@ -74,8 +84,10 @@ impl<'g> Walker<'g> {
             counts: Vec::with_capacity(256),
             errors: Vec::new(),
             element_errors: Vec::new(),
-            hls: Vec::new(),
-            claims: Vec::new(),
+            hl_levels: Vec::new(),
+            prev_hl: None,
+            claim: None,
+            tally: ClaimTally::default(),
             claim_depth: None,
             lx_next: 1,
             last_position: 0,
@@ -92,8 +104,10 @@ impl<'g> Walker<'g> {
         self.stack.clear();
         self.counts.clear();
         self.errors.clear();
-        self.hls.clear();
-        self.claims.clear();
+        self.hl_levels.clear();
+        self.prev_hl = None;
+        self.claim = None;
+        self.tally = ClaimTally::default();
         self.claim_depth = None;
         self.lx_next = 1;
         self.last_position = 0;
@@ -107,8 +121,8 @@ impl<'g> Walker<'g> {
     }
 
     /// Claims seen so far in the transaction set.
-    pub fn claims(&self) -> &[ClaimSpan] {
-        &self.claims
+    pub fn tally(&self) -> ClaimTally {
+        self.tally
     }
 
     /// Errors found so far in the transaction set.
@@ -116,16 +130,23 @@ impl<'g> Walker<'g> {
         &self.errors
     }
 
-    /// Takes the errors and claims of the transaction set.
-    pub fn take(&mut self) -> (Vec<SegmentError>, Vec<ClaimSpan>) {
-        (
-            std::mem::take(&mut self.errors),
-            std::mem::take(&mut self.claims),
-        )
+    /// Takes the errors and the claim tally of the transaction set.
+    pub fn take(&mut self) -> (Vec<SegmentError>, ClaimTally) {
+        (std::mem::take(&mut self.errors), self.tally)
     }
 
     fn current_claim(&self) -> Option<u32> {
-        self.claim_depth.map(|_| self.claims.len() as u32 - 1)
+        self.claim.as_ref().map(|_| self.tally.read - 1)
+    }
+
+    /// Attributes an error found outside the walker (an unreadable or oversize segment) to the
+    /// claim being walked, if any: it then rejects that claim only.
+    pub fn attribute(&mut self, e: &mut SegmentError) {
+        if let (Some(index), Some(claim)) = (self.current_claim(), self.claim.as_mut()) {
+            claim.has_errors = true;
+            e.claim = Some(index);
+            e.context = Some(("CLM01".into(), claim.id.clone()));
+        }
     }
 
     fn head(&self, child: Child) -> Option<SegIx> {
@@ -179,13 +200,7 @@ impl<'g> Walker<'g> {
     }
 
     fn push_error(&mut self, mut e: SegmentError) {
-        e.claim = self.current_claim();
-        if let Some(c) = e.claim {
-            if let Some(span) = self.claims.get_mut(c as usize) {
-                span.has_errors = true;
-                e.context = Some(("CLM01".into(), span.id.clone()));
-            }
-        }
+        self.attribute(&mut e);
         self.errors.push(e);
     }
 
@@ -234,12 +249,10 @@ impl<'g> Walker<'g> {
         }
     }
 
-    /// The claim ends just before `position` (the segment that closed it, or the SE).
-    fn close_claim(&mut self, position: &Position) {
-        if let (Some(c), Some(at)) = (self.current_claim(), position.in_transaction) {
-            if let Some(span) = self.claims.get_mut(c as usize) {
-                span.last = span.last.max(at.saturating_sub(1));
-            }
+    /// The claim being walked ends (before the segment that closed it, or at the SE).
+    fn close_claim(&mut self) {
+        if self.claim.take().is_some_and(|c| c.has_errors) {
+            self.tally.with_errors += 1;
         }
         self.claim_depth = None;
     }
@@ -250,7 +263,7 @@ impl<'g> Walker<'g> {
         let len = self.g.loops[f.lp as usize].children.len();
         self.missing(depth, f.pos, len, position);
         if self.claim_depth == Some(depth) {
-            self.close_claim(position);
+            self.close_claim();
         }
         self.counts.truncate(f.base);
         self.stack.pop();
@@ -258,20 +271,11 @@ impl<'g> Walker<'g> {
 
     /// Places one segment (`position.in_transaction` must be set), checking it.
     pub fn segment(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
-        let at = position.in_transaction.unwrap_or(0);
-        self.last_position = at;
-        let placed = self.place(seg, position);
-        // The claim (if the segment ended up in one) now reaches this segment.
-        if let Some(c) = self.current_claim() {
-            if let Some(span) = self.claims.get_mut(c as usize) {
-                span.last = span.last.max(at);
-            }
-        }
-        placed
+        self.last_position = position.in_transaction.unwrap_or(0);
+        self.place(seg, position)
     }
 
     fn place(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
-        let at = position.in_transaction.unwrap_or(0);
         let (found, qualifier_fault) = match self.locate(seg, true) {
             Some(hit) => (Some(hit), false),
             None => (self.locate(seg, false), true),
@@ -321,10 +325,9 @@ impl<'g> Walker<'g> {
                     base,
                 });
                 if self.claim_loop[l as usize] {
-                    self.claims.push(ClaimSpan {
+                    self.tally.read += 1;
+                    self.claim = Some(OpenClaim {
                         id: seg.text(1).into_owned(),
-                        first: at,
-                        last: at,
                         has_errors: false,
                     });
                     self.claim_depth = Some(self.stack.len() - 1);
@@ -417,7 +420,7 @@ impl<'g> Walker<'g> {
         loop_ix: LoopIx,
         found: &mut Vec<ElementError>,
     ) {
-        let n = self.hls.len() + 1;
+        let n = self.hl_levels.len() + 1;
         let hl01 = seg.text(1);
         if hl01.parse::<usize>().ok() != Some(n) {
             found.push(ElementError {
@@ -443,7 +446,7 @@ impl<'g> Walker<'g> {
         let parent = hl02.parse::<usize>().ok().filter(|p| *p >= 1 && *p < n);
         let parent_ok = match (parent_level, parent) {
             (None, None) => hl02.is_empty(),
-            (Some(want), Some(p)) => &self.hls[p - 1].level == want,
+            (Some(want), Some(p)) => &self.hl_levels[p - 1] == want,
             _ => false,
         };
         if !parent_ok {
@@ -454,15 +457,44 @@ impl<'g> Walker<'g> {
                 value: Some(hl02.into_owned()),
             });
         }
-        if let Some(p) = parent {
-            self.hls[p - 1].has_child = true;
+        if let Some(prev) = self.prev_hl.take() {
+            self.check_hl04(&prev, parent == Some(prev.number));
         }
-        self.hls.push(HlEntry {
-            level,
+        self.hl_levels.push(level);
+        let hl04 = seg.value(4);
+        let mut short = [0u8; 2];
+        for (slot, b) in short.iter_mut().zip(hl04) {
+            *slot = *b;
+        }
+        self.prev_hl = Some(PrevHl {
+            number: n,
             loop_ix,
-            hl04: seg.value(4).to_vec(),
-            has_child: false,
+            hl04: short,
+            hl04_len: hl04.len(),
             position: *position,
+        });
+    }
+
+    /// HL04 is `1` when the HL has children, `0` when not.
+    fn check_hl04(&mut self, hl: &PrevHl, has_child: bool) {
+        let value = &hl.hl04[..hl.hl04_len.min(2)];
+        let expected: &[u8] = if has_child { b"1" } else { b"0" };
+        if hl.hl04_len == 0 || (hl.hl04_len == 1 && value == expected) {
+            return;
+        }
+        self.push_error(SegmentError {
+            segment_id: "HL".into(),
+            position: hl.position,
+            loop_id: Some(self.g.loops[hl.loop_ix as usize].id.clone()),
+            code: "8",
+            elements: vec![ElementError {
+                element: ElementRef::new("HL", 4),
+                reference: Some(736),
+                code: "7",
+                value: Some(String::from_utf8_lossy(value).into_owned()),
+            }],
+            claim: None,
+            context: None,
         });
     }
 
@@ -470,7 +502,7 @@ impl<'g> Walker<'g> {
     /// A set that was cut off (`complete` false) is not checked for what is missing.
     pub fn finish(&mut self, position: &Position, complete: bool) {
         if !complete {
-            self.close_claim(position);
+            self.close_claim();
             self.stack.clear();
             self.counts.clear();
             return;
@@ -478,26 +510,8 @@ impl<'g> Walker<'g> {
         while !self.stack.is_empty() {
             self.pop(position);
         }
-        let hls = std::mem::take(&mut self.hls);
-        for hl in &hls {
-            let expected: &[u8] = if hl.has_child { b"1" } else { b"0" };
-            if !hl.hl04.is_empty() && hl.hl04 != expected {
-                self.push_error(SegmentError {
-                    segment_id: "HL".into(),
-                    position: hl.position,
-                    loop_id: Some(self.g.loops[hl.loop_ix as usize].id.clone()),
-                    code: "8",
-                    elements: vec![ElementError {
-                        element: ElementRef::new("HL", 4),
-                        reference: Some(736),
-                        code: "7",
-                        value: Some(String::from_utf8_lossy(&hl.hl04).into_owned()),
-                    }],
-                    claim: None,
-                    context: None,
-                });
-            }
+        if let Some(prev) = self.prev_hl.take() {
+            self.check_hl04(&prev, false);
         }
-        self.hls = hls;
     }
 }

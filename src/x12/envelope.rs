@@ -236,6 +236,9 @@ pub trait EnvelopeSink {
     fn interchange_segment(&mut self, segment: &Segment<'_>, position: &Position) {}
     /// A segment between ST and SE (exclusive).
     fn transaction_segment(&mut self, segment: &Segment<'_>, position: &Position) {}
+    /// A segment inside a transaction set could not be used (unreadable id, oversize); the sink
+    /// may attribute the error to a claim before it is recorded.
+    fn transaction_bad_segment(&mut self, error: &mut SegmentError) {}
     /// A transaction set is about to end: the sink may add segment errors (and attribute them
     /// to claims) before its IK5 status is settled.
     fn transaction_check(&mut self, outcome: &mut TransactionOutcome) {}
@@ -563,7 +566,7 @@ impl EnvelopeChecker {
             in_transaction: Some(t.segments),
             ..pos
         };
-        t.errors.push(SegmentError {
+        let mut error = SegmentError {
             segment_id,
             position,
             loop_id: None,
@@ -571,12 +574,15 @@ impl EnvelopeChecker {
             elements: Vec::new(),
             claim: None,
             context: None,
-        });
+        };
+        sink.transaction_bad_segment(&mut error);
+        let reject = error.claim.is_none();
+        t.errors.push(error);
         push_code(&mut t.codes, "5");
         sink.problem(&Problem {
             level: Level::Segment,
             code,
-            reject: true,
+            reject,
             position,
             message,
         });
