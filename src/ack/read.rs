@@ -3,9 +3,13 @@
 //! Used by the tests to prove that every acknowledgment we write is well formed
 //! and that its counts reconcile.
 
+use std::sync::OnceLock;
+
+use crate::grammar::walker::Walker;
+use crate::grammar::{Grammar, EMBEDDED};
 use crate::x12::{
-    EnvelopeChecker, EnvelopeConfig, EnvelopeSink, Framer, GroupHeader, Position, Problem, Segment,
-    TransactionHeader,
+    EnvelopeChecker, EnvelopeConfig, EnvelopeSink, Framer, GroupHeader, Level, Position, Problem,
+    Segment, TransactionHeader,
 };
 
 /// One TA1 read back.
@@ -87,7 +91,8 @@ impl Ack999 {
     }
 }
 
-/// Everything read from an acknowledgment file.
+/// Everything read from an acknowledgment file. Each 999 transaction set is also walked
+/// against the 999 implementation guide (`grammars/999.json`); its findings are problems.
 #[derive(Clone, Debug, Default)]
 pub struct AckFile {
     /// Interchanges read.
@@ -100,11 +105,24 @@ pub struct AckFile {
     pub problems: Vec<Problem>,
 }
 
-#[derive(Default)]
+/// The 999 grammar (005010X231A1), compiled once.
+fn grammar_999() -> Option<&'static Grammar> {
+    static G: OnceLock<Option<Grammar>> = OnceLock::new();
+    G.get_or_init(|| {
+        EMBEDDED
+            .iter()
+            .find(|(name, _)| *name == "999.json")
+            .and_then(|(name, json)| Grammar::load(name, json).ok())
+    })
+    .as_ref()
+}
+
 struct Collector {
     file: AckFile,
     current: Option<Ack999>,
     group: Option<GroupHeader>,
+    /// Checks each 999 against its implementation guide, as we check 837s.
+    walker: Option<Walker<'static>>,
 }
 
 fn texts(seg: &Segment<'_>, from: usize) -> Vec<String> {
@@ -134,9 +152,40 @@ impl EnvelopeSink for Collector {
 
     fn transaction_start(&mut self, _header: &TransactionHeader, _position: &Position) {
         self.current = Some(Ack999::default());
+        if let Some(w) = self.walker.as_mut() {
+            w.begin();
+        }
     }
 
-    fn transaction_segment(&mut self, seg: &Segment<'_>, _position: &Position) {
+    fn transaction_check(&mut self, outcome: &mut crate::x12::TransactionOutcome) {
+        if let Some(w) = self.walker.as_mut() {
+            w.finish(&outcome.end, !outcome.codes.contains(&"2"));
+            let (errors, _) = w.take();
+            for e in errors {
+                self.file.problems.push(Problem {
+                    level: Level::Segment,
+                    code: e.code,
+                    reject: true,
+                    position: e.position,
+                    message: format!(
+                        "999 {} in loop {}: IK304 {} {:?}",
+                        e.segment_id,
+                        e.loop_id.as_deref().unwrap_or("-"),
+                        e.code,
+                        e.elements
+                            .iter()
+                            .map(|x| (x.element.to_string(), x.code))
+                            .collect::<Vec<_>>()
+                    ),
+                });
+            }
+        }
+    }
+
+    fn transaction_segment(&mut self, seg: &Segment<'_>, position: &Position) {
+        if let Some(w) = self.walker.as_mut() {
+            w.segment(seg, position);
+        }
         let Some(ack) = self.current.as_mut() else {
             return;
         };
@@ -195,8 +244,46 @@ pub fn read_acks(bytes: &[u8]) -> AckFile {
     };
     let mut framer = Framer::new(bytes);
     let mut checker = EnvelopeChecker::new(config);
-    let mut sink = Collector::default();
+    let mut sink = Collector {
+        file: AckFile::default(),
+        current: None,
+        group: None,
+        walker: grammar_999().map(Walker::new),
+    };
     // Reading from a slice cannot fail.
     let _ = crate::x12::check_stream(&mut framer, &mut checker, &mut sink);
     sink.file
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "ISA*00*          *00*          *ZZ*RECEIVER       *ZZ*SUBMITTER      *261127*1200*^*00501*000000001*0*T*:~\
+GS*FA*REC*SUB*20261127*1200*1*X*005010X231A1~ST*999*0001*005010X231A1~AK1*HC*7*005010X222A1~\
+AK2*837*0001*005010X222A1~IK5*A~AK9*A*1*1*1~SE*6*0001~GE*1*1~IEA*1*000000001~";
+
+    #[test]
+    fn a_well_formed_999_reads_back_clean() {
+        let file = read_acks(GOOD.as_bytes());
+        assert!(file.problems.is_empty(), "{:?}", file.problems);
+        assert_eq!(file.acks.len(), 1);
+        assert_eq!(file.acks[0].reconcile(), Ok(()));
+    }
+
+    #[test]
+    fn the_999_guide_catches_what_the_envelope_cannot() {
+        // AK9 without AK904 (required), and IK5 with a status the guide does not list.
+        let bad = GOOD
+            .replace("AK9*A*1*1*1~", "AK9*A*1*1~")
+            .replace("IK5*A~", "IK5*Q~");
+        let file = read_acks(bad.as_bytes());
+        let codes: Vec<&str> = file.problems.iter().map(|p| p.code).collect();
+        assert!(!codes.is_empty(), "no problems found");
+        assert!(
+            file.problems.iter().all(|p| p.level == Level::Segment),
+            "{:?}",
+            file.problems
+        );
+    }
 }

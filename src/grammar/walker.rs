@@ -189,8 +189,12 @@ impl<'g> Walker<'g> {
                 let ci = ci as usize;
                 // Without its qualifier a segment may repeat the segment at `pos`, but it does
                 // not start another instance of the loop at `pos` (the one just finished).
-                let reachable = ci > f.pos
-                    || (ci == f.pos && (strict || matches!(children[ci], Child::Segment(_))));
+                // A loop's trigger (child 0) never repeats inside one instance: another one
+                // starts a new instance, which the search one level up finds.
+                let trigger = depth > 0 && ci == 0;
+                let reachable = !trigger
+                    && (ci > f.pos
+                        || (ci == f.pos && (strict || matches!(children[ci], Child::Segment(_)))));
                 if reachable && self.matches(heads[ci], key, seg, strict) {
                     return Some((depth, ci, heads[ci]));
                 }
