@@ -9,8 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use common::{fixture, golden, root};
-use scrub837::ack::read::read_acks;
+use common::{fixture, root};
 
 /// Fixtures whose 999 is known to fall short today. Each gap is asserted to still be there, so
 /// the test fails once the walker is fixed: then remove the entry and re-bless the golden files.
@@ -32,14 +31,7 @@ fn gap(name: &str, which: Gap) -> bool {
 }
 
 fn ig_fixtures() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(fixture("ig"))
-        .expect("fixtures/ig")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "x12"))
-        .collect();
-    v.sort();
-    assert!(v.len() >= 30, "fixtures/ig looks incomplete: run make.py");
-    v
+    common::fixtures_in("ig", 30)
 }
 
 /// What a fixture's name promises: `{p|i}_base`, `{p|i}_ik3_{IK304}_…`, `{p|i}_ik4_{IK403}_…`.
@@ -105,35 +97,9 @@ fn ig_fixtures_match_their_golden_acknowledgments() {
 fn check_fixture(input: &std::path::Path, name: &str) -> Result<(), String> {
     let out = tempfile::tempdir().unwrap();
     let run = common::scrub_fixture(input, out.path());
-    if !run.stdout.is_empty() {
-        return Err("stdout must stay empty".into());
-    }
     let dir = root().join("tests/golden/ig").join(name);
+    let ack999 = common::check_outputs(&dir, name, out.path(), &run)?;
     let code = run.status.code().expect("exit code");
-    golden(&dir.join("exit"), format!("{code}\n").as_bytes());
-    golden(&dir.join("stderr.txt"), &run.stderr);
-    let mut ack999 = Vec::new();
-    for suffix in ["999.x12", "ta1.x12"] {
-        let written =
-            std::fs::read(out.path().join(format!("{name}.{suffix}"))).unwrap_or_default();
-        golden(&dir.join(suffix), &written);
-        if written.is_empty() {
-            continue;
-        }
-        let back = read_acks(&written);
-        if !back.problems.is_empty() {
-            return Err(format!(
-                "{suffix} does not re-read cleanly: {:?}",
-                back.problems
-            ));
-        }
-        for ack in &back.acks {
-            ack.reconcile().map_err(|e| format!("{suffix}: {e}"))?;
-        }
-        if suffix == "999.x12" {
-            ack999 = written;
-        }
-    }
     if ack999.is_empty() {
         return Err("no 999 written".into());
     }

@@ -168,15 +168,10 @@ const KNOWN_BAD_999: &[(&str, u64, &str, &str)] = &[
 type Findings = BTreeMap<u64, BTreeSet<String>>;
 
 fn fixture_names() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(fixture("ig"))
-        .expect("fixtures/ig")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "x12"))
+    common::fixtures_in("ig", 30)
+        .iter()
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    assert!(v.len() >= 30, "fixtures/ig looks incomplete: run make.py");
-    v
+        .collect()
 }
 
 /// Runs `f` over `items` on a few threads (x12valid takes about half a second per file).

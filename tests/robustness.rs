@@ -5,7 +5,7 @@ mod common;
 
 use std::io::{self, Read};
 
-use common::{envelope_fixtures, fixture, grammars, scrub_bytes, settings, Chunked};
+use common::{envelope_fixtures, grammars, scrub_bytes, settings, Chunked};
 use proptest::prelude::*;
 use scrub837::claim::{ClaimBatch, ClaimView};
 use scrub837::x12::{check_stream, EnvelopeChecker, EnvelopeConfig, FrameKind, Framer, Limits};
@@ -102,18 +102,11 @@ proptest! {
 
 /// Every fixture with claims in it: the IG mutation fixtures and the accessor fixtures.
 fn claim_fixtures() -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    for dir in ["ig", "claims"] {
-        let mut paths: Vec<_> = std::fs::read_dir(fixture(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "x12"))
-            .collect();
-        paths.sort();
-        out.extend(paths.iter().map(|p| std::fs::read(p).unwrap()));
-    }
-    assert!(out.len() > 10);
-    out
+    common::fixtures_in("ig", 30)
+        .into_iter()
+        .chain(common::fixtures_in("claims", 2))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
 }
 
 /// Reads `bytes` through the walker into claim batches and calls every view accessor on every

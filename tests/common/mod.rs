@@ -22,15 +22,65 @@ pub fn fixture(rel: &str) -> PathBuf {
     root().join("fixtures").join(rel)
 }
 
-pub fn envelope_fixtures() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(fixture("envelope"))
-        .expect("fixtures/envelope")
+/// The `.x12` files of `fixtures/DIR`, sorted; at least `min` of them (else the folder is broken).
+pub fn fixtures_in(dir: &str, min: usize) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(fixture(dir))
+        .unwrap_or_else(|e| panic!("fixtures/{dir}: {e}"))
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "x12"))
         .collect();
     v.sort();
-    assert!(v.len() >= 10, "envelope fixtures missing");
+    assert!(
+        v.len() >= min,
+        "fixtures/{dir} looks incomplete (run its make.py)"
+    );
     v
+}
+
+pub fn envelope_fixtures() -> Vec<PathBuf> {
+    fixtures_in("envelope", 10)
+}
+
+/// Compares a run's exit status, stderr and `NAME.999.x12` / `NAME.ta1.x12` (in `out`) with the
+/// golden files in `golden_dir`, and re-reads every acknowledgment written: clean, with AK9
+/// reconciled, and a TA1 file holding a TA1. Returns the 999 bytes (empty when none).
+pub fn check_outputs(
+    golden_dir: &Path,
+    name: &str,
+    out: &Path,
+    run: &std::process::Output,
+) -> Result<Vec<u8>, String> {
+    if !run.stdout.is_empty() {
+        return Err("stdout must stay empty".into());
+    }
+    let code = run.status.code().expect("exit code");
+    golden(&golden_dir.join("exit"), format!("{code}\n").as_bytes());
+    golden(&golden_dir.join("stderr.txt"), &run.stderr);
+    let mut ack999 = Vec::new();
+    for suffix in ["999.x12", "ta1.x12"] {
+        let written = std::fs::read(out.join(format!("{name}.{suffix}"))).unwrap_or_default();
+        golden(&golden_dir.join(suffix), &written);
+        if written.is_empty() {
+            continue;
+        }
+        let back = scrub837::ack::read::read_acks(&written);
+        if !back.problems.is_empty() {
+            return Err(format!(
+                "{suffix} does not re-read cleanly: {:?}",
+                back.problems
+            ));
+        }
+        for ack in &back.acks {
+            ack.reconcile().map_err(|e| format!("{suffix}: {e}"))?;
+        }
+        if suffix == "ta1.x12" && back.ta1s.is_empty() {
+            return Err("TA1 file without TA1".into());
+        }
+        if suffix == "999.x12" {
+            ack999 = written;
+        }
+    }
+    Ok(ack999)
 }
 
 /// The shared corpus next to the checkout (`../shared/corpus`).
