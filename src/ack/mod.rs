@@ -50,7 +50,6 @@ pub struct AckBuilder<'a> {
     wta1: X12Writer<Vec<u8>>,
     groups: Vec<GroupAck>,
     transactions: Vec<TransactionOutcome>,
-    current_group: Option<GroupHeader>,
     counts: AckCounts,
 }
 
@@ -65,7 +64,6 @@ impl<'a> AckBuilder<'a> {
             wta1,
             groups: Vec::new(),
             transactions: Vec::new(),
-            current_group: None,
             counts: AckCounts::default(),
         }
     }
@@ -129,8 +127,7 @@ impl EnvelopeSink for AckBuilder<'_> {
         self.groups.clear();
     }
 
-    fn group_start(&mut self, header: &GroupHeader, _position: &Position) {
-        self.current_group = Some(header.clone());
+    fn group_start(&mut self, _header: &GroupHeader, _position: &Position) {
         self.transactions.clear();
     }
 
@@ -139,7 +136,6 @@ impl EnvelopeSink for AckBuilder<'_> {
     }
 
     fn group_end(&mut self, outcome: &GroupOutcome) {
-        self.current_group = None;
         self.groups.push(GroupAck {
             outcome: outcome.clone(),
             transactions: std::mem::take(&mut self.transactions),

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use crate::grammar::walker::Walker;
-use crate::grammar::{Grammar, EMBEDDED};
+use crate::grammar::Grammar;
 use crate::x12::{
     EnvelopeChecker, EnvelopeConfig, EnvelopeSink, Framer, GroupHeader, Level, Position, Problem,
     Segment, TransactionHeader,
@@ -108,13 +108,8 @@ pub struct AckFile {
 /// The 999 grammar (005010X231A1), compiled once.
 fn grammar_999() -> Option<&'static Grammar> {
     static G: OnceLock<Option<Grammar>> = OnceLock::new();
-    G.get_or_init(|| {
-        EMBEDDED
-            .iter()
-            .find(|(name, _)| *name == "999.json")
-            .and_then(|(name, json)| Grammar::load(name, json).ok())
-    })
-    .as_ref()
+    G.get_or_init(|| Grammar::embedded("999.json").and_then(Result::ok))
+        .as_ref()
 }
 
 struct Collector {

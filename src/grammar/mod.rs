@@ -412,14 +412,12 @@ impl Grammar {
         Ok(g)
     }
 
-    /// The embedded grammar for a GS08 / ST03 version, if there is one.
-    pub fn embedded_for(version: &str) -> Option<Result<Grammar, GrammarError>> {
-        EMBEDDED.iter().find_map(|(name, json)| {
-            // Cheap look at the header before compiling.
-            let head = &json[..json.len().min(400)];
-            head.contains(&format!("\"version\": \"{version}\""))
-                .then(|| Grammar::load(name, json))
-        })
+    /// The embedded grammar file `name` (e.g. `999.json`), compiled; `None` if there is none.
+    pub fn embedded(name: &str) -> Option<Result<Grammar, GrammarError>> {
+        EMBEDDED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, json)| Grammar::load(n, json))
     }
 
     fn add_loop(&mut self, def: &LoopDef, parent: Option<LoopIx>) -> LoopIx {

@@ -2,7 +2,7 @@
 //! walks its segments, attributes errors to claims, and counts the claims read and rejected.
 
 use super::walker::{ClaimTally, Placement, Walker};
-use super::{Grammar, GrammarError, EMBEDDED};
+use super::{Grammar, GrammarError};
 use crate::x12::{
     AckStatus, GroupOutcome, InterchangeOutcome, Position, Segment, TransactionHeader,
     TransactionOutcome,
@@ -18,10 +18,10 @@ pub struct Grammars {
 impl Grammars {
     /// The 837P and 837I grammars embedded in the binary.
     pub fn embedded() -> Result<Self, GrammarError> {
-        let mut list = Vec::new();
-        for (name, json) in EMBEDDED.iter().filter(|(n, _)| n.starts_with("837")) {
-            list.push(Grammar::load(name, json)?);
-        }
+        let list = ["837P.json", "837I.json"]
+            .into_iter()
+            .filter_map(Grammar::embedded)
+            .collect::<Result<_, _>>()?;
         Ok(Grammars { list })
     }
 
@@ -68,11 +68,6 @@ impl<'g> Validator<'g> {
     /// Claim counts so far.
     pub fn counts(&self) -> ClaimCounts {
         self.counts
-    }
-
-    /// The claims of the last transaction set checked.
-    pub fn last_tally(&self) -> ClaimTally {
-        self.tally
     }
 
     /// An error the envelope layer found inside the transaction set (an unreadable or oversize

@@ -71,7 +71,6 @@ pub struct Walker<'g> {
     tally: ClaimTally,
     claim_depth: Option<usize>,
     lx_next: u32,
-    last_position: u32,
 }
 
 impl<'g> Walker<'g> {
@@ -90,7 +89,6 @@ impl<'g> Walker<'g> {
             tally: ClaimTally::default(),
             claim_depth: None,
             lx_next: 1,
-            last_position: 0,
         }
     }
 
@@ -110,7 +108,6 @@ impl<'g> Walker<'g> {
         self.tally = ClaimTally::default();
         self.claim_depth = None;
         self.lx_next = 1;
-        self.last_position = 0;
         let n = self.g.loops[0].children.len();
         self.counts.resize(n, 0);
         self.stack.push(Frame {
@@ -118,16 +115,6 @@ impl<'g> Walker<'g> {
             pos: 0,
             base: 0,
         });
-    }
-
-    /// Claims seen so far in the transaction set.
-    pub fn tally(&self) -> ClaimTally {
-        self.tally
-    }
-
-    /// Errors found so far in the transaction set.
-    pub fn errors(&self) -> &[SegmentError] {
-        &self.errors
     }
 
     /// Takes the errors and the claim tally of the transaction set.
@@ -275,11 +262,6 @@ impl<'g> Walker<'g> {
 
     /// Places one segment (`position.in_transaction` must be set), checking it.
     pub fn segment(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
-        self.last_position = position.in_transaction.unwrap_or(0);
-        self.place(seg, position)
-    }
-
-    fn place(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
         let (found, qualifier_fault) = match self.locate(seg, true) {
             Some(hit) => (Some(hit), false),
             None => (self.locate(seg, false), true),

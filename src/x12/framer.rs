@@ -123,7 +123,6 @@ pub struct Framer<R> {
     ordinal: u64,
     limits: Limits,
     preview: Vec<u8>,
-    reads: u64,
 }
 
 fn is_space(b: u8) -> bool {
@@ -158,7 +157,6 @@ impl<R: Read> Framer<R> {
             ordinal: 0,
             limits,
             preview: Vec::with_capacity(PREVIEW),
-            reads: 0,
         }
     }
 
@@ -175,11 +173,6 @@ impl<R: Read> Framer<R> {
     /// Segments handed out so far.
     pub fn segments(&self) -> u64 {
         self.ordinal
-    }
-
-    /// Number of `read` calls made on the source.
-    pub fn reads(&self) -> u64 {
-        self.reads
     }
 
     /// Reads more bytes, compacting or growing the buffer first. Returns `false` at end of input.
@@ -208,7 +201,6 @@ impl<R: Read> Framer<R> {
             return Ok(true);
         }
         loop {
-            self.reads += 1;
             match self.src.read(&mut self.buf[self.end..self.end + room]) {
                 Ok(0) => {
                     self.eof = true;
