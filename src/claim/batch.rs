@@ -234,11 +234,12 @@ impl BatchBuilder {
             self.claim_index = Some(claim);
             let version = self.ctx_version;
             let (transaction, control) = (self.transaction, self.transaction_control.clone());
-            let new_context = self.batch_ctx_version != Some(version) || self.batch.is_none();
+            // `flush` forgets the version, so a fresh batch always gets its context.
+            let new_context = self.batch_ctx_version != Some(version);
             let ctx_data = std::mem::take(&mut self.ctx_data);
             let ctx_segs = std::mem::take(&mut self.ctx_segs);
             let b = self.open_batch(d);
-            if new_context || b.contexts.is_empty() {
+            if new_context {
                 let mut rec = ContextRec::default();
                 for part in [Part::Billing, Part::Subscriber, Part::Patient] {
                     let from = b.segs.len() as u32;
