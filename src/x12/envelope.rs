@@ -634,14 +634,8 @@ impl EnvelopeChecker {
         }
     }
 
-    /// Closes whatever is open, reporting each missing trailer with the given interchange code.
-    fn close_all(
-        &mut self,
-        interchange_code: &'static str,
-        why: &str,
-        pos: &Position,
-        sink: &mut impl EnvelopeSink,
-    ) {
+    /// Ends the open transaction set, if any, because something other than its SE came: IK502 2.
+    fn cut_transaction(&mut self, pos: &Position, why: &str, sink: &mut impl EnvelopeSink) {
         if self.transaction.is_some() {
             let at = Position {
                 in_transaction: self.in_tx(),
@@ -650,10 +644,26 @@ impl EnvelopeChecker {
             self.transaction_fault("2", at, format!("SE missing: {why}"), sink);
             self.close_transaction(at, sink);
         }
+    }
+
+    /// Ends the open group, if any, because something other than its GE came: AK905 3.
+    fn cut_group(&mut self, pos: &Position, why: &str, sink: &mut impl EnvelopeSink) {
         if self.group.is_some() {
             self.group_fault("3", *pos, format!("GE missing: {why}"), sink);
             self.close_group(None, sink);
         }
+    }
+
+    /// Closes whatever is open, reporting each missing trailer with the given interchange code.
+    fn close_all(
+        &mut self,
+        interchange_code: &'static str,
+        why: &str,
+        pos: &Position,
+        sink: &mut impl EnvelopeSink,
+    ) {
+        self.cut_transaction(pos, why, sink);
+        self.cut_group(pos, why, sink);
         if self.interchange.is_some() {
             self.interchange_fault(
                 interchange_code,
@@ -695,18 +705,8 @@ impl EnvelopeChecker {
         if self.interchange.is_none() {
             return self.stray(pos, "GS outside an interchange".into(), sink);
         }
-        if self.transaction.is_some() {
-            let at = Position {
-                in_transaction: self.in_tx(),
-                ..pos
-            };
-            self.transaction_fault("2", at, "SE missing: a GS began".into(), sink);
-            self.close_transaction(at, sink);
-        }
-        if self.group.is_some() {
-            self.group_fault("3", pos, "GE missing: a new GS began".into(), sink);
-            self.close_group(None, sink);
-        }
+        self.cut_transaction(&pos, "a GS began", sink);
+        self.cut_group(&pos, "a new GS began", sink);
         let header = GroupHeader {
             functional_id: text(seg, 1),
             sender: text(seg, 2),
@@ -780,14 +780,7 @@ impl EnvelopeChecker {
         if self.group.is_none() {
             return self.stray(pos, "ST outside a functional group".into(), sink);
         }
-        if self.transaction.is_some() {
-            let at = Position {
-                in_transaction: self.in_tx(),
-                ..pos
-            };
-            self.transaction_fault("2", at, "SE missing: a new ST began".into(), sink);
-            self.close_transaction(at, sink);
-        }
+        self.cut_transaction(&pos, "a new ST began", sink);
         let header = TransactionHeader {
             id: text(seg, 1),
             control: text(seg, 2),
@@ -941,14 +934,7 @@ impl EnvelopeChecker {
         if self.group.is_none() {
             return self.stray(pos, "GE without a GS".into(), sink);
         }
-        if self.transaction.is_some() {
-            let at = Position {
-                in_transaction: self.in_tx(),
-                ..pos
-            };
-            self.transaction_fault("2", at, "SE missing: the GE came first".into(), sink);
-            self.close_transaction(at, sink);
-        }
+        self.cut_transaction(&pos, "the GE came first", sink);
         let Some(g) = self.group.as_ref() else { return };
         let (received, control) = (g.received, g.header.control.clone());
         let stated = seg.text(1);
@@ -1002,18 +988,8 @@ impl EnvelopeChecker {
         if self.interchange.is_none() {
             return self.stray(pos, "IEA without an ISA".into(), sink);
         }
-        if self.transaction.is_some() {
-            let at = Position {
-                in_transaction: self.in_tx(),
-                ..pos
-            };
-            self.transaction_fault("2", at, "SE missing: the IEA came first".into(), sink);
-            self.close_transaction(at, sink);
-        }
-        if self.group.is_some() {
-            self.group_fault("3", pos, "GE missing: the IEA came first".into(), sink);
-            self.close_group(None, sink);
-        }
+        self.cut_transaction(&pos, "the IEA came first", sink);
+        self.cut_group(&pos, "the IEA came first", sink);
         let Some(ic) = self.interchange.as_ref() else {
             return;
         };
