@@ -25,6 +25,8 @@ fn settings(grammars: Arc<Grammars>) -> Settings {
         ack_delimiters: Delimiters::STANDARD,
         ack_eol: b"\n",
         grammars,
+        engine: None,
+        pool: None,
     }
 }
 

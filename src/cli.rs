@@ -11,6 +11,10 @@ use crate::grammar::validate::Grammars;
 use crate::input::discover;
 use crate::pipeline::{scrub_input, Settings, Verdict};
 use crate::x12::{ControlNumbers, Delimiters, EnvelopeConfig, Level, Limits, Problem};
+use std::sync::Arc;
+
+use crate::claim::Date;
+use crate::edit::{Engine, RuleSet};
 
 /// Exit status: nothing rejected.
 pub const EXIT_CLEAN: i32 = 0;
@@ -38,8 +42,35 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Check 837 files and write their acknowledgments (NAME.999.x12, NAME.ta1.x12).
+    /// Check 837 files and write their acknowledgments (NAME.999.x12, NAME.ta1.x12) and
+    /// claim results (NAME.claims.jsonl).
     Scrub(ScrubArgs),
+    /// Explain an edit: what it checks, for which payers and settings, its source and the fix.
+    Explain(ExplainArgs),
+    /// List the loaded rules with their versions, payers and effective dates.
+    Rules(RulesArgs),
+}
+
+/// Arguments of `scrub837 explain`.
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// Catalogue id, e.g. E-29.
+    #[arg(value_name = "EDIT")]
+    pub edit: String,
+    /// Rule pack directory (default: the bundled packs).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+}
+
+/// Arguments of `scrub837 rules`.
+#[derive(clap::Args, Debug)]
+pub struct RulesArgs {
+    /// Rule pack directory (default: the bundled packs).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Also list the kinds of check rule files may use, with their parameters.
+    #[arg(long)]
+    pub checks: bool,
 }
 
 /// Arguments of `scrub837 scrub`.
@@ -76,6 +107,14 @@ pub struct ScrubArgs {
     /// Do not print one line per problem on stderr (the exit status and acknowledgments still tell).
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Rule pack directory: every *.toml in it replaces the bundled packs.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
+    /// Structural checks only: no edits, no NAME.claims.jsonl.
+    #[arg(long)]
+    pub no_edits: bool,
 }
 
 fn label(p: &Problem) -> String {
@@ -97,6 +136,15 @@ pub fn problem_line(display: &str, p: &Problem) -> String {
     }
 }
 
+/// Loads the rule pack: `dir`, or the bundled packs.
+pub fn load_rules(dir: Option<&std::path::Path>) -> Result<RuleSet, Error> {
+    match dir {
+        Some(d) => RuleSet::from_dir(d),
+        None => RuleSet::bundled(),
+    }
+    .map_err(|e| Error::Config(format!("rules: {e}")))
+}
+
 fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
     let now = match &args.now {
         Some(s) => Timestamp::parse_rfc3339(s).map_err(|e| Error::Config(format!("--now: {e}")))?,
@@ -112,7 +160,33 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
             "--first-control-number: must be 1 to 999999999".into(),
         ));
     }
+    let threads = match args.threads {
+        Some(0) => return Err(Error::Config("--threads: must be at least 1".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let engine = if args.no_edits {
+        None
+    } else {
+        let rules = load_rules(args.rules.as_deref())?;
+        let today = Date::parse_d8(now.ccyymmdd().as_bytes())
+            .ok_or_else(|| Error::Config("--now: not a calendar date".into()))?;
+        Some(Arc::new(Engine::new(Arc::new(rules), today)))
+    };
+    let pool = if threads > 1 {
+        Some(Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("scrub837-edit-{i}"))
+                .build()
+                .map_err(|e| Error::Config(format!("--threads: {e}")))?,
+        ))
+    } else {
+        None
+    };
     Ok(Settings {
+        engine,
+        pool,
         out_dir: args.out_dir.clone(),
         now,
         limits: Limits {
@@ -137,18 +211,6 @@ pub fn scrub(args: &ScrubArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
-    if let Some(n) = args.threads {
-        if n == 0 {
-            eprintln!("scrub837: --threads: must be at least 1");
-            return EXIT_ERROR;
-        }
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-        {
-            tracing::debug!("thread pool already set: {e}");
-        }
-    }
     let inputs = match discover(&args.inputs) {
         Ok(i) => i,
         Err(e) => {
@@ -187,5 +249,35 @@ pub fn main_with_args() -> i32 {
     let cli = Cli::parse();
     match &cli.command {
         Command::Scrub(args) => scrub(args),
+        Command::Explain(args) => print_with(load_rules(args.rules.as_deref()), |r| {
+            crate::edit::explain::explain(r, &args.edit)
+        }),
+        Command::Rules(args) => print_with(load_rules(args.rules.as_deref()), |r| {
+            Ok(crate::edit::explain::list(r, args.checks))
+        }),
+    }
+}
+
+/// Prints what `f` makes of the rule set, or the error (exit 2).
+fn print_with(
+    rules: Result<RuleSet, Error>,
+    f: impl FnOnce(&RuleSet) -> Result<String, String>,
+) -> i32 {
+    let text = match rules {
+        Ok(r) => f(&r),
+        Err(e) => Err(e.to_string()),
+    };
+    match text {
+        Ok(t) => {
+            let mut out = std::io::stdout().lock();
+            if out.write_all(t.as_bytes()).is_err() {
+                return EXIT_ERROR;
+            }
+            EXIT_CLEAN
+        }
+        Err(e) => {
+            eprintln!("scrub837: {e}");
+            EXIT_ERROR
+        }
     }
 }

@@ -5,10 +5,15 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use crate::ack::{AckBuilder, AckCounts, AckSettings};
 use crate::claim::{BatchBuilder, ClaimBatch};
 use crate::clock::Timestamp;
+use crate::edit::stage::{EditStage, StageCounts};
+use crate::edit::Engine;
 use crate::error::Error;
+use crate::report::claims_jsonl::{apply_late, LateRejection};
 
 /// Claims per batch handed to the parallel stage.
 pub const BATCH_CLAIMS: usize = 512;
@@ -39,6 +44,10 @@ pub struct Settings {
     pub ack_eol: &'static [u8],
     /// The implementation-guide grammars transaction sets are validated against.
     pub grammars: std::sync::Arc<Grammars>,
+    /// The edit engine; `None` runs the structural checks only (no `claims.jsonl`).
+    pub engine: Option<Arc<Engine>>,
+    /// The pool the edit stage runs on; `None` edits on the reading thread.
+    pub pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 /// The verdict on one input; its number is the exit status it asks for.
@@ -63,10 +72,25 @@ pub struct FileReport {
     pub written: Vec<PathBuf>,
 }
 
+/// Where claim batches go: a caller's consumer, or the edit stage.
+enum Target<'c> {
+    Consumer(&'c mut dyn FnMut(ClaimBatch)),
+    Stage(EditStage<'c>),
+}
+
+impl Target<'_> {
+    fn take(&mut self, batch: ClaimBatch) {
+        match self {
+            Target::Consumer(c) => c(batch),
+            Target::Stage(s) => s.batch(batch),
+        }
+    }
+}
+
 /// Where claim batches go, with the builder that makes them.
 struct Batches<'c> {
     builder: BatchBuilder,
-    consumer: &'c mut dyn FnMut(ClaimBatch),
+    target: Target<'c>,
     transactions: u32,
 }
 
@@ -106,7 +130,7 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
         ) {
             let d = segment.delimiters();
             if let Some(full) = b.builder.segment(segment.raw(), d, position, &p, g) {
-                (b.consumer)(full);
+                b.target.take(full);
             }
         }
     }
@@ -123,17 +147,34 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
     fn transaction_end(&mut self, outcome: &TransactionOutcome) {
         if let Some(b) = self.batches.as_mut() {
             if let Some(last) = b.builder.flush() {
-                (b.consumer)(last);
+                b.target.take(last);
+            }
+            if let Target::Stage(s) = &mut b.target {
+                s.transaction_end(outcome);
             }
         }
         self.validator.transaction_end(outcome);
         self.acks.transaction_end(outcome);
     }
     fn group_end(&mut self, outcome: &GroupOutcome) {
+        if let Some(Batches {
+            target: Target::Stage(s),
+            ..
+        }) = self.batches.as_mut()
+        {
+            s.group_end(outcome);
+        }
         self.validator.group_end(outcome);
         self.acks.group_end(outcome);
     }
     fn interchange_end(&mut self, outcome: &InterchangeOutcome) {
+        if let Some(Batches {
+            target: Target::Stage(s),
+            ..
+        }) = self.batches.as_mut()
+        {
+            s.interchange_end(outcome);
+        }
         self.validator.interchange_end(outcome);
         self.acks.interchange_end(outcome);
     }
@@ -144,7 +185,7 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
 }
 
 /// A segment error as a problem line: its code, loop, element and claim, never the values.
-fn segment_problem(e: &crate::x12::SegmentError) -> Problem {
+pub(crate) fn segment_problem(e: &crate::x12::SegmentError) -> Problem {
     let what = match e.code {
         "1" => "unrecognized segment",
         "2" => "unexpected segment",
@@ -225,6 +266,61 @@ fn put(path: &Path, bytes: &[u8]) -> Result<bool, Error> {
     Ok(true)
 }
 
+/// An output streamed to a temporary file and renamed into place when complete.
+struct TempOut {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: io::BufWriter<fs::File>,
+}
+
+impl TempOut {
+    fn create(path: &Path) -> Result<Self, Error> {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        Ok(TempOut {
+            path: path.to_owned(),
+            tmp,
+            writer: io::BufWriter::with_capacity(1 << 16, f),
+        })
+    }
+
+    /// Applies late rejections (through a second temporary file) and renames into place.
+    fn commit(self, late: &[LateRejection]) -> Result<(), Error> {
+        let TempOut { path, tmp, writer } = self;
+        let f = writer
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        drop(f);
+        let done = if late.is_empty() {
+            tmp
+        } else {
+            let mut patched = tmp.as_os_str().to_owned();
+            patched.push("2");
+            let patched = PathBuf::from(patched);
+            let src = fs::File::open(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            let out = fs::File::create(&patched).map_err(|e| Error::io(&patched, e))?;
+            let mut w = io::BufWriter::new(out);
+            apply_late(io::BufReader::new(src), &mut w, late)
+                .map_err(|e| Error::io(&patched, e))?;
+            w.flush().map_err(|e| Error::io(&patched, e))?;
+            fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            patched
+        };
+        fs::rename(&done, &path).map_err(|e| Error::io(&path, e))
+    }
+
+    fn discard(self) -> Result<(), Error> {
+        drop(self.writer);
+        fs::remove_file(&self.tmp).map_err(|e| Error::io(&self.tmp, e))
+    }
+}
+
 /// What reading one input produced, before anything is written to disk.
 #[derive(Clone, Debug)]
 pub struct Scrubbed {
@@ -240,8 +336,12 @@ pub struct Scrubbed {
     pub bytes: u64,
     /// Problems reported.
     pub problems: u64,
-    /// Claims read and rejected.
+    /// Claims read and rejected by the structural checks.
     pub claims: ClaimCounts,
+    /// Claims written to `claims.jsonl` by the edit stage, when it ran.
+    pub edited: Option<StageCounts>,
+    /// The `claims.jsonl` bytes ([`scrub_reader`] only; [`scrub_input`] streams them to disk).
+    pub claims_jsonl: Vec<u8>,
 }
 
 impl Scrubbed {
@@ -250,7 +350,13 @@ impl Scrubbed {
         let t = &self.totals;
         if t.interchanges == 0 || t.interchanges_rejected > 0 || t.file_problems > 0 {
             Verdict::Unusable
-        } else if t.transactions_rejected > 0 || t.groups_rejected > 0 || self.claims.rejected > 0 {
+        } else if t.transactions_rejected > 0
+            || t.groups_rejected > 0
+            || self.claims.rejected > 0
+            || self
+                .edited
+                .is_some_and(|e| e.rejected + e.rejected_late > 0)
+        {
             Verdict::Rejected
         } else {
             Verdict::Clean
@@ -259,18 +365,26 @@ impl Scrubbed {
 }
 
 /// Reads one input from any `Read`, reporting each problem through `report`, and builds its
-/// acknowledgments in memory.
+/// acknowledgments and (with an edit engine) its `claims.jsonl` in memory.
 pub fn scrub_reader<R: Read>(
     src: R,
     settings: &Settings,
     numbers: &mut ControlNumbers,
     report: &mut dyn FnMut(&Problem),
 ) -> io::Result<Scrubbed> {
-    scrub_reader_with_claims(src, settings, numbers, report, None)
+    let mut lines = Vec::new();
+    let (mut scrubbed, late) =
+        scrub_stream(src, settings, numbers, report, Sink::Claims(&mut lines))?;
+    if late.is_empty() {
+        scrubbed.claims_jsonl = lines;
+    } else {
+        apply_late(&lines[..], &mut scrubbed.claims_jsonl, &late)?;
+    }
+    Ok(scrubbed)
 }
 
-/// Like [`scrub_reader`], and also hands every claim, in batches of whole claims with their
-/// context, to `claims` (input order; a batch never spans two transaction sets).
+/// Like [`scrub_reader`] without the edit stage: every claim, in batches of whole claims with
+/// their context, goes to `claims` (input order; a batch never spans two transaction sets).
 pub fn scrub_reader_with_claims<R: Read>(
     src: R,
     settings: &Settings,
@@ -278,6 +392,32 @@ pub fn scrub_reader_with_claims<R: Read>(
     report: &mut dyn FnMut(&Problem),
     claims: Option<&mut dyn FnMut(ClaimBatch)>,
 ) -> io::Result<Scrubbed> {
+    let sink = match claims {
+        Some(c) => Sink::Batches(c),
+        None => Sink::Nothing,
+    };
+    scrub_stream(src, settings, numbers, report, sink).map(|r| r.0)
+}
+
+/// Where the claims of an input go.
+pub enum Sink<'c> {
+    /// Nowhere (structural checks only).
+    Nothing,
+    /// Batches to a consumer.
+    Batches(&'c mut dyn FnMut(ClaimBatch)),
+    /// Edited, as `claims.jsonl` lines (when the settings carry an engine).
+    Claims(&'c mut dyn Write),
+}
+
+/// Reads one input: structural checks, acknowledgments, and the claims to `sink`. Returns what
+/// was read and the late rejections still to apply to the claim lines written.
+pub fn scrub_stream<R: Read>(
+    src: R,
+    settings: &Settings,
+    numbers: &mut ControlNumbers,
+    report: &mut dyn FnMut(&Problem),
+    sink: Sink<'_>,
+) -> io::Result<(Scrubbed, Vec<LateRejection>)> {
     let mut framer = Framer::with_limits(src, settings.limits);
     let mut checker = EnvelopeChecker::new(settings.envelope.clone());
     let acks = AckBuilder::new(AckSettings {
@@ -286,12 +426,21 @@ pub fn scrub_reader_with_claims<R: Read>(
         now: settings.now,
         numbers,
     });
+    let target = match (sink, &settings.engine) {
+        (Sink::Batches(c), _) => Some(Target::Consumer(c)),
+        (Sink::Claims(out), Some(engine)) => Some(Target::Stage(EditStage::new(
+            engine.clone(),
+            settings.pool.clone(),
+            out,
+        ))),
+        _ => None,
+    };
     let mut sink = FileSink {
         acks,
         validator: Validator::new(&settings.grammars),
-        batches: claims.map(|consumer| Batches {
+        batches: target.map(|target| Batches {
             builder: BatchBuilder::new(BATCH_CLAIMS, BATCH_BYTES),
-            consumer,
+            target,
             transactions: 0,
         }),
         report,
@@ -314,18 +463,30 @@ pub fn scrub_reader_with_claims<R: Read>(
             message,
         });
     }
+    let (edited, late) = match sink.batches.take().map(|b| b.target) {
+        Some(Target::Stage(stage)) => {
+            let (counts, late) = stage.finish()?;
+            (Some(counts), late)
+        }
+        _ => (None, Vec::new()),
+    };
     let problems = sink.problems;
     let claims = sink.validator.counts();
     let (ack999, ta1, acks) = sink.acks.finish()?;
-    Ok(Scrubbed {
-        totals,
-        ack999,
-        ta1,
-        acks,
-        bytes,
-        problems,
-        claims,
-    })
+    Ok((
+        Scrubbed {
+            totals,
+            ack999,
+            ta1,
+            acks,
+            bytes,
+            problems,
+            claims,
+            edited,
+            claims_jsonl: Vec::new(),
+        },
+        late,
+    ))
 }
 
 /// Scrubs one input: reads it, reports each problem through `report`, writes its acknowledgments.
@@ -344,13 +505,38 @@ pub fn scrub_input(
         Source::Stdin => Box::new(io::stdin().lock()),
         Source::File(p) => Box::new(fs::File::open(p).map_err(|e| Error::io(p, e))?),
     };
-    let scrubbed = scrub_reader(src, settings, numbers, report).map_err(|e| Error::io(&path, e))?;
+    let claims_path = output_path(&settings.out_dir, input, "claims.jsonl");
+    let mut claims_file = match &settings.engine {
+        Some(_) => Some(TempOut::create(&claims_path)?),
+        None => None,
+    };
+    let sink = match claims_file.as_mut() {
+        Some(t) => Sink::Claims(&mut t.writer),
+        None => Sink::Nothing,
+    };
+    let (scrubbed, late) =
+        scrub_stream(src, settings, numbers, report, sink).map_err(|e| Error::io(&path, e))?;
     let verdict = scrubbed.verdict();
     let mut written = Vec::new();
     for (suffix, bytes) in [("999.x12", &scrubbed.ack999), ("ta1.x12", &scrubbed.ta1)] {
         let out = output_path(&settings.out_dir, input, suffix);
         if put(&out, bytes)? {
             written.push(out);
+        }
+    }
+    match claims_file {
+        Some(t) => {
+            let claims = scrubbed.edited.map_or(0, |e| e.claims);
+            if claims > 0 {
+                t.commit(&late)?;
+                written.push(claims_path);
+            } else {
+                t.discard()?;
+                put(&claims_path, b"")?;
+            }
+        }
+        None => {
+            put(&claims_path, b"")?;
         }
     }
     let secs = started.elapsed().as_secs_f64();

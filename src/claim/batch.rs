@@ -4,9 +4,10 @@
 
 use std::ops::Range;
 
+use super::values::Date;
 use crate::grammar::walker::Placement;
 use crate::grammar::Grammar;
-use crate::x12::{Delimiters, Position};
+use crate::x12::{Delimiters, Position, Segment};
 
 /// 837P or 837I.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -75,6 +76,8 @@ pub struct ClaimRec {
     pub transaction_control: String,
     /// Its index among the claims of its transaction set (from 0).
     pub index: u32,
+    /// BHT04, the date its transaction set was created.
+    pub created: Option<Date>,
 }
 
 /// A batch of whole claims with what they need.
@@ -125,6 +128,7 @@ pub struct BatchBuilder {
     transaction: u32,
     transaction_control: String,
     claim_index: Option<u32>,
+    created: Option<Date>,
 }
 
 impl BatchBuilder {
@@ -143,6 +147,7 @@ impl BatchBuilder {
             transaction: 0,
             transaction_control: String::new(),
             claim_index: None,
+            created: None,
         }
     }
 
@@ -155,6 +160,7 @@ impl BatchBuilder {
         self.ctx_segs.clear();
         self.ctx_version += 1;
         self.claim_index = None;
+        self.created = None;
     }
 
     /// The batch being built (a batch never spans transaction sets: the caller flushes at each
@@ -185,6 +191,11 @@ impl BatchBuilder {
         grammar: &Grammar,
     ) -> Option<ClaimBatch> {
         let kind = self.kind?;
+        if raw.starts_with(b"BHT") {
+            self.created = Segment::parse(raw, d)
+                .ok()
+                .and_then(|s| Date::parse_d8(s.value(4)));
+        }
         let loop_id = grammar.loops[placement.loop_ix as usize].id.as_str();
         let Some(claim) = placement.claim else {
             self.claim_index = None;
@@ -234,6 +245,7 @@ impl BatchBuilder {
             self.claim_index = Some(claim);
             let version = self.ctx_version;
             let (transaction, control) = (self.transaction, self.transaction_control.clone());
+            let created = self.created;
             // `flush` forgets the version, so a fresh batch always gets its context.
             let new_context = self.batch_ctx_version != Some(version);
             let ctx_data = std::mem::take(&mut self.ctx_data);
@@ -268,6 +280,7 @@ impl BatchBuilder {
                 transaction,
                 transaction_control: control,
                 index: claim,
+                created,
             });
             self.ctx_data = ctx_data;
             self.ctx_segs = ctx_segs;

@@ -251,7 +251,7 @@ pub fn check_segment(seg: &Segment<'_>, rules: &[Rule], out: &mut Vec<ElementErr
             ));
             continue;
         }
-        let repeats = edef.repeat.map_or(true, |r| r > 1);
+        let repeats = edef.repeat.is_none_or(|r| r > 1);
         if repeats {
             let mut n = 0u32;
             for (r, rep) in value.repetitions().enumerate() {

@@ -515,7 +515,7 @@ mod tests {
         };
         let mut input = ISA.as_bytes().to_vec();
         input.extend(b"NTE*");
-        input.extend(std::iter::repeat(b'x').take(100_000));
+        input.extend(std::iter::repeat_n(b'x', 100_000));
         input.extend(b"~SE*1*1~");
         let mut f = Framer::with_limits(&input[..], limits);
         let mut kinds = Vec::new();

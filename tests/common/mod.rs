@@ -80,6 +80,18 @@ pub fn check_outputs(
             ack999 = written;
         }
     }
+    let claims = std::fs::read(out.join(format!("{name}.claims.jsonl"))).unwrap_or_default();
+    golden(&golden_dir.join("claims.jsonl"), &claims);
+    let lines = scrub837::report::claims_jsonl::read_claims(&claims[..])
+        .map_err(|e| format!("claims.jsonl does not re-read: {e}"))?;
+    // Every claim the 999 accepted with errors or rejected shows up rejected.
+    if !ack999.is_empty()
+        && lines
+            .iter()
+            .any(|c| c.findings.iter().any(|f| f.ack.is_some()) && c.status != "rejected")
+    {
+        return Err("a claim with a structural finding is not rejected".into());
+    }
     Ok(ack999)
 }
 
@@ -159,7 +171,38 @@ pub fn settings(read_size: usize) -> Settings {
         ack_delimiters: Delimiters::STANDARD,
         ack_eol: b"\n",
         grammars: grammars(),
+        engine: Some(engine()),
+        pool: None,
     }
+}
+
+/// The edit engine over the bundled rules, with the test clock.
+pub fn engine() -> std::sync::Arc<scrub837::edit::Engine> {
+    static E: std::sync::OnceLock<std::sync::Arc<scrub837::edit::Engine>> =
+        std::sync::OnceLock::new();
+    E.get_or_init(|| {
+        let rules = scrub837::edit::RuleSet::bundled().expect("bundled rules load");
+        let today = scrub837::claim::Date::parse_d8(b"20261127").expect("date");
+        std::sync::Arc::new(scrub837::edit::Engine::new(
+            std::sync::Arc::new(rules),
+            today,
+        ))
+    })
+    .clone()
+}
+
+/// Settings whose edit stage runs on a pool of `threads` workers (inline for 1).
+pub fn settings_threads(read_size: usize, threads: usize) -> Settings {
+    let mut s = settings(read_size);
+    s.pool = (threads > 1).then(|| {
+        std::sync::Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool"),
+        )
+    });
+    s
 }
 
 /// Scrubs bytes in memory, reading `chunk` bytes at a time; returns the result and the problem lines.

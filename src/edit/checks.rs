@@ -1,0 +1,1227 @@
+//! The kinds of check, in Rust; which codes, limits and lists they use comes from the rule
+//! pack. Each check reads a claim's [`Facts`] and reports hits; the engine turns hits into
+//! findings with the rule's edit id, severity and 277CA code.
+
+use std::collections::BTreeMap;
+
+use regex_lite::Regex;
+
+use super::codes::CodeSet;
+use super::facts::{Facts, Line, Loc};
+use super::payer::Profiles;
+use super::rules::Params;
+use crate::claim::{Date, Kind, Money};
+
+/// What a check found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// LX01 of the line, for line-level findings.
+    pub line: Option<u32>,
+    /// Where it points.
+    pub loc: Loc,
+    /// Plain message (no names, member ids or birth dates).
+    pub message: String,
+    /// Finding variant, selecting the rule's `stc_variants` entry.
+    pub variant: Option<&'static str>,
+}
+
+/// What a check may read besides the claim.
+pub struct Context<'a> {
+    /// The payer profiles and directory.
+    pub profiles: &'a Profiles,
+    /// The run's clock, for dates in the future when the file has no BHT04.
+    pub today: Date,
+}
+
+/// A NCCI-style procedure-to-procedure pair.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pair {
+    /// Column 1 code.
+    pub column1: Vec<u8>,
+    /// Column 2 code.
+    pub column2: Vec<u8>,
+    /// Modifier indicator: `0` never bypassed, `1` bypassed by an associated modifier, `9` no edit.
+    pub indicator: u8,
+}
+
+/// A kind of check with its values.
+#[derive(Clone, Debug)]
+pub enum Check {
+    /// E-06: the payer id is in the configured payer set.
+    PayerKnown,
+    /// E-07: line charges add up to CLM02.
+    ChargesBalance,
+    /// E-08: CLM05-3 is an allowed frequency code.
+    FrequencyCode { allowed: CodeSet },
+    /// E-09: replacement/void claims carry the original claim number.
+    OriginalClaimReference {
+        frequencies: CodeSet,
+        qualifier: Vec<u8>,
+    },
+    /// E-10: place of service of lines with these codes (837P).
+    PlaceOfService { codes: CodeSet, allowed: CodeSet },
+    /// E-11: type of bill of claims with these codes (837I).
+    TypeOfBill { codes: CodeSet, allowed: CodeSet },
+    /// E-12: subscriber member id present and of the payer's format.
+    MemberIdFormat { pattern: Regex },
+    /// E-13: patient birth date valid and not after the service; gender code valid.
+    PatientDemographics { genders: CodeSet },
+    /// E-14: NPIs are 10 digits with a valid check digit.
+    NpiCheckDigit { billing: bool, rendering: bool },
+    /// E-15: dates of service not in the future, and inside the statement period (837I).
+    ServiceDates,
+    /// E-16: codes used before they existed.
+    CodeValidFrom { codes: CodeSet, from: Date },
+    /// E-17: a principal diagnosis is present.
+    PrincipalDiagnosis { qualifiers: CodeSet },
+    /// E-18: every line points to diagnoses that exist (837P).
+    DiagnosisPointers,
+    /// E-19, E-22: a diagnosis of a line (with one of `codes`, or any line) is in a flagged list.
+    DiagnosisFlagged {
+        codes: Option<CodeSet>,
+        diagnoses: CodeSet,
+        what: String,
+    },
+    /// E-20: a line with one of `codes` has a supporting diagnosis.
+    DiagnosisMustSupport { codes: CodeSet, supporting: CodeSet },
+    /// E-21: the supporting diagnoses of a line are all in an excluded list.
+    DiagnosisOnlyExcluded {
+        codes: CodeSet,
+        supporting: CodeSet,
+        excluded: CodeSet,
+    },
+    /// E-23: a flagged diagnosis without a companion diagnosis.
+    DiagnosisNeedsCompanion {
+        codes: CodeSet,
+        diagnoses: CodeSet,
+        companions: CodeSet,
+    },
+    /// E-24: an add-on code has its primary on the same date (and rendering provider).
+    AddonRequiresPrimary {
+        pairs: Vec<(CodeSet, CodeSet, String)>,
+    },
+    /// E-25: units per line and lines per date of service.
+    UnitsAndLines {
+        codes: CodeSet,
+        max_units_per_line: u32,
+        max_lines_per_day: u32,
+    },
+    /// E-26: units per date of service.
+    UnitsPerDay { codes: CodeSet, max_units: u32 },
+    /// E-27: levels per side per session.
+    LevelsPerSession {
+        codes: CodeSet,
+        bilateral: CodeSet,
+        right: CodeSet,
+        left: CodeSet,
+        max_levels: u32,
+    },
+    /// E-28: contradictory laterality modifiers; bilateral units.
+    BilateralConflict {
+        codes: CodeSet,
+        bilateral: CodeSet,
+        right: CodeSet,
+        left: CodeSet,
+        bilateral_units: Option<u32>,
+    },
+    /// E-29, E-30, E-31: modifiers that must not be on these codes.
+    ModifierNotAllowed { codes: CodeSet, modifiers: CodeSet },
+    /// E-32: one of these modifiers must be on these codes.
+    ModifierRequired { codes: CodeSet, modifiers: CodeSet },
+    /// E-33, E-35: `others` on the same date as `codes` (unless bypassed by a modifier).
+    SameDayPair {
+        codes: CodeSet,
+        others: CodeSet,
+        bypass: CodeSet,
+    },
+    /// E-34: NCCI procedure-to-procedure pairs.
+    PtpPairs {
+        pairs: Vec<Pair>,
+        bypass: CodeSet,
+        table: String,
+    },
+    /// E-36: non-covered code billed with a covered-looking diagnosis and no notice modifier.
+    NoncoveredNeedsNotice {
+        codes: CodeSet,
+        diagnoses: CodeSet,
+        notice: CodeSet,
+    },
+    /// E-40: Medicare hospital outpatient prior authorization UTN.
+    UtnRequired {
+        codes: CodeSet,
+        bill_types: CodeSet,
+        pattern: Regex,
+    },
+    /// E-41: prior authorization number required in these settings.
+    PriorAuthRequired {
+        codes: CodeSet,
+        exempt_places: CodeSet,
+        bill_types: Option<CodeSet>,
+    },
+    /// E-42: a group billing provider names a rendering provider.
+    RenderingForGroup,
+    /// E-01…E-05, E-43: found by the envelope and implementation-guide layers, not here.
+    Structural,
+}
+
+/// The check names rule files may use, with their parameters.
+pub const CHECKS: &[(&str, &str)] = &[
+    ("payer_known", ""),
+    ("charges_balance", ""),
+    ("frequency_code", "allowed"),
+    ("original_claim_reference", "frequencies, qualifier"),
+    ("place_of_service", "codes, allowed"),
+    ("type_of_bill", "codes, allowed"),
+    ("member_id_format", "pattern"),
+    ("patient_demographics", "genders"),
+    ("npi_check_digit", "entities"),
+    ("service_dates", ""),
+    ("code_valid_from", "codes, from"),
+    ("principal_diagnosis", "qualifiers"),
+    ("diagnosis_pointers", ""),
+    ("diagnosis_flagged", "codes?, diagnoses, what"),
+    ("diagnosis_must_support", "codes, supporting"),
+    ("diagnosis_only_excluded", "codes, supporting, excluded"),
+    ("diagnosis_needs_companion", "codes, diagnoses, companions"),
+    ("addon_requires_primary", "pairs"),
+    (
+        "units_and_lines",
+        "codes, max_units_per_line, max_lines_per_day",
+    ),
+    ("units_per_day", "codes, max_units"),
+    (
+        "levels_per_session",
+        "codes, bilateral, right, left, max_levels",
+    ),
+    (
+        "bilateral_conflict",
+        "codes, bilateral, right, left, bilateral_units?",
+    ),
+    ("modifier_not_allowed", "codes, modifiers"),
+    ("modifier_required", "codes, modifiers"),
+    ("same_day_pair", "codes, others, bypass?"),
+    ("ptp_pairs", "pairs, bypass, table"),
+    ("noncovered_needs_notice", "codes, diagnoses, notice"),
+    ("utn_required", "codes, bill_types, pattern"),
+    ("prior_auth_required", "codes, exempt_places?, bill_types?"),
+    ("rendering_for_group", ""),
+    ("structural", ""),
+];
+
+fn regex(p: &Params<'_>, key: &str) -> Result<Regex, String> {
+    let src = p.string(key)?;
+    Regex::new(&src).map_err(|e| format!("params.{key}: bad pattern: {e}"))
+}
+
+fn date(p: &Params<'_>, key: &str) -> Result<Date, String> {
+    let s = p.string(key)?;
+    let digits: Vec<u8> = s.bytes().filter(|&b| b != b'-').collect();
+    Date::parse_d8(&digits).ok_or_else(|| format!("params.{key}: expected YYYY-MM-DD"))
+}
+
+impl Check {
+    /// Builds a check from its name and parameters, refusing unknown names and parameters.
+    pub fn compile(name: &str, p: &Params<'_>) -> Result<Check, String> {
+        let Some((_, spec)) = CHECKS.iter().find(|(n, _)| *n == name) else {
+            return Err(format!(
+                "unknown check `{name}` (known: {})",
+                CHECKS.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+            ));
+        };
+        let allowed: Vec<&str> = spec
+            .split(", ")
+            .filter(|s| !s.is_empty())
+            .map(|s| s.trim_end_matches('?'))
+            .collect();
+        if let Some(k) = p.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(format!(
+                "check `{name}` has no parameter `{k}` (it takes: {})",
+                if spec.is_empty() { "none" } else { spec }
+            ));
+        }
+        Ok(match name {
+            "payer_known" => Check::PayerKnown,
+            "charges_balance" => Check::ChargesBalance,
+            "frequency_code" => Check::FrequencyCode {
+                allowed: p.codes("allowed")?,
+            },
+            "original_claim_reference" => Check::OriginalClaimReference {
+                frequencies: p.codes("frequencies")?,
+                qualifier: p.string("qualifier")?.into_bytes(),
+            },
+            "place_of_service" => Check::PlaceOfService {
+                codes: p.codes("codes")?,
+                allowed: p.codes("allowed")?,
+            },
+            "type_of_bill" => Check::TypeOfBill {
+                codes: p.codes("codes")?,
+                allowed: p.codes("allowed")?,
+            },
+            "member_id_format" => Check::MemberIdFormat {
+                pattern: regex(p, "pattern")?,
+            },
+            "patient_demographics" => Check::PatientDemographics {
+                genders: p.codes("genders")?,
+            },
+            "npi_check_digit" => {
+                let e = p.strings("entities")?;
+                if let Some(bad) = e.iter().find(|x| !matches!(x.as_str(), "85" | "82")) {
+                    return Err(format!("params.entities: `{bad}` (use 85, 82)"));
+                }
+                Check::NpiCheckDigit {
+                    billing: e.iter().any(|x| x == "85"),
+                    rendering: e.iter().any(|x| x == "82"),
+                }
+            }
+            "service_dates" => Check::ServiceDates,
+            "code_valid_from" => Check::CodeValidFrom {
+                codes: p.codes("codes")?,
+                from: date(p, "from")?,
+            },
+            "principal_diagnosis" => Check::PrincipalDiagnosis {
+                qualifiers: p.codes("qualifiers")?,
+            },
+            "diagnosis_pointers" => Check::DiagnosisPointers,
+            "diagnosis_flagged" => Check::DiagnosisFlagged {
+                codes: p
+                    .codes_or_empty("codes")
+                    .map(|c| (!c.is_empty()).then_some(c))?,
+                diagnoses: p.codes("diagnoses")?,
+                what: p.string("what")?,
+            },
+            "diagnosis_must_support" => Check::DiagnosisMustSupport {
+                codes: p.codes("codes")?,
+                supporting: p.codes("supporting")?,
+            },
+            "diagnosis_only_excluded" => Check::DiagnosisOnlyExcluded {
+                codes: p.codes("codes")?,
+                supporting: p.codes("supporting")?,
+                excluded: p.codes("excluded")?,
+            },
+            "diagnosis_needs_companion" => Check::DiagnosisNeedsCompanion {
+                codes: p.codes("codes")?,
+                diagnoses: p.codes("diagnoses")?,
+                companions: p.codes("companions")?,
+            },
+            "addon_requires_primary" => {
+                let mut pairs = Vec::new();
+                for row in p.string_rows("pairs")? {
+                    let [addon, primaries @ ..] = row.as_slice() else {
+                        return Err("params.pairs: each row is [ADDON, PRIMARY, …]".into());
+                    };
+                    if primaries.is_empty() {
+                        return Err("params.pairs: each row is [ADDON, PRIMARY, …]".into());
+                    }
+                    let mut a = CodeSet::default();
+                    a.insert(addon);
+                    let mut b = CodeSet::default();
+                    primaries.iter().for_each(|c| b.insert(c));
+                    pairs.push((a, b, primaries.join("/")));
+                }
+                Check::AddonRequiresPrimary { pairs }
+            }
+            "units_and_lines" => Check::UnitsAndLines {
+                codes: p.codes("codes")?,
+                max_units_per_line: p.int("max_units_per_line")?,
+                max_lines_per_day: p.int("max_lines_per_day")?,
+            },
+            "units_per_day" => Check::UnitsPerDay {
+                codes: p.codes("codes")?,
+                max_units: p.int("max_units")?,
+            },
+            "levels_per_session" => Check::LevelsPerSession {
+                codes: p.codes("codes")?,
+                bilateral: p.codes("bilateral")?,
+                right: p.codes("right")?,
+                left: p.codes("left")?,
+                max_levels: p.int("max_levels")?,
+            },
+            "bilateral_conflict" => Check::BilateralConflict {
+                codes: p.codes("codes")?,
+                bilateral: p.codes("bilateral")?,
+                right: p.codes("right")?,
+                left: p.codes("left")?,
+                bilateral_units: p.int_opt("bilateral_units")?,
+            },
+            "modifier_not_allowed" => Check::ModifierNotAllowed {
+                codes: p.codes("codes")?,
+                modifiers: p.codes("modifiers")?,
+            },
+            "modifier_required" => Check::ModifierRequired {
+                codes: p.codes("codes")?,
+                modifiers: p.codes("modifiers")?,
+            },
+            "same_day_pair" => Check::SameDayPair {
+                codes: p.codes("codes")?,
+                others: p.codes("others")?,
+                bypass: p.codes_or_empty("bypass")?,
+            },
+            "ptp_pairs" => {
+                let mut pairs = Vec::new();
+                for row in p.string_rows("pairs")? {
+                    let [c1, c2, mi] = row.as_slice() else {
+                        return Err(
+                            "params.pairs: each row is [COLUMN1, COLUMN2, INDICATOR]".into()
+                        );
+                    };
+                    let indicator = match mi.as_str() {
+                        "0" => 0,
+                        "1" => 1,
+                        "9" => 9,
+                        other => {
+                            return Err(format!(
+                                "params.pairs: modifier indicator `{other}` (0, 1 or 9)"
+                            ))
+                        }
+                    };
+                    pairs.push(Pair {
+                        column1: c1.as_bytes().to_vec(),
+                        column2: c2.as_bytes().to_vec(),
+                        indicator,
+                    });
+                }
+                Check::PtpPairs {
+                    pairs,
+                    bypass: p.codes("bypass")?,
+                    table: p.string("table")?,
+                }
+            }
+            "noncovered_needs_notice" => Check::NoncoveredNeedsNotice {
+                codes: p.codes("codes")?,
+                diagnoses: p.codes("diagnoses")?,
+                notice: p.codes("notice")?,
+            },
+            "utn_required" => Check::UtnRequired {
+                codes: p.codes("codes")?,
+                bill_types: p.codes("bill_types")?,
+                pattern: regex(p, "pattern")?,
+            },
+            "prior_auth_required" => Check::PriorAuthRequired {
+                codes: p.codes("codes")?,
+                exempt_places: p.codes_or_empty("exempt_places")?,
+                bill_types: p
+                    .codes_or_empty("bill_types")
+                    .map(|c| (!c.is_empty()).then_some(c))?,
+            },
+            "rendering_for_group" => Check::RenderingForGroup,
+            "structural" => Check::Structural,
+            _ => return Err(format!("unknown check `{name}`")),
+        })
+    }
+
+    /// Runs the check on one claim, pushing what it finds.
+    pub fn run(&self, f: &Facts<'_>, cx: &Context<'_>, out: &mut Vec<Hit>) {
+        let mut hit = |line: Option<&Line<'_>>, loc: Loc, message: String, variant| {
+            out.push(Hit {
+                line: line.map(|l| l.number),
+                loc,
+                message,
+                variant,
+            })
+        };
+        match self {
+            Check::PayerKnown => {
+                if !cx.profiles.knows_payer_id(f.payer_id) {
+                    hit(
+                        None,
+                        f.payer_loc.unwrap_or(f.clm),
+                        format!(
+                            "payer id {} (2010BB NM109) is not in the configured payer set",
+                            text(f.payer_id)
+                        ),
+                        None,
+                    );
+                }
+            }
+            Check::ChargesBalance => {
+                if f.lines.is_empty() {
+                    return;
+                }
+                let (Some(total), Some(sum)) = (
+                    f.charge,
+                    f.lines.iter().map(|l| l.charge).sum::<Option<Money>>(),
+                ) else {
+                    return;
+                };
+                if total != sum {
+                    hit(
+                        None,
+                        f.clm,
+                        format!(
+                            "claim total charge (CLM02) is {total} but the {} line charges sum to {sum}",
+                            f.lines.len()
+                        ),
+                        None,
+                    );
+                }
+            }
+            Check::FrequencyCode { allowed } => {
+                if !allowed.contains(f.frequency) {
+                    hit(
+                        None,
+                        f.clm,
+                        format!(
+                            "claim frequency code (CLM05-3) `{}` is not one of {}",
+                            text(f.frequency),
+                            allowed.summary()
+                        ),
+                        None,
+                    );
+                }
+            }
+            Check::OriginalClaimReference {
+                frequencies,
+                qualifier,
+            } => {
+                if frequencies.contains(f.frequency) && f.reference(qualifier).is_none() {
+                    hit(
+                        None,
+                        f.clm,
+                        format!(
+                            "frequency code {} (replacement or void) needs the original claim number in 2300 REF*{}",
+                            text(f.frequency),
+                            text(qualifier)
+                        ),
+                        None,
+                    );
+                }
+            }
+            Check::PlaceOfService { codes, allowed } => {
+                if f.kind() != Kind::Professional {
+                    return;
+                }
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    let pos = f.line_place(l);
+                    if !allowed.contains(pos) {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!(
+                                "{} billed in place of service {} (allowed: {})",
+                                text(l.code),
+                                text(pos),
+                                allowed.summary()
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::TypeOfBill { codes, allowed } => {
+                if f.kind() != Kind::Institutional {
+                    return;
+                }
+                if let Some(l) = f.lines.iter().find(|l| codes.contains(l.code)) {
+                    let tob = f.type_of_bill();
+                    if !allowed.contains(&tob) {
+                        hit(
+                            None,
+                            f.clm,
+                            format!(
+                                "{} billed on type of bill {} (allowed: {})",
+                                text(l.code),
+                                text(&tob),
+                                allowed.summary()
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::MemberIdFormat { pattern } => {
+                let loc = f.subscriber_loc.unwrap_or(f.clm);
+                match f.member_id {
+                    None => hit(
+                        None,
+                        loc,
+                        "subscriber member id (2010BA NM109) is missing".into(),
+                        Some("missing"),
+                    ),
+                    Some(id) => {
+                        let ok = std::str::from_utf8(id).is_ok_and(|s| pattern.is_match(s));
+                        if !ok {
+                            hit(
+                                None,
+                                loc,
+                                format!(
+                                    "subscriber member id (2010BA NM109, {} characters) is not in the payer's format",
+                                    id.len()
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+            }
+            Check::PatientDemographics { genders } => {
+                let Some((dob, gender, loc)) = f.patient_dmg else {
+                    return;
+                };
+                if !dob.is_empty() {
+                    match Date::parse_d8(dob) {
+                        None => hit(
+                            None,
+                            loc,
+                            "patient birth date (DMG02) is not a valid CCYYMMDD date".into(),
+                            Some("birth_date"),
+                        ),
+                        Some(d) => {
+                            if f.date_of_service().is_some_and(|s| d > s) {
+                                hit(
+                                    None,
+                                    loc,
+                                    "patient birth date (DMG02) is after the date of service"
+                                        .into(),
+                                    Some("birth_date"),
+                                );
+                            }
+                        }
+                    }
+                }
+                if !gender.is_empty() && !genders.contains(gender) {
+                    hit(
+                        None,
+                        loc,
+                        format!(
+                            "patient gender code (DMG03) is not one of {}",
+                            genders.summary()
+                        ),
+                        Some("gender"),
+                    );
+                }
+            }
+            Check::NpiCheckDigit { billing, rendering } => {
+                let mut check = |npi: &[u8], loc: Loc, line: Option<&Line<'_>>, who: &str, v| {
+                    if !npi_valid(npi) {
+                        hit(
+                            line,
+                            loc,
+                            format!(
+                                "{who} NPI {} fails the NPI check digit or is not 10 digits",
+                                text(npi)
+                            ),
+                            Some(v),
+                        );
+                    }
+                };
+                if *billing {
+                    if let Some((npi, loc)) = f.billing_npi {
+                        check(npi, loc, None, "billing provider (NM1*85)", "85");
+                    }
+                }
+                if *rendering {
+                    if let Some((npi, loc)) = f.rendering {
+                        check(npi, loc, None, "rendering provider (NM1*82)", "82");
+                    }
+                    for l in &f.lines {
+                        if let Some((npi, loc)) = l.rendering {
+                            check(npi, loc, Some(l), "line rendering provider (NM1*82)", "82");
+                        }
+                    }
+                }
+            }
+            Check::ServiceDates => {
+                let today = f.created.unwrap_or(cx.today);
+                for l in &f.lines {
+                    let Some(d) = l.dates else { continue };
+                    if d.thru > today {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!("date of service {} is after the file date {today}", d.thru),
+                            Some("future"),
+                        );
+                    } else if let (Kind::Institutional, Some(s)) = (f.kind(), f.statement) {
+                        if d.from < s.from || d.thru > s.thru {
+                            hit(
+                                Some(l),
+                                l.loc,
+                                format!(
+                                    "date of service {} is outside the statement period {}..{}",
+                                    d.from, s.from, s.thru
+                                ),
+                                Some("outside_statement"),
+                            );
+                        }
+                    }
+                }
+            }
+            Check::CodeValidFrom { codes, from } => {
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    if let Some(d) = f.line_date(l).filter(|d| d < from) {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!(
+                                "{} is not valid for date of service {d} (valid from {from})",
+                                text(l.code)
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::PrincipalDiagnosis { qualifiers } => {
+                if !f.diagnoses.iter().any(|d| qualifiers.contains(d.qualifier)) {
+                    hit(
+                        None,
+                        f.hi.unwrap_or(f.clm),
+                        format!(
+                            "no principal diagnosis (HI qualifier {})",
+                            qualifiers.summary()
+                        ),
+                        None,
+                    );
+                }
+            }
+            Check::DiagnosisPointers => {
+                if f.kind() != Kind::Professional {
+                    return;
+                }
+                let n = f.diagnoses.len() as u32;
+                for l in &f.lines {
+                    if l.pointers.is_empty() {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            "line has no diagnosis pointer (SV107)".into(),
+                            None,
+                        );
+                    } else if let Some(p) = l.pointers.iter().find(|&&p| p == 0 || p > n) {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!("diagnosis pointer {p} (SV107) points past the {n} diagnoses on the claim"),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::DiagnosisFlagged {
+                codes,
+                diagnoses,
+                what,
+            } => {
+                for l in f
+                    .lines
+                    .iter()
+                    .filter(|l| codes.as_ref().is_none_or(|c| c.contains(l.code)))
+                {
+                    if let Some(d) = f.line_diagnoses(l).find(|d| diagnoses.contains(d)) {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!(
+                                "diagnosis {} on the {} line is {what}",
+                                text(d),
+                                text(l.code)
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::DiagnosisMustSupport { codes, supporting } => {
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    if !f.line_diagnoses(l).any(|d| supporting.contains(d)) {
+                        let dx: Vec<String> = f.line_diagnoses(l).map(text).collect();
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!(
+                                "no diagnosis supporting {} ({}) is on the covered list",
+                                text(l.code),
+                                if dx.is_empty() {
+                                    "none".to_owned()
+                                } else {
+                                    dx.join(", ")
+                                }
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::DiagnosisOnlyExcluded {
+                codes,
+                supporting,
+                excluded,
+            } => {
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    let mut support = f
+                        .line_diagnoses(l)
+                        .filter(|d| supporting.contains(d))
+                        .peekable();
+                    if support.peek().is_some() && support.all(|d| excluded.contains(d)) {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!(
+                                "{} is supported only by diagnoses that do not cover it ({})",
+                                text(l.code),
+                                excluded.summary()
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::DiagnosisNeedsCompanion {
+                codes,
+                diagnoses,
+                companions,
+            } => {
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    let flagged = f.line_diagnoses(l).find(|d| diagnoses.contains(d));
+                    if let Some(d) = flagged {
+                        if !f.line_diagnoses(l).any(|d| companions.contains(d)) {
+                            hit(
+                                Some(l),
+                                l.loc,
+                                format!(
+                                    "diagnosis {} on the {} line has no companion diagnosis ({})",
+                                    text(d),
+                                    text(l.code),
+                                    companions.summary()
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+            }
+            Check::AddonRequiresPrimary { pairs } => {
+                for (addon, primary, named) in pairs {
+                    for l in f.lines.iter().filter(|l| addon.contains(l.code)) {
+                        let d = f.line_date(l);
+                        let rendering = l.rendering.map(|r| r.0);
+                        let found = f.lines.iter().any(|p| {
+                            primary.contains(p.code)
+                                && f.line_date(p) == d
+                                && match (rendering, p.rendering.map(|r| r.0)) {
+                                    (Some(a), Some(b)) => a == b,
+                                    _ => true,
+                                }
+                        });
+                        if !found {
+                            hit(
+                                Some(l),
+                                l.loc,
+                                format!(
+                                    "add-on code {} has no primary {named} on the same date of service",
+                                    text(l.code)
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+            }
+            Check::UnitsAndLines {
+                codes,
+                max_units_per_line,
+                max_lines_per_day,
+            } => {
+                let mut per_day: BTreeMap<Option<Date>, u32> = BTreeMap::new();
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    if l.units
+                        .is_some_and(|u| u.cents > i64::from(*max_units_per_line) * 100)
+                    {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!(
+                                "{} billed with {} units on one line (at most {max_units_per_line})",
+                                text(l.code),
+                                units(l.units)
+                            ),
+                            Some("units"),
+                        );
+                    }
+                    let n = per_day.entry(f.line_date(l)).or_default();
+                    *n += 1;
+                    if *n == max_lines_per_day + 1 {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!(
+                                "{} billed on more than {max_lines_per_day} line(s) for the same date of service (bill a bilateral service once, with modifier 50)",
+                                text(l.code)
+                            ),
+                            Some("lines"),
+                        );
+                    }
+                }
+            }
+            Check::UnitsPerDay { codes, max_units } => {
+                let mut per_day: BTreeMap<Option<Date>, (i64, Option<&Line<'_>>)> = BTreeMap::new();
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    let e = per_day.entry(f.line_date(l)).or_default();
+                    e.0 += l.units.map_or(100, |u| u.cents);
+                    e.1 = Some(l);
+                }
+                for (d, (sum, last)) in per_day {
+                    if sum > i64::from(*max_units) * 100 {
+                        if let Some(l) = last {
+                            hit(
+                                Some(l),
+                                l.loc,
+                                format!(
+                                    "{} units of {} on {} (at most {max_units} per date of service)",
+                                    units(Some(Money { cents: sum })),
+                                    text(l.code),
+                                    d.map_or("the date of service".into(), |d| d.to_string())
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+            }
+            Check::LevelsPerSession {
+                codes,
+                bilateral,
+                right,
+                left,
+                max_levels,
+            } => {
+                // Per date of service: levels on the right, left and unspecified side.
+                let mut per_day: BTreeMap<Option<Date>, ([i64; 3], Option<&Line<'_>>)> =
+                    BTreeMap::new();
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    let n = l.units.map_or(100, |u| u.cents);
+                    let e = per_day.entry(f.line_date(l)).or_default();
+                    let any = |set: &CodeSet| l.modifiers.iter().any(|m| set.contains(m));
+                    if any(bilateral) {
+                        e.0[0] += n;
+                        e.0[1] += n;
+                    } else if any(right) {
+                        e.0[0] += n;
+                    } else if any(left) {
+                        e.0[1] += n;
+                    } else {
+                        e.0[2] += n;
+                    }
+                    e.1 = Some(l);
+                }
+                for (_, (sides, last)) in per_day {
+                    let most = sides.iter().copied().max().unwrap_or(0);
+                    if most > i64::from(*max_levels) * 100 {
+                        let Some(l) = last else { continue };
+                        hit(
+                            None,
+                            l.loc,
+                            format!(
+                                "{} levels on one side in one session (right {}, left {}, unspecified {}; at most {max_levels})",
+                                units(Some(Money { cents: most })),
+                                units(Some(Money { cents: sides[0] })),
+                                units(Some(Money { cents: sides[1] })),
+                                units(Some(Money { cents: sides[2] })),
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::BilateralConflict {
+                codes,
+                bilateral,
+                right,
+                left,
+                bilateral_units,
+            } => {
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    let any = |set: &CodeSet| l.modifiers.iter().any(|m| set.contains(m));
+                    let (b, r, le) = (any(bilateral), any(right), any(left));
+                    let mods = || {
+                        l.modifiers
+                            .iter()
+                            .map(|m| text(m))
+                            .collect::<Vec<_>>()
+                            .join("-")
+                    };
+                    if b && (r || le) {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!(
+                                "{}-{}: bilateral modifier together with a side modifier",
+                                text(l.code),
+                                mods()
+                            ),
+                            None,
+                        );
+                    } else if r && le {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!(
+                                "{}-{}: right and left side modifiers on one line",
+                                text(l.code),
+                                mods()
+                            ),
+                            None,
+                        );
+                    } else if let (true, Some(n)) = (b, bilateral_units) {
+                        if l.units.is_some_and(|u| u.cents != i64::from(*n) * 100) {
+                            hit(
+                                Some(l),
+                                l.loc,
+                                format!(
+                                    "{}-{} with {} units: a bilateral line is billed with {n} unit",
+                                    text(l.code),
+                                    mods(),
+                                    units(l.units)
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+            }
+            Check::ModifierNotAllowed { codes, modifiers } => {
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    if let Some(m) = l.modifiers.iter().find(|m| modifiers.contains(m)) {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!("modifier {} is not allowed on {}", text(m), text(l.code)),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::ModifierRequired { codes, modifiers } => {
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    if !l.modifiers.iter().any(|m| modifiers.contains(m)) {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!(
+                                "{} is billed without modifier {}",
+                                text(l.code),
+                                modifiers.summary()
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::SameDayPair {
+                codes,
+                others,
+                bypass,
+            } => {
+                for o in f.lines.iter().filter(|l| others.contains(l.code)) {
+                    if o.modifiers.iter().any(|m| bypass.contains(m)) {
+                        continue;
+                    }
+                    let d = f.line_date(o);
+                    if let Some(p) = f
+                        .lines
+                        .iter()
+                        .find(|p| codes.contains(p.code) && f.line_date(p) == d)
+                    {
+                        hit(
+                            Some(o),
+                            o.loc,
+                            format!(
+                                "{} is billed on the same date of service as {}",
+                                text(o.code),
+                                text(p.code)
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::PtpPairs {
+                pairs,
+                bypass,
+                table,
+            } => {
+                for pair in pairs.iter().filter(|p| p.indicator != 9) {
+                    for c2 in f.lines.iter().filter(|l| l.code == pair.column2.as_slice()) {
+                        let d = f.line_date(c2);
+                        let has_c1 = f
+                            .lines
+                            .iter()
+                            .any(|l| l.code == pair.column1.as_slice() && f.line_date(l) == d);
+                        if !has_c1 {
+                            continue;
+                        }
+                        let bypassed =
+                            pair.indicator == 1 && c2.modifiers.iter().any(|m| bypass.contains(m));
+                        if !bypassed {
+                            hit(
+                                Some(c2),
+                                c2.loc,
+                                format!(
+                                    "{} is column 2 to {} ({table}, modifier indicator {}{})",
+                                    text(c2.code),
+                                    text(&pair.column1),
+                                    pair.indicator,
+                                    if pair.indicator == 1 {
+                                        ", no NCCI-associated modifier"
+                                    } else {
+                                        ", never bypassed"
+                                    }
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+            }
+            Check::NoncoveredNeedsNotice {
+                codes,
+                diagnoses,
+                notice,
+            } => {
+                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+                    if f.line_diagnoses(l).any(|d| diagnoses.contains(d))
+                        && !l.modifiers.iter().any(|m| notice.contains(m))
+                    {
+                        hit(
+                            Some(l),
+                            l.loc,
+                            format!(
+                                "{} with a facet diagnosis is non-covered; bill it with {}",
+                                text(l.code),
+                                notice.summary()
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+            Check::UtnRequired {
+                codes,
+                bill_types,
+                pattern,
+            } => {
+                if f.kind() != Kind::Institutional || !bill_types.contains(&f.type_of_bill()) {
+                    return;
+                }
+                if !f.lines.iter().any(|l| codes.contains(l.code)) {
+                    return;
+                }
+                match f.reference(b"G1") {
+                    None => hit(
+                        None,
+                        f.clm,
+                        format!(
+                            "type of bill {} needs the prior-authorization UTN in 2300 REF*G1",
+                            text(&f.type_of_bill())
+                        ),
+                        Some("missing"),
+                    ),
+                    Some((utn, loc)) => {
+                        let head = &utn[..utn.len().min(14)];
+                        if !std::str::from_utf8(head).is_ok_and(|s| pattern.is_match(s)) {
+                            hit(
+                                None,
+                                loc,
+                                "the UTN in 2300 REF*G1 is not 14 characters of the form AA A/H 99999999999".into(),
+                                Some("invalid"),
+                            );
+                        }
+                    }
+                }
+            }
+            Check::PriorAuthRequired {
+                codes,
+                exempt_places,
+                bill_types,
+            } => {
+                let needs = f.lines.iter().find(|l| {
+                    codes.contains(l.code)
+                        && match f.kind() {
+                            Kind::Professional => !exempt_places.contains(f.line_place(l)),
+                            Kind::Institutional => bill_types
+                                .as_ref()
+                                .is_none_or(|b| b.contains(&f.type_of_bill())),
+                        }
+                });
+                let Some(l) = needs else { return };
+                let has =
+                    f.reference(b"G1").is_some() || f.lines.iter().any(|l| l.prior_auth.is_some());
+                if !has {
+                    let setting = match f.kind() {
+                        Kind::Professional => format!("place of service {}", text(f.line_place(l))),
+                        Kind::Institutional => format!("type of bill {}", text(&f.type_of_bill())),
+                    };
+                    hit(
+                        None,
+                        f.clm,
+                        format!(
+                            "{} in {setting} needs a prior authorization number (REF*G1) and the claim has none",
+                            text(l.code)
+                        ),
+                        None,
+                    );
+                }
+            }
+            Check::Structural => {}
+            Check::RenderingForGroup => {
+                if f.billing_entity_type == b"2"
+                    && f.rendering.is_none()
+                    && f.lines.iter().any(|l| l.rendering.is_none())
+                {
+                    hit(
+                        None,
+                        f.clm,
+                        "the billing provider is a group (NM102 = 2) and no rendering provider (NM1*82) is named".into(),
+                        Some("missing"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Bytes as text for messages (codes are ASCII; anything else is shown lossily).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn units(u: Option<Money>) -> String {
+    match u {
+        None => "?".into(),
+        Some(m) if m.cents % 100 == 0 => (m.cents / 100).to_string(),
+        Some(m) => m.to_string(),
+    }
+}
+
+/// Whether an NPI is 10 digits with a valid Luhn check digit over `80840` + its first nine.
+pub fn npi_valid(npi: &[u8]) -> bool {
+    if npi.len() != 10 || !npi.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut sum = 24; // the prefix 80840, doubled as its position demands
+    for (i, &c) in npi[..9].iter().rev().enumerate() {
+        let mut d = u32::from(c - b'0');
+        if i % 2 == 0 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    (10 - sum % 10) % 10 == u32::from(npi[9] - b'0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npi_check_digit() {
+        // CMS's example NPI 1234567893.
+        assert!(npi_valid(b"1234567893"));
+        assert!(!npi_valid(b"1234567894"));
+        assert!(!npi_valid(b"123456789"));
+        assert!(!npi_valid(b"12345678 3"));
+    }
+}

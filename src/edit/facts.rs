@@ -1,0 +1,352 @@
+//! The facts edits read from one claim, gathered in one pass over its segments and context:
+//! codes, modifiers, units, dates, diagnoses and pointers, references, providers, and where
+//! each sits in the input.
+
+use crate::claim::{ClaimBatch, ClaimRec, Date, DateRange, Kind, Money};
+use crate::x12::{Position, Segment};
+
+/// Where a segment is: its 1-based ordinal and byte offset in the input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Loc {
+    /// Segment ordinal in the input.
+    pub segment: u64,
+    /// Byte offset.
+    pub byte: u64,
+}
+
+impl From<&Position> for Loc {
+    fn from(p: &Position) -> Self {
+        Loc {
+            segment: p.segment,
+            byte: p.byte,
+        }
+    }
+}
+
+/// One diagnosis of the claim's HI segments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dx<'b> {
+    /// Qualifier (`ABK` principal, `ABF` other, …).
+    pub qualifier: &'b [u8],
+    /// The code, as sent (no decimal point).
+    pub code: &'b [u8],
+}
+
+/// One service line.
+#[derive(Clone, Debug, Default)]
+pub struct Line<'b> {
+    /// LX01 (or the line's ordinal when LX01 is unreadable).
+    pub number: u32,
+    /// Procedure code (SV101-2 / SV202-2).
+    pub code: &'b [u8],
+    /// Modifiers, in order.
+    pub modifiers: Vec<&'b [u8]>,
+    /// Units (in hundredths).
+    pub units: Option<Money>,
+    /// Line charge.
+    pub charge: Option<Money>,
+    /// SV105 (837P).
+    pub place: Option<&'b [u8]>,
+    /// SV107 pointers as sent (0 for one that is not a number).
+    pub pointers: Vec<u32>,
+    /// DTP*472.
+    pub dates: Option<DateRange>,
+    /// REF*G1 at the line.
+    pub prior_auth: Option<&'b [u8]>,
+    /// Line rendering provider NPI (2420A / 2420C NM1*82 NM109), and where.
+    pub rendering: Option<(&'b [u8], Loc)>,
+    /// Where its SV1/SV2 is (its LX when there is none).
+    pub loc: Loc,
+}
+
+impl Line<'_> {
+    /// Whether it carries a modifier.
+    pub fn has_modifier(&self, m: &[u8]) -> bool {
+        self.modifiers.contains(&m)
+    }
+}
+
+/// Everything the edits read about one claim.
+#[derive(Clone, Debug, Default)]
+pub struct Facts<'b> {
+    /// 837P or 837I.
+    pub kind: Option<Kind>,
+    /// CLM01.
+    pub id: &'b [u8],
+    /// Where the CLM is.
+    pub clm: Loc,
+    /// CLM02.
+    pub charge: Option<Money>,
+    /// CLM05-1.
+    pub facility_code: &'b [u8],
+    /// CLM05-3.
+    pub frequency: &'b [u8],
+    /// Claim-level REF segments: qualifier, value, where.
+    pub refs: Vec<(&'b [u8], &'b [u8], Loc)>,
+    /// Diagnoses in order.
+    pub diagnoses: Vec<Dx<'b>>,
+    /// Where the first HI is.
+    pub hi: Option<Loc>,
+    /// DTP*434 statement period (837I).
+    pub statement: Option<DateRange>,
+    /// Billing provider NM102 (`1` person, `2` organization).
+    pub billing_entity_type: &'b [u8],
+    /// Billing provider NPI and where.
+    pub billing_npi: Option<(&'b [u8], Loc)>,
+    /// Claim-level rendering provider NPI (2310B / 2310D NM1*82) and where.
+    pub rendering: Option<(&'b [u8], Loc)>,
+    /// Subscriber member id (2010BA NM109) and where its NM1 is.
+    pub member_id: Option<&'b [u8]>,
+    /// Where NM1*IL is.
+    pub subscriber_loc: Option<Loc>,
+    /// The patient's DMG02 and DMG03 (2010CA when there is a patient loop, else 2010BA) and where.
+    pub patient_dmg: Option<(&'b [u8], &'b [u8], Loc)>,
+    /// 2010BB NM109.
+    pub payer_id: &'b [u8],
+    /// 2010BB NM103.
+    pub payer_name: &'b [u8],
+    /// SBR09.
+    pub claim_filing: &'b [u8],
+    /// Where NM1*PR is.
+    pub payer_loc: Option<Loc>,
+    /// Service lines.
+    pub lines: Vec<Line<'b>>,
+    /// BHT04.
+    pub created: Option<Date>,
+}
+
+fn component<'a>(seg: &Segment<'a>, element: usize, component: usize) -> &'a [u8] {
+    seg.element(element)
+        .and_then(|e| e.component(component))
+        .unwrap_or(b"")
+}
+
+fn non_empty(b: &[u8]) -> Option<&[u8]> {
+    (!b.is_empty()).then_some(b)
+}
+
+const DIAGNOSIS_QUALIFIERS: [&[u8]; 11] = [
+    b"ABK", b"ABF", b"ABJ", b"APR", b"ABN", b"BK", b"BF", b"BJ", b"PR", b"BN", b"DR",
+];
+
+impl<'b> Facts<'b> {
+    /// Reads claim `rec` of `batch`.
+    pub fn read(batch: &'b ClaimBatch, rec: &'b ClaimRec) -> Facts<'b> {
+        let mut f = Facts {
+            kind: Some(rec.kind),
+            created: rec.created,
+            ..Facts::default()
+        };
+        let seg = |i: u32| -> Option<(Segment<'b>, Loc)> {
+            let r = batch.segs.get(i as usize)?;
+            let bytes = batch
+                .data
+                .get(r.start as usize..(r.start as usize + r.len as usize))?;
+            Some((
+                Segment::parse(bytes, batch.delimiters).ok()?,
+                Loc::from(&r.position),
+            ))
+        };
+        if let Some(ctx) = batch.contexts.get(rec.context as usize) {
+            for i in ctx.billing.clone() {
+                if let Some((s, loc)) = seg(i) {
+                    if s.id() == b"NM1" && s.value(1) == b"85" {
+                        f.billing_entity_type = s.value(2);
+                        f.billing_npi = (s.value(8) == b"XX").then(|| (s.value(9), loc));
+                    }
+                }
+            }
+            let mut after_il = false;
+            for i in ctx.subscriber.clone() {
+                let Some((s, loc)) = seg(i) else { continue };
+                match s.id() {
+                    b"SBR" => f.claim_filing = s.value(9),
+                    b"NM1" if s.value(1) == b"IL" => {
+                        f.member_id = non_empty(s.value(9));
+                        f.subscriber_loc = Some(loc);
+                        after_il = true;
+                    }
+                    b"NM1" if s.value(1) == b"PR" => {
+                        f.payer_id = s.value(9);
+                        f.payer_name = s.value(3);
+                        f.payer_loc = Some(loc);
+                        after_il = false;
+                    }
+                    b"DMG" if after_il => f.patient_dmg = Some((s.value(2), s.value(3), loc)),
+                    _ => {}
+                }
+            }
+            for i in ctx.patient.clone() {
+                if let Some((s, loc)) = seg(i) {
+                    if s.id() == b"DMG" {
+                        f.patient_dmg = Some((s.value(2), s.value(3), loc));
+                    }
+                }
+            }
+        }
+
+        // The claim: 2300 and its 2310/2320/2330 loops, then the 2400 lines.
+        let mut line: Option<Line<'b>> = None;
+        // In a line: past its own segments (into 2410/2420/2430)?
+        let mut line_loops = false;
+        let mut nm1_entity: &[u8] = b"";
+        for i in rec.segs.clone() {
+            let Some((s, loc)) = seg(i) else { continue };
+            let id = s.id();
+            if id == b"LX" {
+                if let Some(l) = line.take() {
+                    f.lines.push(l);
+                }
+                let ordinal = f.lines.len() as u32 + 1;
+                line = Some(Line {
+                    number: std::str::from_utf8(s.value(1))
+                        .ok()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(ordinal),
+                    loc,
+                    ..Line::default()
+                });
+                line_loops = false;
+                continue;
+            }
+            match line.as_mut() {
+                None => match id {
+                    b"CLM" => {
+                        f.id = s.value(1);
+                        f.clm = loc;
+                        f.charge = Money::parse(s.value(2));
+                        f.facility_code = component(&s, 5, 1);
+                        f.frequency = component(&s, 5, 3);
+                    }
+                    b"DTP" if s.value(1) == b"434" => {
+                        f.statement = DateRange::parse(s.value(2), s.value(3));
+                    }
+                    b"REF" if nm1_entity.is_empty() => f.refs.push((s.value(1), s.value(2), loc)),
+                    b"HI" => {
+                        f.hi.get_or_insert(loc);
+                        for e in s.elements() {
+                            for rep in e.repetitions() {
+                                let qualifier = rep.component(1).unwrap_or(b"");
+                                let code = rep.component(2).unwrap_or(b"");
+                                if DIAGNOSIS_QUALIFIERS.contains(&qualifier) && !code.is_empty() {
+                                    f.diagnoses.push(Dx { qualifier, code });
+                                }
+                            }
+                        }
+                    }
+                    b"NM1" => {
+                        nm1_entity = s.value(1);
+                        if nm1_entity == b"82" && f.rendering.is_none() {
+                            f.rendering = Some((s.value(9), loc));
+                        }
+                    }
+                    b"SBR" => nm1_entity = b"SBR",
+                    _ => {}
+                },
+                Some(l) => match id {
+                    b"SV1" | b"SV2" => {
+                        let pro = if id == b"SV1" { 1 } else { 2 };
+                        if let Some(e) = s.element(pro) {
+                            l.code = e.component(2).unwrap_or(b"");
+                            l.modifiers = (3..=6)
+                                .filter_map(|c| e.component(c))
+                                .filter(|m| !m.is_empty())
+                                .collect();
+                        }
+                        let (charge, units) = if id == b"SV1" { (2, 4) } else { (3, 5) };
+                        l.charge = Money::parse(s.value(charge));
+                        l.units = Money::parse(s.value(units));
+                        if id == b"SV1" {
+                            l.place = non_empty(s.value(5));
+                            l.pointers = (1..=4)
+                                .map(|c| component(&s, 7, c))
+                                .filter(|p| !p.is_empty())
+                                .map(|p| {
+                                    std::str::from_utf8(p)
+                                        .ok()
+                                        .and_then(|n| n.parse().ok())
+                                        .unwrap_or(0)
+                                })
+                                .collect();
+                        }
+                        l.loc = loc;
+                    }
+                    b"DTP" if !line_loops && s.value(1) == b"472" && l.dates.is_none() => {
+                        l.dates = DateRange::parse(s.value(2), s.value(3));
+                    }
+                    b"REF" if !line_loops && s.value(1) == b"G1" => {
+                        l.prior_auth.get_or_insert(s.value(2));
+                    }
+                    b"LIN" | b"SVD" => line_loops = true,
+                    b"NM1" => {
+                        line_loops = true;
+                        if s.value(1) == b"82" && l.rendering.is_none() {
+                            l.rendering = Some((s.value(9), loc));
+                        }
+                    }
+                    _ => {}
+                },
+            }
+        }
+        if let Some(l) = line.take() {
+            f.lines.push(l);
+        }
+        f
+    }
+
+    /// 837P or 837I.
+    pub fn kind(&self) -> Kind {
+        self.kind.unwrap_or(Kind::Professional)
+    }
+
+    /// A claim-level REF by qualifier.
+    pub fn reference(&self, qualifier: &[u8]) -> Option<(&'b [u8], Loc)> {
+        self.refs
+            .iter()
+            .find(|(q, _, _)| *q == qualifier)
+            .map(|(_, v, l)| (*v, *l))
+    }
+
+    /// The date of service of a line (its DTP*472, else the statement period's first day).
+    pub fn line_date(&self, l: &Line<'_>) -> Option<Date> {
+        l.dates.map(|d| d.from).or(self.statement.map(|s| s.from))
+    }
+
+    /// The claim's date of service: its first line date, else the statement period's start.
+    pub fn date_of_service(&self) -> Option<Date> {
+        self.lines
+            .iter()
+            .filter_map(|l| l.dates.map(|d| d.from))
+            .min()
+            .or(self.statement.map(|s| s.from))
+    }
+
+    /// The diagnoses that count for a line: those it points to (837P), or every diagnosis of
+    /// the claim (837I, which has no pointers).
+    pub fn line_diagnoses<'s>(
+        &'s self,
+        l: &'s Line<'_>,
+    ) -> Box<dyn Iterator<Item = &'s [u8]> + 's> {
+        match self.kind() {
+            Kind::Institutional => Box::new(self.diagnoses.iter().map(|d| d.code)),
+            Kind::Professional => Box::new(
+                l.pointers
+                    .iter()
+                    .filter_map(|&p| self.diagnoses.get((p as usize).checked_sub(1)?))
+                    .map(|d| d.code),
+            ),
+        }
+    }
+
+    /// The place of service of a line (837P: SV105, else CLM05-1).
+    pub fn line_place(&self, l: &Line<'b>) -> &'b [u8] {
+        l.place.unwrap_or(self.facility_code)
+    }
+
+    /// The type of bill (837I: CLM05-1 + CLM05-3).
+    pub fn type_of_bill(&self) -> Vec<u8> {
+        let mut t = self.facility_code.to_vec();
+        t.extend_from_slice(self.frequency);
+        t
+    }
+}

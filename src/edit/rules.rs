@@ -1,0 +1,776 @@
+//! Rule packs: versioned TOML files (pack metadata, payer profiles, code sets, rules) loaded and
+//! validated at start-up into one immutable [`RuleSet`] shared by every worker thread.
+//!
+//! A rule says which check (a kind of check written in Rust, see [`super::checks`]) runs with
+//! which values, for which payers, claim kinds and dates of service, with which severity and
+//! 277CA code. Every error names the file and line it comes from.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::checks::Check;
+use super::codes::CodeSet;
+use super::finding::Severity;
+use super::payer::{Profile, Profiles};
+use crate::claim::{Date, Kind};
+
+/// The rule files bundled with the binary (`rules/*.toml`), by name.
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("pack.toml", include_str!("../../rules/pack.toml")),
+    ("payers.toml", include_str!("../../rules/payers.toml")),
+    ("codesets.toml", include_str!("../../rules/codesets.toml")),
+    ("edits.toml", include_str!("../../rules/edits.toml")),
+];
+
+/// A rule pack that cannot be used: file, line and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct RuleError {
+    /// The rule file.
+    pub file: String,
+    /// 1-based line (0 when the problem is with the file as a whole).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Pack metadata (`[pack]`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PackMeta {
+    /// Pack name.
+    pub name: String,
+    /// Pack version, e.g. `2026.11.1`.
+    pub version: String,
+    /// What it is.
+    #[serde(default)]
+    pub description: String,
+    /// Date the pack was published.
+    #[serde(default)]
+    pub published: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    pack: Option<PackMeta>,
+    #[serde(default)]
+    profile: Vec<toml::Spanned<RawProfile>>,
+    #[serde(default)]
+    directory: Option<RawDirectory>,
+    #[serde(default)]
+    codeset: BTreeMap<String, toml::Spanned<RawCodeset>>,
+    #[serde(default)]
+    rule: Vec<toml::Spanned<RawRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    id: String,
+    name: String,
+    #[serde(default)]
+    catalogue_scope: String,
+    #[serde(default)]
+    payer_ids: Vec<String>,
+    #[serde(default)]
+    claim_filing: Vec<String>,
+    #[serde(default)]
+    name_patterns: Vec<String>,
+    #[serde(default)]
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDirectory {
+    #[serde(default)]
+    payer_ids: Vec<String>,
+    #[serde(default)]
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCodeset {
+    codes: Vec<String>,
+    #[serde(default)]
+    source: String,
+    #[serde(default = "yes")]
+    verified: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn all_payers() -> Vec<String> {
+    vec!["*".into()]
+}
+
+fn both_kinds() -> Vec<String> {
+    vec!["837P".into(), "837I".into()]
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    edit: String,
+    title: String,
+    check: String,
+    severity: String,
+    #[serde(default)]
+    stc: Option<String>,
+    #[serde(default)]
+    stc_extra: Vec<String>,
+    #[serde(default)]
+    stc_variants: BTreeMap<String, String>,
+    #[serde(default = "all_payers")]
+    payers: Vec<String>,
+    #[serde(default = "both_kinds")]
+    kinds: Vec<String>,
+    #[serde(default)]
+    effective: Option<toml::value::Datetime>,
+    #[serde(default)]
+    expires: Option<toml::value::Datetime>,
+    source: String,
+    #[serde(default = "yes")]
+    verified: bool,
+    #[serde(default)]
+    explain: String,
+    #[serde(default)]
+    fix: String,
+    #[serde(default)]
+    params: toml::Table,
+}
+
+/// Which payers a rule applies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayerScope {
+    /// Every claim, known payer or not (`"*"`).
+    All,
+    /// Claims matched to these profiles (indices into [`RuleSet::profiles`]).
+    Profiles(Vec<usize>),
+}
+
+/// One compiled rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Catalogue id, e.g. `E-29`.
+    pub edit: Arc<str>,
+    /// Short title.
+    pub title: String,
+    /// What it checks, with its values.
+    pub check: Check,
+    /// The check's name in the rule file.
+    pub check_name: String,
+    /// Severity of its findings.
+    pub severity: Severity,
+    /// 277CA STC01 category:status[:entity].
+    pub stc: Option<Arc<str>>,
+    /// Further composites (STC10, STC11).
+    pub stc_extra: Vec<Arc<str>>,
+    /// STC by finding variant (e.g. `gender` → `A7:157:QC`).
+    pub stc_variants: Vec<(String, Arc<str>)>,
+    /// Payers.
+    pub payers: PayerScope,
+    /// Claim kinds (837P, 837I).
+    pub kinds: Vec<Kind>,
+    /// First date of service it applies to.
+    pub effective: Option<Date>,
+    /// First date of service it no longer applies to.
+    pub expires: Option<Date>,
+    /// Where its facts come from.
+    pub source: String,
+    /// Whether its facts are confirmed by a primary or secondary source.
+    pub verified: bool,
+    /// What it checks, in plain words.
+    pub explain: String,
+    /// How to fix a claim that fails it.
+    pub fix: String,
+    /// `FILE:LINE (pack VERSION)`.
+    pub origin: Arc<str>,
+    /// Its parameters as written (`key = value`), for `explain`.
+    pub params_text: Vec<String>,
+}
+
+impl Rule {
+    /// Whether the rule applies on this date of service.
+    pub fn in_force(&self, dos: Option<Date>) -> bool {
+        let Some(d) = dos else {
+            return true;
+        };
+        self.effective.is_none_or(|e| d >= e) && self.expires.is_none_or(|x| d < x)
+    }
+
+    /// The STC for a finding variant (the rule's own when the variant has none).
+    pub fn stc_for(&self, variant: Option<&str>) -> Option<Arc<str>> {
+        variant
+            .and_then(|v| self.stc_variants.iter().find(|(k, _)| k == v))
+            .map(|(_, s)| s.clone())
+            .or_else(|| self.stc.clone())
+    }
+}
+
+/// A loaded, validated rule pack.
+#[derive(Clone, Debug)]
+pub struct RuleSet {
+    /// Pack metadata.
+    pub pack: PackMeta,
+    /// Where it was loaded from (`bundled` or a directory).
+    pub origin: String,
+    /// Payer profiles.
+    pub profiles: Profiles,
+    /// Named code sets.
+    pub codesets: BTreeMap<String, (CodeSet, String, bool)>,
+    /// Rules, in file order.
+    pub rules: Vec<Rule>,
+    /// Candidate rules per (profile or none, kind): indices into `rules`, grouped by edit,
+    /// explicit payer rules before `"*"` rules.
+    selection: HashMap<(Option<usize>, Kind), Vec<Vec<usize>>>,
+}
+
+/// Resolves `@name` references to code sets inside rule parameters.
+pub struct Params<'a> {
+    table: &'a toml::Table,
+    codesets: &'a BTreeMap<String, (CodeSet, String, bool)>,
+}
+
+impl<'a> Params<'a> {
+    /// Parameters of one rule.
+    pub fn new(
+        table: &'a toml::Table,
+        codesets: &'a BTreeMap<String, (CodeSet, String, bool)>,
+    ) -> Self {
+        Params { table, codesets }
+    }
+
+    /// Names of the parameters given.
+    pub fn keys(&self) -> impl Iterator<Item = &'a String> {
+        self.table.keys()
+    }
+
+    /// A list of codes; `@name` entries pull in a code set.
+    pub fn codes(&self, key: &str) -> Result<CodeSet, String> {
+        let list = self.strings(key)?;
+        let mut set = CodeSet::default();
+        for e in &list {
+            match e.strip_prefix('@') {
+                Some(name) => {
+                    let (cs, _, _) = self
+                        .codesets
+                        .get(name)
+                        .ok_or_else(|| format!("params.{key}: no code set named `{name}`"))?;
+                    for c in &cs.listed {
+                        set.insert(c);
+                    }
+                }
+                None => set.insert(e),
+            }
+        }
+        if set.is_empty() {
+            return Err(format!("params.{key}: empty code list"));
+        }
+        Ok(set)
+    }
+
+    /// Like [`Params::codes`], empty when absent.
+    pub fn codes_or_empty(&self, key: &str) -> Result<CodeSet, String> {
+        if self.table.contains_key(key) {
+            self.codes(key)
+        } else {
+            Ok(CodeSet::default())
+        }
+    }
+
+    /// A list of strings.
+    pub fn strings(&self, key: &str) -> Result<Vec<String>, String> {
+        let v = self
+            .table
+            .get(key)
+            .ok_or_else(|| format!("params.{key} is required"))?;
+        let arr = v
+            .as_array()
+            .ok_or_else(|| format!("params.{key}: expected a list of strings"))?;
+        arr.iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("params.{key}: expected a list of strings"))
+            })
+            .collect()
+    }
+
+    /// A string.
+    pub fn string(&self, key: &str) -> Result<String, String> {
+        self.table
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("params.{key}: a string is required"))
+    }
+
+    /// An optional non-negative integer.
+    pub fn int_opt(&self, key: &str) -> Result<Option<u32>, String> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_integer()
+                .and_then(|i| u32::try_from(i).ok())
+                .map(Some)
+                .ok_or_else(|| format!("params.{key}: expected a non-negative integer")),
+        }
+    }
+
+    /// A non-negative integer.
+    pub fn int(&self, key: &str) -> Result<u32, String> {
+        self.int_opt(key)?
+            .ok_or_else(|| format!("params.{key}: an integer is required"))
+    }
+
+    /// An optional boolean (false when absent).
+    pub fn flag(&self, key: &str) -> Result<bool, String> {
+        match self.table.get(key) {
+            None => Ok(false),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| format!("params.{key}: expected true or false")),
+        }
+    }
+
+    /// A list of lists of strings (e.g. `[["64636", "64635"]]`).
+    pub fn string_rows(&self, key: &str) -> Result<Vec<Vec<String>>, String> {
+        let v = self
+            .table
+            .get(key)
+            .ok_or_else(|| format!("params.{key} is required"))?;
+        let bad = || format!("params.{key}: expected a list of lists of strings");
+        v.as_array()
+            .ok_or_else(bad)?
+            .iter()
+            .map(|row| {
+                row.as_array()
+                    .ok_or_else(bad)?
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_owned).ok_or_else(bad))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn parse_date(d: &toml::value::Datetime) -> Option<Date> {
+    let date = d.date?;
+    if d.time.is_some() {
+        return None;
+    }
+    Some(Date {
+        year: date.year,
+        month: date.month,
+        day: date.day,
+    })
+}
+
+impl RuleSet {
+    /// The rule packs bundled with the binary.
+    pub fn bundled() -> Result<RuleSet, RuleError> {
+        let files: Vec<(String, String)> = BUNDLED
+            .iter()
+            .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+            .collect();
+        RuleSet::from_texts("bundled", &files)
+    }
+
+    /// Every `*.toml` file of a directory, in name order (replaces the bundled packs).
+    pub fn from_dir(dir: &Path) -> Result<RuleSet, RuleError> {
+        let err = |message: String| RuleError {
+            file: dir.display().to_string(),
+            line: 0,
+            message,
+        };
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| err(format!("cannot read the rules directory: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        if paths.is_empty() {
+            return Err(err("no *.toml rule files in the rules directory".into()));
+        }
+        let mut files = Vec::new();
+        for p in paths {
+            let text = std::fs::read_to_string(&p).map_err(|e| RuleError {
+                file: p.display().to_string(),
+                line: 0,
+                message: format!("cannot read: {e}"),
+            })?;
+            files.push((p.display().to_string(), text));
+        }
+        RuleSet::from_texts(&dir.display().to_string(), &files)
+    }
+
+    /// Builds a rule set from `(file name, text)` pairs.
+    pub fn from_texts(origin: &str, files: &[(String, String)]) -> Result<RuleSet, RuleError> {
+        let mut parsed = Vec::new();
+        for (name, text) in files {
+            let raw: RawFile = toml::from_str(text).map_err(|e| RuleError {
+                file: name.clone(),
+                line: e.span().map_or(0, |s| line_of(text, s.start)),
+                message: e.message().trim().to_owned(),
+            })?;
+            parsed.push((name.as_str(), text.as_str(), raw));
+        }
+        let at =
+            |file: &str, text: &str, span: std::ops::Range<usize>, message: String| RuleError {
+                file: file.to_owned(),
+                line: line_of(text, span.start),
+                message,
+            };
+
+        let mut pack: Option<PackMeta> = None;
+        for (name, _, raw) in &parsed {
+            if let Some(p) = &raw.pack {
+                if pack.is_some() {
+                    return Err(RuleError {
+                        file: (*name).to_owned(),
+                        line: 0,
+                        message: "a second [pack] table (one rule pack per directory)".into(),
+                    });
+                }
+                pack = Some(p.clone());
+            }
+        }
+        let pack = pack.ok_or_else(|| RuleError {
+            file: origin.to_owned(),
+            line: 0,
+            message: "no [pack] table with the pack name and version".into(),
+        })?;
+        if pack.version.trim().is_empty() {
+            return Err(RuleError {
+                file: origin.to_owned(),
+                line: 0,
+                message: "[pack] version is empty".into(),
+            });
+        }
+
+        // Code sets.
+        let mut codesets = BTreeMap::new();
+        for (name, text, raw) in &parsed {
+            for (id, cs) in &raw.codeset {
+                let span = cs.span();
+                let cs = cs.get_ref();
+                let mut set = CodeSet::default();
+                for c in &cs.codes {
+                    if c.trim().is_empty() || c.starts_with('@') {
+                        return Err(at(
+                            name,
+                            text,
+                            span,
+                            format!("codeset.{id}: bad code `{c}`"),
+                        ));
+                    }
+                    set.insert(c.trim());
+                }
+                if set.is_empty() {
+                    return Err(at(name, text, span, format!("codeset.{id} is empty")));
+                }
+                if codesets
+                    .insert(id.clone(), (set, cs.source.clone(), cs.verified))
+                    .is_some()
+                {
+                    return Err(at(name, text, span, format!("codeset.{id} defined twice")));
+                }
+            }
+        }
+
+        // Payer profiles.
+        let mut profiles = Vec::new();
+        let mut directory = Vec::new();
+        for (name, text, raw) in &parsed {
+            for p in &raw.profile {
+                let span = p.span();
+                let p = p.get_ref();
+                if p.id.is_empty() || p.id == "*" {
+                    return Err(at(name, text, span, "profile id must be a name".into()));
+                }
+                if profiles.iter().any(|q: &Profile| q.id == p.id) {
+                    return Err(at(
+                        name,
+                        text,
+                        span,
+                        format!("profile `{}` defined twice", p.id),
+                    ));
+                }
+                profiles.push(Profile {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                    catalogue_scope: p.catalogue_scope.clone(),
+                    payer_ids: p.payer_ids.clone(),
+                    claim_filing: p.claim_filing.clone(),
+                    name_patterns: p.name_patterns.iter().map(|s| s.to_uppercase()).collect(),
+                    source: p.source.clone(),
+                });
+            }
+            if let Some(d) = &raw.directory {
+                directory.extend(d.payer_ids.iter().cloned());
+                let _ = &d.source;
+            }
+        }
+        let profiles = Profiles::new(profiles, directory).map_err(|m| RuleError {
+            file: origin.to_owned(),
+            line: 0,
+            message: m,
+        })?;
+
+        // Rules.
+        let mut rules = Vec::new();
+        for (name, text, raw) in &parsed {
+            for r in &raw.rule {
+                let span = r.span();
+                let line = line_of(text, span.start);
+                let r = r.get_ref();
+                let fail =
+                    |m: String| at(name, text, span.clone(), format!("rule {}: {m}", r.edit));
+                if !valid_edit_id(&r.edit) {
+                    return Err(at(
+                        name,
+                        text,
+                        span.clone(),
+                        format!("`{}` is not a catalogue id (E-NN)", r.edit),
+                    ));
+                }
+                let severity = Severity::parse(&r.severity).ok_or_else(|| {
+                    fail(format!("severity `{}`: use reject or warn", r.severity))
+                })?;
+                let stc = |s: &str| -> Result<Arc<str>, RuleError> {
+                    if valid_stc(s) {
+                        Ok(Arc::from(s))
+                    } else {
+                        Err(fail(format!(
+                            "STC `{s}`: expected CATEGORY:STATUS[:ENTITY], e.g. A7:453"
+                        )))
+                    }
+                };
+                let payers = if r.payers.iter().any(|p| p == "*") {
+                    if r.payers.len() > 1 {
+                        return Err(fail("payers: `*` stands alone".into()));
+                    }
+                    PayerScope::All
+                } else {
+                    let mut ix = Vec::new();
+                    for p in &r.payers {
+                        ix.push(
+                            profiles
+                                .index(p)
+                                .ok_or_else(|| fail(format!("payers: no profile `{p}`")))?,
+                        );
+                    }
+                    if ix.is_empty() {
+                        return Err(fail("payers: empty list".into()));
+                    }
+                    PayerScope::Profiles(ix)
+                };
+                let mut kinds = Vec::new();
+                for k in &r.kinds {
+                    kinds.push(match k.as_str() {
+                        "837P" => Kind::Professional,
+                        "837I" => Kind::Institutional,
+                        other => return Err(fail(format!("kinds: `{other}` (use 837P, 837I)"))),
+                    });
+                }
+                let date = |d: &Option<toml::value::Datetime>, what: &str| match d {
+                    None => Ok(None),
+                    Some(d) => parse_date(d)
+                        .map(Some)
+                        .ok_or_else(|| fail(format!("{what}: expected a date (YYYY-MM-DD)"))),
+                };
+                let effective = date(&r.effective, "effective")?;
+                let expires = date(&r.expires, "expires")?;
+                if let (Some(a), Some(b)) = (effective, expires) {
+                    if b <= a {
+                        return Err(fail("expires is not after effective".into()));
+                    }
+                }
+                let params = Params::new(&r.params, &codesets);
+                let check = Check::compile(&r.check, &params).map_err(&fail)?;
+                let mut variants = Vec::new();
+                for (k, v) in &r.stc_variants {
+                    variants.push((k.clone(), stc(v)?));
+                }
+                rules.push(Rule {
+                    edit: Arc::from(r.edit.as_str()),
+                    title: r.title.clone(),
+                    check,
+                    check_name: r.check.clone(),
+                    severity,
+                    stc: r.stc.as_deref().map(stc).transpose()?,
+                    stc_extra: r
+                        .stc_extra
+                        .iter()
+                        .map(|s| stc(s))
+                        .collect::<Result<_, _>>()?,
+                    stc_variants: variants,
+                    payers,
+                    kinds,
+                    effective,
+                    expires,
+                    source: r.source.clone(),
+                    verified: r.verified,
+                    explain: r.explain.clone(),
+                    fix: r.fix.clone(),
+                    params_text: r.params.iter().map(|(k, v)| format!("{k} = {v}")).collect(),
+                    origin: Arc::from(format!(
+                        "{}:{line} (pack {} {})",
+                        Path::new(name)
+                            .file_name()
+                            .map_or_else(|| name.to_string(), |f| f.to_string_lossy().into_owned()),
+                        pack.name,
+                        pack.version
+                    )),
+                });
+                // Overlap with an earlier rule of the same edit, payer scope, kind and dates.
+                let new = rules.len() - 1;
+                if let Some(prev) = rules[..new].iter().find(|o| overlaps(o, &rules[new])) {
+                    return Err(fail(format!(
+                        "overlaps the rule at {} (same edit, payers, kind and dates); \
+                         give them different payers, kinds or effective dates",
+                        prev.origin
+                    )));
+                }
+            }
+        }
+        if rules.is_empty() {
+            return Err(RuleError {
+                file: origin.to_owned(),
+                line: 0,
+                message: "no [[rule]] entries".into(),
+            });
+        }
+        let selection = select_table(&rules, profiles.len());
+        Ok(RuleSet {
+            pack,
+            origin: origin.to_owned(),
+            profiles,
+            codesets,
+            rules,
+            selection,
+        })
+    }
+
+    /// Rules that apply to a claim: per edit, the explicit payer rule in force on `dos` if
+    /// there is one, else the `"*"` rule in force.
+    pub fn applicable(
+        &self,
+        profile: Option<usize>,
+        kind: Kind,
+        dos: Option<Date>,
+        out: &mut Vec<usize>,
+    ) {
+        out.clear();
+        let Some(groups) = self.selection.get(&(profile, kind)) else {
+            return;
+        };
+        for g in groups {
+            // Explicit payer rules come first in each group.
+            if let Some(&i) = g.iter().find(|&&i| self.rules[i].in_force(dos)) {
+                out.push(i);
+            }
+        }
+    }
+
+    /// The rules of one edit id.
+    pub fn rules_of<'s>(&'s self, edit: &'s str) -> impl Iterator<Item = &'s Rule> + 's {
+        self.rules.iter().filter(move |r| &*r.edit == edit)
+    }
+}
+
+fn overlaps(a: &Rule, b: &Rule) -> bool {
+    if a.edit != b.edit || !a.kinds.iter().any(|k| b.kinds.contains(k)) {
+        return false;
+    }
+    let payers = match (&a.payers, &b.payers) {
+        (PayerScope::All, PayerScope::All) => true,
+        (PayerScope::Profiles(x), PayerScope::Profiles(y)) => x.iter().any(|p| y.contains(p)),
+        _ => false,
+    };
+    if !payers {
+        return false;
+    }
+    let starts_before_end = |s: Option<Date>, e: Option<Date>| match (s, e) {
+        (Some(s), Some(e)) => s < e,
+        _ => true,
+    };
+    starts_before_end(a.effective, b.expires) && starts_before_end(b.effective, a.expires)
+}
+
+fn select_table(
+    rules: &[Rule],
+    n_profiles: usize,
+) -> HashMap<(Option<usize>, Kind), Vec<Vec<usize>>> {
+    let mut table = HashMap::new();
+    let profiles = std::iter::once(None).chain((0..n_profiles).map(Some));
+    for profile in profiles {
+        for kind in [Kind::Professional, Kind::Institutional] {
+            let mut order: Vec<Arc<str>> = Vec::new();
+            let mut groups: Vec<Vec<usize>> = Vec::new();
+            for (i, r) in rules.iter().enumerate() {
+                if !r.kinds.contains(&kind) {
+                    continue;
+                }
+                let explicit = match (&r.payers, profile) {
+                    (PayerScope::All, _) => false,
+                    (PayerScope::Profiles(ps), Some(p)) if ps.contains(&p) => true,
+                    _ => continue,
+                };
+                let g = match order.iter().position(|e| *e == r.edit) {
+                    Some(g) => g,
+                    None => {
+                        order.push(r.edit.clone());
+                        groups.push(Vec::new());
+                        groups.len() - 1
+                    }
+                };
+                if explicit {
+                    let at = groups[g]
+                        .iter()
+                        .position(|&j| matches!(rules[j].payers, PayerScope::All))
+                        .unwrap_or(groups[g].len());
+                    groups[g].insert(at, i);
+                } else {
+                    groups[g].push(i);
+                }
+            }
+            table.insert((profile, kind), groups);
+        }
+    }
+    table
+}
+
+fn valid_edit_id(s: &str) -> bool {
+    s.strip_prefix("E-")
+        .is_some_and(|n| (2..=3).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn valid_stc(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(':').collect();
+    (2..=3).contains(&parts.len())
+        && parts[0].len() == 2
+        && parts[0].starts_with('A')
+        && !parts[1].is_empty()
+        && parts[1].bytes().all(|b| b.is_ascii_digit())
+        && parts
+            .get(2)
+            .is_none_or(|e| !e.is_empty() && e.bytes().all(|b| b.is_ascii_alphanumeric()))
+}

@@ -1,0 +1,366 @@
+//! The parallel stage: claim batches are edited on a rayon pool (or inline with one thread);
+//! results come back in input order, meet the structural verdicts of their transaction set,
+//! group and interchange, and are written as `claims.jsonl` lines. Output bytes do not depend
+//! on the thread count.
+
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::sync::{mpsc, Arc};
+
+use super::engine::{ClaimResult, Engine};
+use super::finding::{Finding, Severity};
+use crate::claim::ClaimBatch;
+use crate::report::claims_jsonl::{ClaimLine, LateRejection};
+use crate::x12::{AckStatus, GroupOutcome, InterchangeOutcome, SegmentError, TransactionOutcome};
+
+enum Item {
+    Batch(mpsc::Receiver<Vec<ClaimResult>>),
+    Ready(Vec<ClaimResult>),
+    TransactionEnd {
+        rejected: Option<Finding>,
+        claim_errors: Vec<(u32, Finding)>,
+    },
+    GroupEnd(Option<Finding>),
+    InterchangeEnd(Option<Finding>),
+}
+
+/// Claims written, by status (before late rejections).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StageCounts {
+    /// Lines written.
+    pub claims: u64,
+    /// Written as rejected.
+    pub rejected: u64,
+    /// Written with at least one warning.
+    pub warned: u64,
+    /// Rejected later with their group or interchange.
+    pub rejected_late: u64,
+}
+
+/// The ordered edit stage of one input.
+pub struct EditStage<'w> {
+    engine: Arc<Engine>,
+    pool: Option<Arc<rayon::ThreadPool>>,
+    queue: VecDeque<Item>,
+    in_flight: usize,
+    max_in_flight: usize,
+    current: Vec<ClaimResult>,
+    out: &'w mut dyn Write,
+    rules_label: String,
+    group_start: u64,
+    interchange_start: u64,
+    late: Vec<LateRejection>,
+    counts: StageCounts,
+    error: Option<io::Error>,
+}
+
+impl<'w> EditStage<'w> {
+    /// A stage writing claim lines to `out`; `pool` None edits on the calling thread.
+    pub fn new(
+        engine: Arc<Engine>,
+        pool: Option<Arc<rayon::ThreadPool>>,
+        out: &'w mut dyn Write,
+    ) -> Self {
+        let threads = pool.as_ref().map_or(1, |p| p.current_num_threads());
+        let rules_label = format!("{} {}", engine.rules.pack.name, engine.rules.pack.version);
+        EditStage {
+            engine,
+            pool,
+            queue: VecDeque::new(),
+            in_flight: 0,
+            max_in_flight: 2 * threads + 2,
+            current: Vec::new(),
+            out,
+            rules_label,
+            group_start: 0,
+            interchange_start: 0,
+            late: Vec::new(),
+            counts: StageCounts::default(),
+            error: None,
+        }
+    }
+
+    /// A batch of claims, in input order.
+    pub fn batch(&mut self, batch: ClaimBatch) {
+        match &self.pool {
+            Some(pool) => {
+                let (tx, rx) = mpsc::sync_channel(1);
+                let engine = self.engine.clone();
+                pool.spawn(move || {
+                    let _ = tx.send(engine.edit_batch(&batch));
+                });
+                self.queue.push_back(Item::Batch(rx));
+                self.in_flight += 1;
+                while self.in_flight > self.max_in_flight {
+                    self.drain(true);
+                }
+                self.drain(false);
+            }
+            None => {
+                let r = self.engine.edit_batch(&batch);
+                self.queue.push_back(Item::Ready(r));
+                self.drain(false);
+            }
+        }
+    }
+
+    /// A transaction set ended: its claims meet its verdict.
+    pub fn transaction_end(&mut self, outcome: &TransactionOutcome) {
+        let claim_errors = outcome
+            .errors
+            .iter()
+            .filter_map(|e| Some((e.claim?, claim_error(e))))
+            .collect();
+        self.queue.push_back(Item::TransactionEnd {
+            rejected: transaction_rejection(outcome),
+            claim_errors,
+        });
+        self.drain(false);
+    }
+
+    /// A group ended.
+    pub fn group_end(&mut self, outcome: &GroupOutcome) {
+        self.queue
+            .push_back(Item::GroupEnd(group_rejection(outcome)));
+        self.drain(false);
+    }
+
+    /// An interchange ended.
+    pub fn interchange_end(&mut self, outcome: &InterchangeOutcome) {
+        self.queue
+            .push_back(Item::InterchangeEnd(interchange_rejection(outcome)));
+        self.drain(false);
+    }
+
+    /// Waits for every batch and writes what is left; returns the counts and the rejections
+    /// to apply to lines already written.
+    pub fn finish(mut self) -> io::Result<(StageCounts, Vec<LateRejection>)> {
+        while !self.queue.is_empty() {
+            self.drain(true);
+        }
+        // Claims of a transaction set cut off without an end event: write them as they are.
+        let rest = std::mem::take(&mut self.current);
+        for r in rest {
+            self.write(r);
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.out.flush()?;
+        Ok((self.counts, self.late))
+    }
+
+    fn drain(&mut self, block: bool) {
+        let mut blocked_once = false;
+        while let Some(front) = self.queue.front() {
+            let results = match front {
+                Item::Batch(rx) => {
+                    let got = if block && !blocked_once {
+                        blocked_once = true;
+                        rx.recv().map_err(|_| true)
+                    } else {
+                        rx.try_recv()
+                            .map_err(|e| e == mpsc::TryRecvError::Disconnected)
+                    };
+                    match got {
+                        Ok(r) => Some(r),
+                        Err(false) => return,
+                        Err(true) => {
+                            self.error
+                                .get_or_insert_with(|| io::Error::other("an edit worker stopped"));
+                            Some(Vec::new())
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let Some(item) = self.queue.pop_front() else {
+                return;
+            };
+            if matches!(item, Item::Batch(_)) {
+                self.in_flight -= 1;
+            }
+            match (item, results) {
+                (_, Some(r)) | (Item::Ready(r), None) => self.current.extend(r),
+                (
+                    Item::TransactionEnd {
+                        rejected,
+                        claim_errors,
+                    },
+                    None,
+                ) => {
+                    let claims = std::mem::take(&mut self.current);
+                    for mut r in claims {
+                        let mut structural: Vec<Finding> = claim_errors
+                            .iter()
+                            .filter(|(i, _)| *i == r.index)
+                            .map(|(_, f)| f.clone())
+                            .collect();
+                        if let Some(f) = &rejected {
+                            structural.push(f.clone());
+                        }
+                        if !structural.is_empty() {
+                            structural.append(&mut r.findings);
+                            r.findings = structural;
+                        }
+                        self.write(r);
+                    }
+                }
+                (Item::GroupEnd(f), None) => {
+                    if let Some(finding) = f {
+                        self.reject_late(self.group_start, finding);
+                    }
+                    self.group_start = self.counts.claims;
+                }
+                (Item::InterchangeEnd(f), None) => {
+                    if let Some(finding) = f {
+                        self.reject_late(self.interchange_start, finding);
+                    }
+                    self.interchange_start = self.counts.claims;
+                    self.group_start = self.counts.claims;
+                }
+                (Item::Batch(_), None) => {}
+            }
+        }
+    }
+
+    fn reject_late(&mut self, from: u64, finding: Finding) {
+        if from < self.counts.claims {
+            self.late.push(LateRejection {
+                lines: from..self.counts.claims,
+                finding,
+            });
+            self.counts.rejected_late += self.counts.claims - from;
+        }
+    }
+
+    fn write(&mut self, r: ClaimResult) {
+        let line = ClaimLine::new(&r, &self.rules_label);
+        self.counts.claims += 1;
+        if r.rejected() {
+            self.counts.rejected += 1;
+        }
+        if r.findings.iter().any(|f| f.severity == Severity::Warn) {
+            self.counts.warned += 1;
+        }
+        if self.error.is_none() {
+            if let Err(e) = line.write(self.out) {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+fn structural(edit: &str, message: String, pos: &crate::x12::Position, ack: String) -> Finding {
+    Finding {
+        edit: Arc::from(edit),
+        severity: Severity::Reject,
+        stc: None,
+        stc_extra: Vec::new(),
+        line: None,
+        message,
+        segment: pos.segment,
+        byte: pos.byte,
+        ack: Some(ack),
+        rule: None,
+    }
+}
+
+/// An implementation-guide error inside one claim: E-04 for LX numbering, else E-43.
+fn claim_error(e: &SegmentError) -> Finding {
+    let p = crate::pipeline::segment_problem(e);
+    let edit = if matches!(e.segment_id.as_str(), "LX" | "HL") && e.code == "8" {
+        "E-04"
+    } else {
+        "E-43"
+    };
+    let mut ack = format!("999 IK3 {}", e.code);
+    for el in &e.elements {
+        ack.push_str(&format!(" IK4 {}", el.code));
+    }
+    let mut f = structural(edit, p.message, &e.position, ack);
+    f.stc = Some(Arc::from("A3:684"));
+    f
+}
+
+fn transaction_rejection(o: &TransactionOutcome) -> Option<Finding> {
+    if o.status != AckStatus::Rejected {
+        return None;
+    }
+    let codes = o.codes.join(" ");
+    let version = o.codes.iter().any(|c| matches!(*c, "1" | "I6" | "19"));
+    let envelope = o.codes.iter().any(|c| !matches!(*c, "5" | "I5"));
+    let first = o.errors.iter().find(|e| e.claim.is_none());
+    let edit = if version {
+        "E-05"
+    } else if envelope {
+        "E-03"
+    } else if first.is_some_and(|e| e.segment_id == "HL" && e.code == "8") {
+        "E-04"
+    } else {
+        "E-43"
+    };
+    let (pos, why) = match first {
+        Some(e) if !envelope => (
+            e.position,
+            format!(": {}", crate::pipeline::segment_problem(e).message),
+        ),
+        _ => (o.end, String::new()),
+    };
+    Some(structural(
+        edit,
+        format!(
+            "rejected with its transaction set {} (999 IK5 R {codes}){why}",
+            o.header.control
+        ),
+        &pos,
+        format!("999 IK5 R {codes}"),
+    ))
+}
+
+/// A group rejected for its own faults (not merely because none of its sets was accepted).
+fn group_rejection(o: &GroupOutcome) -> Option<Finding> {
+    if o.status != AckStatus::Rejected || o.codes.is_empty() {
+        return None;
+    }
+    let codes = o.codes.join(" ");
+    let edit = if o.codes.iter().any(|c| matches!(*c, "1" | "2")) {
+        "E-05"
+    } else {
+        "E-02"
+    };
+    Some(structural(
+        edit,
+        format!(
+            "rejected with its functional group {} (999 AK9 R {codes})",
+            o.header.control
+        ),
+        &o.position,
+        format!("999 AK9 R {codes}"),
+    ))
+}
+
+fn interchange_rejection(o: &InterchangeOutcome) -> Option<Finding> {
+    if o.status != AckStatus::Rejected {
+        return None;
+    }
+    let codes: Vec<&str> = o.faults.iter().filter(|f| f.1).map(|f| f.0).collect();
+    if codes.is_empty() {
+        return None;
+    }
+    let edit = if codes.iter().any(|c| matches!(*c, "001" | "021")) {
+        "E-02"
+    } else {
+        "E-01"
+    };
+    Some(structural(
+        edit,
+        format!(
+            "rejected with its interchange {} (TA1 R {})",
+            o.header.fields[12].trim(),
+            codes.join(" ")
+        ),
+        &o.position,
+        format!("TA1 R {}", codes.join(" ")),
+    ))
+}

@@ -1,0 +1,3 @@
+//! Claim-level outputs for machines and people: `NAME.claims.jsonl` (one line per claim read).
+
+pub mod claims_jsonl;

@@ -1,0 +1,433 @@
+//! The edit engine end to end: per-edit fixtures (fires / must not fire), the reference
+//! generator's truth files, thread-count independence, golden claims.jsonl, and rule-pack
+//! errors.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{fixture, fixtures_in, gen837, golden, root, scrub_bytes, settings_threads, NOW};
+use scrub837::report::claims_jsonl::{read_claims, ClaimLine};
+
+fn edits(c: &ClaimLine, severity: &str) -> BTreeSet<String> {
+    c.findings
+        .iter()
+        .filter(|f| f.severity == severity)
+        .map(|f| f.edit.clone())
+        .collect()
+}
+
+fn set(cell: &str) -> BTreeSet<String> {
+    if cell == "-" {
+        BTreeSet::new()
+    } else {
+        cell.split(',').map(str::to_owned).collect()
+    }
+}
+
+/// Scrubs bytes in memory and reads its claims.jsonl back (it must re-read cleanly and account
+/// for every claim the structural layer read).
+fn claims_of(bytes: &[u8]) -> Vec<ClaimLine> {
+    let (s, _) = scrub_bytes(bytes, 64 << 10);
+    let lines = read_claims(&s.claims_jsonl[..]).expect("claims.jsonl re-reads");
+    assert_eq!(
+        lines.len() as u64,
+        s.claims.read,
+        "every claim read is answered once"
+    );
+    lines
+}
+
+#[test]
+fn every_edit_fixture_fires_exactly_what_it_expects() {
+    let expect = std::fs::read_to_string(fixture("edits/expect.tsv")).expect("expect.tsv");
+    let mut by_file: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
+    for line in expect.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 4, "expect.tsv: {line}");
+        by_file.entry(cols[0].to_owned()).or_default().push((
+            cols[1].into(),
+            cols[2].into(),
+            cols[3].into(),
+        ));
+    }
+    let files = fixtures_in("edits", 60);
+    assert_eq!(files.len(), by_file.len(), "every fixture has expectations");
+    let mut fired = BTreeSet::new();
+    let mut failures = Vec::new();
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        let (s, problems) = scrub_bytes(&bytes, 64 << 10);
+        assert!(
+            problems.is_empty(),
+            "{name} must be structurally clean: {problems:?}"
+        );
+        golden(
+            &root()
+                .join("tests/golden/edits")
+                .join(format!("{name}.claims.jsonl")),
+            &s.claims_jsonl,
+        );
+        let got = read_claims(&s.claims_jsonl[..]).expect("re-reads");
+        let want = &by_file[&name];
+        assert_eq!(got.len(), want.len(), "{name}: claim count");
+        for (c, (id, rejects, warns)) in got.iter().zip(want) {
+            assert_eq!(&c.claim, id, "{name}: claim order");
+            let (r, w) = (edits(c, "reject"), edits(c, "warn"));
+            if r != set(rejects) || w != set(warns) {
+                failures.push(format!(
+                    "{name} {id}: rejects {r:?} warns {w:?}, expected {rejects} / {warns}"
+                ));
+            }
+            if id.contains("FIRE") {
+                fired.extend(r.into_iter().chain(w));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Every claim-visible edit without history has a fixture that fires it.
+    for n in (6..=36).chain(40..=42) {
+        let id = format!("E-{n:02}");
+        assert!(fired.contains(&id), "no fixture fires {id}");
+    }
+}
+
+fn truth_check(kind: &str, seed: u32, extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = dir.path().join("truth.tsv");
+    let mut args = vec!["--error-rate", "0.3", "--truth", truth.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let bytes = gen837(kind, 1500, seed, &args);
+    let claims = claims_of(&bytes);
+    let truth = std::fs::read_to_string(&truth).unwrap();
+    let truth: Vec<Vec<&str>> = truth.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(claims.len(), truth.len());
+    let mut defects = BTreeSet::new();
+    for (c, t) in claims.iter().zip(&truth) {
+        assert_eq!(c.claim, t[0]);
+        let want: BTreeSet<String> = if t[3] == "-" {
+            BTreeSet::new()
+        } else {
+            [t[3].to_owned()].into()
+        };
+        assert_eq!(
+            edits(c, "reject"),
+            want,
+            "{kind} seed {seed} claim {} ({})",
+            t[0],
+            t[2]
+        );
+        // Warnings: only E-34 on top of E-33 (bundled imaging is also an NCCI pair).
+        for w in edits(c, "warn") {
+            assert!(
+                w == "E-34" && t[2] == "bundled_77003",
+                "unexpected warning {w} on {} ({})",
+                t[0],
+                t[2]
+            );
+        }
+        defects.insert(t[2].to_owned());
+    }
+    assert!(
+        defects.len() >= 10,
+        "the sample covers the defect kinds: {defects:?}"
+    );
+}
+
+#[test]
+fn generator_truth_837p() {
+    for seed in [1, 2, 3] {
+        truth_check("P", seed, &[]);
+    }
+    truth_check("P", 4, &["--newlines", "--claims-per-st", "300"]);
+}
+
+#[test]
+fn generator_truth_837i() {
+    for seed in [1, 2] {
+        truth_check("I", seed, &[]);
+    }
+    truth_check("I", 3, &["--cl1-minimal", "--newlines"]);
+}
+
+#[test]
+fn clean_generated_claims_carry_no_finding() {
+    for kind in ["P", "I"] {
+        let claims = claims_of(&gen837(kind, 2000, 9, &[]));
+        let noisy: Vec<_> = claims.iter().filter(|c| !c.findings.is_empty()).collect();
+        assert!(noisy.is_empty(), "{kind}: {:?}", noisy.first());
+    }
+}
+
+#[test]
+fn output_is_the_same_for_one_and_two_threads() {
+    let bytes = gen837("P", 50_000, 21, &["--error-rate", "0.2"]);
+    let run = |threads: usize, chunk: usize| {
+        let s = settings_threads(chunk, threads);
+        let mut numbers = scrub837::x12::ControlNumbers::starting_at(1);
+        let r = scrub837::pipeline::scrub_reader(
+            common::Chunked {
+                inner: &bytes[..],
+                chunk,
+            },
+            &s,
+            &mut numbers,
+            &mut |_| {},
+        )
+        .unwrap();
+        (r.claims_jsonl, r.ack999)
+    };
+    let one = run(1, 64 << 10);
+    assert!(!one.0.is_empty());
+    assert_eq!(one.0.iter().filter(|&&b| b == b'\n').count(), 50_000);
+    assert!(
+        one == run(2, 64 << 10),
+        "--threads 2 differs from --threads 1"
+    );
+    assert!(one == run(3, 4093), "3 threads with odd reads differ");
+}
+
+#[test]
+fn a_rejected_group_rejects_claims_already_written() {
+    // A valid file whose GE01 is wrong: the group is rejected at its trailer, after its claims.
+    let good = std::fs::read(fixture("edits/E-29.p.x12")).unwrap();
+    let text = String::from_utf8(good).unwrap();
+    let ge = text.find("\nGE*").expect("GE") + 1;
+    let end = text[ge..].find('~').unwrap() + ge;
+    let bad = format!(
+        "{}GE*7*{}",
+        &text[..ge],
+        &text[end - text[ge..end].rsplit('*').next().unwrap().len()..]
+    );
+    let claims = claims_of(bad.as_bytes());
+    assert!(!claims.is_empty());
+    for c in &claims {
+        assert_eq!(c.status, "rejected", "{}", c.claim);
+        assert!(
+            c.findings.iter().any(|f| f.edit == "E-02"
+                && f.ack.as_deref().is_some_and(|a| a.starts_with("999 AK9 R"))),
+            "{:?}",
+            c.findings
+        );
+    }
+}
+
+#[test]
+fn a_claim_with_an_implementation_guide_error_is_rejected_alone() {
+    let text = String::from_utf8(std::fs::read(fixture("edits/E-29.p.x12")).unwrap()).unwrap();
+    // Break one claim's CLM05 (place of service too long): a 999 IK4 inside that claim only.
+    let at = text.find("CLM*E29P-PASS*").expect("pass claim");
+    let mut bad = text.clone();
+    let pos = bad[at..].find(":B:").unwrap() + at;
+    bad.insert_str(pos, "999");
+    let claims = claims_of(bad.as_bytes());
+    let broken: Vec<_> = claims
+        .iter()
+        .filter(|c| c.findings.iter().any(|f| f.edit == "E-43"))
+        .collect();
+    assert_eq!(broken.len(), 1);
+    assert_eq!(broken[0].claim, "E29P-PASS");
+    assert_eq!(broken[0].status, "rejected");
+    let f = &broken[0].findings[0];
+    assert_eq!(f.stc.as_deref(), Some("A3:684"));
+    assert!(f.ack.as_deref().is_some_and(|a| a.starts_with("999 IK3")));
+    assert!(claims
+        .iter()
+        .filter(|c| c.claim != "E29P-PASS")
+        .all(|c| !c.findings.iter().any(|f| f.edit == "E-43")));
+}
+
+// ---- rule packs -------------------------------------------------------------------------
+
+fn bundled_files() -> Vec<(String, String)> {
+    scrub837::edit::rules::BUNDLED
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_bundled_pack_is_every_file_in_rules() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(root().join("rules"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    on_disk.sort();
+    let mut bundled: Vec<String> = bundled_files().into_iter().map(|f| f.0).collect();
+    bundled.sort();
+    assert_eq!(on_disk, bundled);
+    for (name, text) in bundled_files() {
+        assert_eq!(
+            std::fs::read_to_string(root().join("rules").join(&name)).unwrap(),
+            text
+        );
+    }
+    let rs = scrub837::edit::RuleSet::from_dir(&root().join("rules")).expect("rules/ loads");
+    assert_eq!(
+        rs.rules.len(),
+        scrub837::edit::RuleSet::bundled().unwrap().rules.len()
+    );
+}
+
+fn broken(file: &str, from: &str, to: &str) -> String {
+    let mut files = bundled_files();
+    let f = files.iter_mut().find(|f| f.0 == file).unwrap();
+    assert!(f.1.contains(from), "{from}");
+    f.1 = f.1.replacen(from, to, 1);
+    scrub837::edit::RuleSet::from_texts("test", &files)
+        .map(|_| String::new())
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn bad_rule_packs_name_file_line_and_problem() {
+    let line_of = |file: &str, needle: &str| {
+        let text = bundled_files().into_iter().find(|f| f.0 == file).unwrap().1;
+        text[..text.find(needle).unwrap()].lines().count() + 1
+    };
+    let e = broken(
+        "edits.toml",
+        "check = \"modifier_not_allowed\"",
+        "check = \"modifer_not_allowed\"",
+    );
+    assert!(
+        e.starts_with("edits.toml:") && e.contains("unknown check `modifer_not_allowed`"),
+        "{e}"
+    );
+    let e = broken(
+        "edits.toml",
+        "severity = \"warn\"",
+        "severity = \"warning\"",
+    );
+    assert!(e.contains("severity `warning`"), "{e}");
+    let e = broken("edits.toml", "stc = \"A7:400\"", "stc = \"A7-400\"");
+    assert!(e.contains("STC `A7-400`"), "{e}");
+    let e = broken("edits.toml", "max_units = 4 }", "max_unit = 4 }");
+    assert!(e.contains("no parameter `max_unit`"), "{e}");
+    let e = broken("edits.toml", "\"@group1_a58403\"", "\"@group_one\"");
+    assert!(e.contains("no code set named `group_one`"), "{e}");
+    let e = broken("edits.toml", "payers = [\"uhc\"]", "payers = [\"united\"]");
+    assert!(e.contains("no profile `united`"), "{e}");
+    // TOML syntax: the line of the error.
+    let e = broken("payers.toml", "id = \"aetna\"", "id = \"aetna");
+    let want = format!("payers.toml:{}:", line_of("payers.toml", "id = \"aetna\""));
+    assert!(e.starts_with(&want), "{e} (want {want})");
+    // Two rules for the same edit, payers, kind and dates.
+    let e = broken("edits.toml", "edit = \"E-29\"", "edit = \"E-28\"");
+    assert!(e.contains("overlaps the rule at edits.toml:"), "{e}");
+    // A semantic error names the line of its [[rule]].
+    let e = broken(
+        "edits.toml",
+        "severity = \"reject\"\nstc = \"A7:400\"",
+        "severity = \"nope\"\nstc = \"A7:400\"",
+    );
+    let want = format!(
+        "edits.toml:{}:",
+        line_of("edits.toml", "[[rule]]\nedit = \"E-07\"")
+    );
+    assert!(e.starts_with(&want), "{e} (want {want})");
+}
+
+#[test]
+fn cli_rejects_a_bad_rules_directory_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in bundled_files() {
+        let text = if name == "edits.toml" {
+            text.replacen("severity = \"reject\"", "severity = \"rejekt\"", 1)
+        } else {
+            text
+        };
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let out = assert_cmd::Command::cargo_bin("scrub837")
+        .unwrap()
+        .args(["scrub", "--now", NOW, "--rules"])
+        .arg(dir.path())
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .arg(fixture("edits/E-29.p.x12"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("edits.toml:") && err.contains("severity `rejekt`"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("out").exists(),
+        "nothing written on a configuration error"
+    );
+}
+
+#[test]
+fn cli_rules_dir_replaces_the_bundled_pack() {
+    // The same pack with E-29 turned into a warning: the E-29 fixture's claims are accepted.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in bundled_files() {
+        let text = if name == "edits.toml" {
+            let at = text.find("edit = \"E-29\"").unwrap();
+            let sev = text[at..].find("severity = \"reject\"").unwrap() + at;
+            format!(
+                "{}severity = \"warn\"{}",
+                &text[..sev],
+                &text[sev + "severity = \"reject\"".len()..]
+            )
+        } else {
+            text
+        };
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let out_dir = dir.path().join("out");
+    let run = assert_cmd::Command::cargo_bin("scrub837")
+        .unwrap()
+        .args(["scrub", "-q", "--now", NOW, "--rules"])
+        .arg(dir.path())
+        .arg("-o")
+        .arg(&out_dir)
+        .arg(fixture("edits/E-29.p.x12"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let claims =
+        read_claims(&std::fs::read(out_dir.join("E-29.p.claims.jsonl")).unwrap()[..]).unwrap();
+    assert!(claims.iter().all(|c| c.status == "accepted"));
+    assert!(claims.iter().any(|c| edits(c, "warn").contains("E-29")));
+}
+
+#[test]
+fn cli_explain_and_rules() {
+    let run = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("scrub837")
+            .unwrap()
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["explain", "e-29"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in ["E-29:", "A7:453", "How to fix:", "source:", "edits.toml:"] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    let out = run(&["explain", "E-99"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no rule for edit `E-99`"));
+    let out = run(&["rules", "--checks"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rs = scrub837::edit::RuleSet::bundled().unwrap();
+    assert!(text.contains(&rs.pack.version));
+    for r in &rs.rules {
+        assert!(text.contains(&*r.title), "{}", r.title);
+    }
+    assert!(text.contains("levels_per_session"));
+}
