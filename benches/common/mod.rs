@@ -42,6 +42,11 @@ pub fn run_generator(out: &File, claims: u64, seed: u64) {
 
 /// Appends `gen837.py --kind <kind> --claims <claims> --seed <seed>` output to `out`.
 pub fn run_generator_kind(out: &File, kind: &str, claims: u64, seed: u64) {
+    run_generator_args(out, kind, claims, seed, &[])
+}
+
+/// Like [`run_generator_kind`], with extra generator arguments.
+pub fn run_generator_args(out: &File, kind: &str, claims: u64, seed: u64, extra: &[&str]) {
     let gen = generator();
     let stdout = out
         .try_clone()
@@ -50,6 +55,7 @@ pub fn run_generator_kind(out: &File, kind: &str, claims: u64, seed: u64) {
         .arg(&gen)
         .args(["--kind", kind, "--claims", &claims.to_string()])
         .args(["--seed", &seed.to_string()])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::from(stdout))
         .status()
@@ -102,4 +108,13 @@ pub fn gen_837p(claims: u64, seed: u64) -> PathBuf {
 pub fn gen_837i(claims: u64, seed: u64) -> PathBuf {
     let name = format!("837i-c{claims}-s{seed}.x12");
     cached(&name, |f| run_generator_kind(f, "I", claims, seed))
+}
+
+/// A cached 837P file of `claims` claims with 20 % seeded defects.
+#[allow(dead_code)]
+pub fn gen_837p_defects(claims: u64, seed: u64) -> PathBuf {
+    let name = format!("837p-c{claims}-s{seed}-e20.x12");
+    cached(&name, |f| {
+        run_generator_args(f, "P", claims, seed, &["--error-rate", "0.2"])
+    })
 }

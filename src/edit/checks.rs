@@ -2,9 +2,7 @@
 //! pack. Each check reads a claim's [`Facts`] and reports hits; the engine turns hits into
 //! findings with the rule's edit id, severity and 277CA code.
 
-use std::collections::BTreeMap;
-
-use regex_lite::Regex;
+use regex::Regex;
 
 use super::codes::CodeSet;
 use super::facts::{Facts, Line, Loc};
@@ -822,7 +820,7 @@ impl Check {
                 max_units_per_line,
                 max_lines_per_day,
             } => {
-                let mut per_day: BTreeMap<Option<Date>, u32> = BTreeMap::new();
+                let mut per_day: Vec<(Option<Date>, u32)> = Vec::new();
                 for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
                     if l.units
                         .is_some_and(|u| u.cents > i64::from(*max_units_per_line) * 100)
@@ -838,7 +836,7 @@ impl Check {
                             Some("units"),
                         );
                     }
-                    let n = per_day.entry(f.line_date(l)).or_default();
+                    let n = day_entry(&mut per_day, f.line_date(l));
                     *n += 1;
                     if *n == max_lines_per_day + 1 {
                         hit(
@@ -854,9 +852,9 @@ impl Check {
                 }
             }
             Check::UnitsPerDay { codes, max_units } => {
-                let mut per_day: BTreeMap<Option<Date>, (i64, Option<&Line<'_>>)> = BTreeMap::new();
+                let mut per_day: Vec<(Option<Date>, (i64, Option<&Line<'_>>))> = Vec::new();
                 for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    let e = per_day.entry(f.line_date(l)).or_default();
+                    let e = day_entry(&mut per_day, f.line_date(l));
                     e.0 += l.units.map_or(100, |u| u.cents);
                     e.1 = Some(l);
                 }
@@ -886,11 +884,10 @@ impl Check {
                 max_levels,
             } => {
                 // Per date of service: levels on the right, left and unspecified side.
-                let mut per_day: BTreeMap<Option<Date>, ([i64; 3], Option<&Line<'_>>)> =
-                    BTreeMap::new();
+                let mut per_day: Vec<(Option<Date>, ([i64; 3], Option<&Line<'_>>))> = Vec::new();
                 for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
                     let n = l.units.map_or(100, |u| u.cents);
-                    let e = per_day.entry(f.line_date(l)).or_default();
+                    let e = day_entry(&mut per_day, f.line_date(l));
                     let any = |set: &CodeSet| l.modifiers.iter().any(|m| set.contains(m));
                     if any(bilateral) {
                         e.0[0] += n;
@@ -1178,6 +1175,18 @@ impl Check {
             }
         }
     }
+}
+
+/// The entry for a date of service in a small list kept in first-seen order.
+fn day_entry<T: Default>(days: &mut Vec<(Option<Date>, T)>, d: Option<Date>) -> &mut T {
+    let i = match days.iter().position(|e| e.0 == d) {
+        Some(i) => i,
+        None => {
+            days.push((d, T::default()));
+            days.len() - 1
+        }
+    };
+    &mut days[i].1
 }
 
 /// Bytes as text for messages (codes are ASCII; anything else is shown lossily).

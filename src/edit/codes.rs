@@ -1,12 +1,13 @@
 //! Code sets from rule files: exact codes and `PREFIX*` families, compared without the
 //! decimal point (`M47.816` and `M47816` are the same code).
 
-use std::collections::HashSet;
-
-/// A set of codes (procedures, diagnoses, modifiers, places of service, …).
+/// A set of codes (procedures, diagnoses, modifiers, places of service, …). Codes of up to
+/// eight bytes (all CPT, ICD-10-CM, modifier and place-of-service codes) are packed into a
+/// sorted `u64` list and found by binary search; longer ones by comparison.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CodeSet {
-    exact: HashSet<Box<[u8]>>,
+    packed: Vec<u64>,
+    long: Vec<Box<[u8]>>,
     prefixes: Vec<Box<[u8]>>,
     /// The entries as written, for `explain`.
     pub listed: Vec<String>,
@@ -27,22 +28,32 @@ impl CodeSet {
         match entry.strip_suffix('*') {
             Some(prefix) => self.prefixes.push(normalize(prefix).into()),
             None => {
-                self.exact.insert(normalize(entry).into());
+                let code = normalize(entry);
+                match pack(&code) {
+                    Some(k) => {
+                        if let Err(at) = self.packed.binary_search(&k) {
+                            self.packed.insert(at, k);
+                        }
+                    }
+                    None => self.long.push(code.into()),
+                }
             }
         }
     }
 
     /// Whether `code` (as it sits in the claim: no decimal point) is in the set.
+    #[inline]
     pub fn contains(&self, code: &[u8]) -> bool {
-        if self.exact.contains(code) {
-            return true;
-        }
-        self.prefixes.iter().any(|p| code.starts_with(p))
+        let exact = match pack(code) {
+            Some(k) => self.packed.binary_search(&k).is_ok(),
+            None => self.long.iter().any(|c| **c == *code),
+        };
+        exact || self.prefixes.iter().any(|p| code.starts_with(p))
     }
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.exact.is_empty() && self.prefixes.is_empty()
+        self.packed.is_empty() && self.long.is_empty() && self.prefixes.is_empty()
     }
 
     /// A short human listing (first entries).
@@ -62,6 +73,18 @@ impl CodeSet {
     }
 }
 
+/// A non-empty code of at most eight bytes as a number (codes hold no NUL bytes, so the
+/// zero padding keeps lengths apart).
+#[inline]
+fn pack(code: &[u8]) -> Option<u64> {
+    if code.is_empty() || code.len() > 8 {
+        return None;
+    }
+    let mut b = [0u8; 8];
+    b[..code.len()].copy_from_slice(code);
+    Some(u64::from_be_bytes(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +101,9 @@ mod tests {
         assert!(!s.contains(b"M4781"));
         assert!(!s.contains(b"64636"));
         assert!(!s.contains(b""));
+        assert!(!s.contains(b"6463"));
+        let mut long = CodeSet::default();
+        long.insert("ABCDEFGHIJ");
+        assert!(long.contains(b"ABCDEFGHIJ") && !long.contains(b"ABCDEFGHI"));
     }
 }

@@ -8,7 +8,22 @@ use super::facts::{Facts, Loc};
 use super::finding::{Finding, Severity};
 use super::payer::MatchedBy;
 use super::rules::RuleSet;
-use crate::claim::{ClaimBatch, ClaimRec, Date, Kind, Money};
+use crate::claim::{ClaimBatch, Date, Kind, Money};
+
+/// One edited claim as the ordered stage needs it (its line is in the batch's buffer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edited {
+    /// Sequence number of its transaction set in the input.
+    pub transaction: u32,
+    /// Its index in the transaction set.
+    pub index: u32,
+    /// Whether a finding rejects it.
+    pub rejected: bool,
+    /// Whether a finding warns.
+    pub warned: bool,
+    /// End of its line in the batch's line buffer.
+    pub end: usize,
+}
 
 /// What the edits made of one claim.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,31 +89,101 @@ impl Engine {
     /// Edits every claim of a batch, in order.
     pub fn edit_batch(&self, batch: &ClaimBatch) -> Vec<ClaimResult> {
         let mut scratch = Scratch::default();
+        let mut f = Facts::default();
+        let mut findings = Vec::new();
         batch
             .claims
             .iter()
-            .map(|rec| self.edit_claim(batch, rec, &mut scratch))
+            .map(|rec| {
+                f.read_into(batch, rec);
+                findings.clear();
+                let matched = self.run(&f, rec.kind, &mut scratch, &mut findings);
+                ClaimResult {
+                    transaction: rec.transaction,
+                    index: rec.index,
+                    transaction_control: rec.transaction_control.clone(),
+                    id: String::from_utf8_lossy(f.id).into_owned(),
+                    kind: rec.kind,
+                    payer_id: String::from_utf8_lossy(f.payer_id).into_owned(),
+                    payer_name: String::from_utf8_lossy(f.payer_name).into_owned(),
+                    profile: matched.and_then(|m| self.profile_ids.get(m.0).cloned()),
+                    matched_by: matched.map(|m| m.1),
+                    charge: f.charge,
+                    clm: f.clm,
+                    findings: std::mem::take(&mut findings),
+                }
+            })
             .collect()
     }
 
-    fn edit_claim(&self, batch: &ClaimBatch, rec: &ClaimRec, s: &mut Scratch) -> ClaimResult {
-        let f = Facts::read(batch, rec);
+    /// Edits every claim of a batch, writing its `claims.jsonl` line to `lines` and what the
+    /// ordered stage needs to `out` (in order).
+    pub fn edit_batch_lines(
+        &self,
+        batch: &ClaimBatch,
+        rules_label: &str,
+        lines: &mut Vec<u8>,
+        out: &mut Vec<Edited>,
+    ) {
+        let mut scratch = Scratch::default();
+        let mut f = Facts::default();
+        let mut findings = Vec::new();
+        for rec in &batch.claims {
+            f.read_into(batch, rec);
+            findings.clear();
+            let matched = self.run(&f, rec.kind, &mut scratch, &mut findings);
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            let (id, payer_id, payer_name) = (text(f.id), text(f.payer_id), text(f.payer_name));
+            crate::report::claims_jsonl::write_claim(
+                &crate::report::claims_jsonl::ClaimOut {
+                    id: &id,
+                    kind: rec.kind,
+                    transaction: &rec.transaction_control,
+                    payer_id: &payer_id,
+                    payer_name: &payer_name,
+                    profile: matched
+                        .and_then(|m| self.profile_ids.get(m.0))
+                        .map(|p| &**p),
+                    matched_by: matched.map(|m| m.1),
+                    charge: f.charge,
+                    findings: &findings,
+                },
+                rules_label,
+                lines,
+            );
+            out.push(Edited {
+                transaction: rec.transaction,
+                index: rec.index,
+                rejected: findings.iter().any(|x| x.severity == Severity::Reject),
+                warned: findings.iter().any(|x| x.severity == Severity::Warn),
+                end: lines.len(),
+            });
+        }
+    }
+
+    /// Runs the rules in force for one claim; returns the profile it matched.
+    fn run(
+        &self,
+        f: &Facts<'_>,
+        kind: Kind,
+        s: &mut Scratch,
+        findings: &mut Vec<Finding>,
+    ) -> Option<(usize, MatchedBy)> {
         let matched = self
             .rules
             .profiles
             .matching(f.payer_id, f.claim_filing, f.payer_name);
         let profile = matched.map(|m| m.0);
         self.rules
-            .applicable(profile, rec.kind, f.date_of_service(), &mut s.rules);
+            .applicable(profile, kind, f.date_of_service(), &mut s.rules);
         let cx = Context {
             profiles: &self.rules.profiles,
             today: self.today,
         };
-        let mut findings = Vec::new();
         for &i in &s.rules {
             let rule = &self.rules.rules[i];
             s.hits.clear();
-            rule.check.run(&f, &cx, &mut s.hits);
+            rule.check.run(f, &cx, &mut s.hits);
             for Hit {
                 line,
                 loc,
@@ -120,20 +205,7 @@ impl Engine {
                 });
             }
         }
-        ClaimResult {
-            transaction: rec.transaction,
-            index: rec.index,
-            transaction_control: rec.transaction_control.clone(),
-            id: String::from_utf8_lossy(f.id).into_owned(),
-            kind: rec.kind,
-            payer_id: String::from_utf8_lossy(f.payer_id).into_owned(),
-            payer_name: String::from_utf8_lossy(f.payer_name).into_owned(),
-            profile: profile.and_then(|p| self.profile_ids.get(p).cloned()),
-            matched_by: matched.map(|m| m.1),
-            charge: f.charge,
-            clm: f.clm,
-            findings,
-        }
+        matched
     }
 }
 

@@ -3,6 +3,7 @@
 //! each sits in the input.
 
 use crate::claim::{ClaimBatch, ClaimRec, Date, DateRange, Kind, Money};
+use crate::x12::segment::Split;
 use crate::x12::{Position, Segment};
 
 /// Where a segment is: its 1-based ordinal and byte offset in the input.
@@ -32,6 +33,39 @@ pub struct Dx<'b> {
     pub code: &'b [u8],
 }
 
+/// Up to `N` items inline (no allocation), e.g. a line's four modifiers.
+#[derive(Clone, Copy, Debug)]
+pub struct Few<T: Copy + Default, const N: usize> {
+    items: [T; N],
+    len: u8,
+}
+
+impl<T: Copy + Default, const N: usize> Default for Few<T, N> {
+    fn default() -> Self {
+        Few {
+            items: [T::default(); N],
+            len: 0,
+        }
+    }
+}
+
+impl<T: Copy + Default, const N: usize> Few<T, N> {
+    /// Adds an item; one past the capacity is dropped.
+    pub fn push(&mut self, x: T) {
+        if let Some(slot) = self.items.get_mut(self.len as usize) {
+            *slot = x;
+            self.len += 1;
+        }
+    }
+}
+
+impl<T: Copy + Default, const N: usize> std::ops::Deref for Few<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.items[..self.len as usize]
+    }
+}
+
 /// One service line.
 #[derive(Clone, Debug, Default)]
 pub struct Line<'b> {
@@ -39,16 +73,16 @@ pub struct Line<'b> {
     pub number: u32,
     /// Procedure code (SV101-2 / SV202-2).
     pub code: &'b [u8],
-    /// Modifiers, in order.
-    pub modifiers: Vec<&'b [u8]>,
+    /// Modifiers, in order (at most four).
+    pub modifiers: Few<&'b [u8], 4>,
     /// Units (in hundredths).
     pub units: Option<Money>,
     /// Line charge.
     pub charge: Option<Money>,
     /// SV105 (837P).
     pub place: Option<&'b [u8]>,
-    /// SV107 pointers as sent (0 for one that is not a number).
-    pub pointers: Vec<u32>,
+    /// SV107 pointers as sent (0 for one that is not a number; at most four).
+    pub pointers: Few<u32, 4>,
     /// DTP*472.
     pub dates: Option<DateRange>,
     /// REF*G1 at the line.
@@ -115,7 +149,7 @@ pub struct Facts<'b> {
     pub created: Option<Date>,
 }
 
-fn component<'a>(seg: &Segment<'a>, element: usize, component: usize) -> &'a [u8] {
+fn component<'a>(seg: &Split<'a>, element: usize, component: usize) -> &'a [u8] {
     seg.element(element)
         .and_then(|e| e.component(component))
         .unwrap_or(b"")
@@ -132,25 +166,56 @@ const DIAGNOSIS_QUALIFIERS: [&[u8]; 11] = [
 impl<'b> Facts<'b> {
     /// Reads claim `rec` of `batch`.
     pub fn read(batch: &'b ClaimBatch, rec: &'b ClaimRec) -> Facts<'b> {
-        let mut f = Facts {
+        let mut f = Facts::default();
+        f.read_into(batch, rec);
+        f
+    }
+
+    /// Reads claim `rec` of `batch` into `self`, reusing its lists.
+    pub fn read_into(&mut self, batch: &'b ClaimBatch, rec: &'b ClaimRec) {
+        let mut refs = std::mem::take(&mut self.refs);
+        let mut diagnoses = std::mem::take(&mut self.diagnoses);
+        let mut lines = std::mem::take(&mut self.lines);
+        refs.clear();
+        diagnoses.clear();
+        lines.clear();
+        *self = Facts {
             kind: Some(rec.kind),
             created: rec.created,
+            refs,
+            diagnoses,
+            lines,
             ..Facts::default()
         };
-        let seg = |i: u32| -> Option<(Segment<'b>, Loc)> {
+        let f = self;
+        // Only the segments edits read are split into elements.
+        let seg = |i: u32| -> Option<(&'b [u8], Split<'b>, Loc)> {
             let r = batch.segs.get(i as usize)?;
             let bytes = batch
                 .data
                 .get(r.start as usize..(r.start as usize + r.len as usize))?;
-            Some((
-                Segment::parse(bytes, batch.delimiters).ok()?,
-                Loc::from(&r.position),
-            ))
+            let s = Segment::parse(bytes, batch.delimiters).ok()?;
+            let wanted = matches!(
+                s.id(),
+                b"NM1"
+                    | b"SBR"
+                    | b"DMG"
+                    | b"LX"
+                    | b"CLM"
+                    | b"DTP"
+                    | b"REF"
+                    | b"HI"
+                    | b"SV1"
+                    | b"SV2"
+                    | b"LIN"
+                    | b"SVD"
+            );
+            wanted.then(|| (s.id(), s.split(), Loc::from(&r.position)))
         };
         if let Some(ctx) = batch.contexts.get(rec.context as usize) {
             for i in ctx.billing.clone() {
-                if let Some((s, loc)) = seg(i) {
-                    if s.id() == b"NM1" && s.value(1) == b"85" {
+                if let Some((id, s, loc)) = seg(i) {
+                    if id == b"NM1" && s.value(1) == b"85" {
                         f.billing_entity_type = s.value(2);
                         f.billing_npi = (s.value(8) == b"XX").then(|| (s.value(9), loc));
                     }
@@ -158,8 +223,8 @@ impl<'b> Facts<'b> {
             }
             let mut after_il = false;
             for i in ctx.subscriber.clone() {
-                let Some((s, loc)) = seg(i) else { continue };
-                match s.id() {
+                let Some((id, s, loc)) = seg(i) else { continue };
+                match id {
                     b"SBR" => f.claim_filing = s.value(9),
                     b"NM1" if s.value(1) == b"IL" => {
                         f.member_id = non_empty(s.value(9));
@@ -177,8 +242,8 @@ impl<'b> Facts<'b> {
                 }
             }
             for i in ctx.patient.clone() {
-                if let Some((s, loc)) = seg(i) {
-                    if s.id() == b"DMG" {
+                if let Some((id, s, loc)) = seg(i) {
+                    if id == b"DMG" {
                         f.patient_dmg = Some((s.value(2), s.value(3), loc));
                     }
                 }
@@ -191,8 +256,7 @@ impl<'b> Facts<'b> {
         let mut line_loops = false;
         let mut nm1_entity: &[u8] = b"";
         for i in rec.segs.clone() {
-            let Some((s, loc)) = seg(i) else { continue };
-            let id = s.id();
+            let Some((id, s, loc)) = seg(i) else { continue };
             if id == b"LX" {
                 if let Some(l) = line.take() {
                     f.lines.push(l);
@@ -224,7 +288,7 @@ impl<'b> Facts<'b> {
                     b"REF" if nm1_entity.is_empty() => f.refs.push((s.value(1), s.value(2), loc)),
                     b"HI" => {
                         f.hi.get_or_insert(loc);
-                        for e in s.elements() {
+                        for e in (1..=s.len()).filter_map(|n| s.element(n)) {
                             for rep in e.repetitions() {
                                 let qualifier = rep.component(1).unwrap_or(b"");
                                 let code = rep.component(2).unwrap_or(b"");
@@ -248,26 +312,31 @@ impl<'b> Facts<'b> {
                         let pro = if id == b"SV1" { 1 } else { 2 };
                         if let Some(e) = s.element(pro) {
                             l.code = e.component(2).unwrap_or(b"");
-                            l.modifiers = (3..=6)
+                            l.modifiers = Few::default();
+                            for m in (3..=6)
                                 .filter_map(|c| e.component(c))
                                 .filter(|m| !m.is_empty())
-                                .collect();
+                            {
+                                l.modifiers.push(m);
+                            }
                         }
                         let (charge, units) = if id == b"SV1" { (2, 4) } else { (3, 5) };
                         l.charge = Money::parse(s.value(charge));
                         l.units = Money::parse(s.value(units));
                         if id == b"SV1" {
                             l.place = non_empty(s.value(5));
-                            l.pointers = (1..=4)
+                            l.pointers = Few::default();
+                            for p in (1..=4)
                                 .map(|c| component(&s, 7, c))
                                 .filter(|p| !p.is_empty())
-                                .map(|p| {
+                            {
+                                l.pointers.push(
                                     std::str::from_utf8(p)
                                         .ok()
                                         .and_then(|n| n.parse().ok())
-                                        .unwrap_or(0)
-                                })
-                                .collect();
+                                        .unwrap_or(0),
+                                );
+                            }
                         }
                         l.loc = loc;
                     }
@@ -277,6 +346,7 @@ impl<'b> Facts<'b> {
                     b"REF" if !line_loops && s.value(1) == b"G1" => {
                         l.prior_auth.get_or_insert(s.value(2));
                     }
+
                     b"LIN" | b"SVD" => line_loops = true,
                     b"NM1" => {
                         line_loops = true;
@@ -291,7 +361,6 @@ impl<'b> Facts<'b> {
         if let Some(l) = line.take() {
             f.lines.push(l);
         }
-        f
     }
 
     /// 837P or 837I.
@@ -323,18 +392,11 @@ impl<'b> Facts<'b> {
 
     /// The diagnoses that count for a line: those it points to (837P), or every diagnosis of
     /// the claim (837I, which has no pointers).
-    pub fn line_diagnoses<'s>(
-        &'s self,
-        l: &'s Line<'_>,
-    ) -> Box<dyn Iterator<Item = &'s [u8]> + 's> {
-        match self.kind() {
-            Kind::Institutional => Box::new(self.diagnoses.iter().map(|d| d.code)),
-            Kind::Professional => Box::new(
-                l.pointers
-                    .iter()
-                    .filter_map(|&p| self.diagnoses.get((p as usize).checked_sub(1)?))
-                    .map(|d| d.code),
-            ),
+    pub fn line_diagnoses<'s>(&'s self, l: &'s Line<'_>) -> LineDiagnoses<'s, 'b> {
+        LineDiagnoses {
+            diagnoses: &self.diagnoses,
+            pointers: (self.kind() == Kind::Professional).then(|| l.pointers.iter()),
+            next: 0,
         }
     }
 
@@ -348,5 +410,32 @@ impl<'b> Facts<'b> {
         let mut t = self.facility_code.to_vec();
         t.extend_from_slice(self.frequency);
         t
+    }
+}
+
+/// The diagnoses of one line (see [`Facts::line_diagnoses`]).
+pub struct LineDiagnoses<'s, 'b> {
+    diagnoses: &'s [Dx<'b>],
+    pointers: Option<std::slice::Iter<'s, u32>>,
+    next: usize,
+}
+
+impl<'s> Iterator for LineDiagnoses<'s, '_> {
+    type Item = &'s [u8];
+
+    fn next(&mut self) -> Option<&'s [u8]> {
+        match &mut self.pointers {
+            Some(ptrs) => loop {
+                let p = *ptrs.next()? as usize;
+                if let Some(d) = p.checked_sub(1).and_then(|i| self.diagnoses.get(i)) {
+                    return Some(d.code);
+                }
+            },
+            None => {
+                let d = self.diagnoses.get(self.next)?;
+                self.next += 1;
+                Some(d.code)
+            }
+        }
     }
 }

@@ -7,15 +7,37 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::{mpsc, Arc};
 
-use super::engine::{ClaimResult, Engine};
+use super::engine::{Edited, Engine};
 use super::finding::{Finding, Severity};
 use crate::claim::ClaimBatch;
-use crate::report::claims_jsonl::{ClaimLine, LateRejection};
+use crate::report::claims_jsonl::{prepend_findings, LateRejection};
 use crate::x12::{AckStatus, GroupOutcome, InterchangeOutcome, SegmentError, TransactionOutcome};
 
+/// A batch edited by a worker: one summary per claim and their lines, back to back.
+struct BatchOut {
+    claims: Vec<Edited>,
+    lines: Vec<u8>,
+}
+
+impl BatchOut {
+    fn new(engine: &Engine, batch: &ClaimBatch, label: &str) -> Self {
+        let mut lines = Vec::with_capacity(batch.claims.len() * 512);
+        let mut claims = Vec::with_capacity(batch.claims.len());
+        engine.edit_batch_lines(batch, label, &mut lines, &mut claims);
+        BatchOut { claims, lines }
+    }
+}
+
+/// One claim waiting for its transaction set's verdict; its line is `bufs[buf][range]`.
+struct Pending {
+    claim: Edited,
+    buf: usize,
+    range: std::ops::Range<usize>,
+}
+
 enum Item {
-    Batch(mpsc::Receiver<Vec<ClaimResult>>),
-    Ready(Vec<ClaimResult>),
+    Batch(mpsc::Receiver<BatchOut>),
+    Ready(BatchOut),
     TransactionEnd {
         rejected: Option<Finding>,
         claim_errors: Vec<(u32, Finding)>,
@@ -44,7 +66,8 @@ pub struct EditStage<'w> {
     queue: VecDeque<Item>,
     in_flight: usize,
     max_in_flight: usize,
-    current: Vec<ClaimResult>,
+    current: Vec<Pending>,
+    bufs: Vec<Vec<u8>>,
     out: &'w mut dyn Write,
     rules_label: String,
     group_start: u64,
@@ -70,6 +93,7 @@ impl<'w> EditStage<'w> {
             in_flight: 0,
             max_in_flight: 2 * threads + 2,
             current: Vec::new(),
+            bufs: Vec::new(),
             out,
             rules_label,
             group_start: 0,
@@ -86,8 +110,9 @@ impl<'w> EditStage<'w> {
             Some(pool) => {
                 let (tx, rx) = mpsc::sync_channel(1);
                 let engine = self.engine.clone();
+                let label = self.rules_label.clone();
                 pool.spawn(move || {
-                    let _ = tx.send(engine.edit_batch(&batch));
+                    let _ = tx.send(BatchOut::new(&engine, &batch, &label));
                 });
                 self.queue.push_back(Item::Batch(rx));
                 self.in_flight += 1;
@@ -97,7 +122,7 @@ impl<'w> EditStage<'w> {
                 self.drain(false);
             }
             None => {
-                let r = self.engine.edit_batch(&batch);
+                let r = BatchOut::new(&self.engine, &batch, &self.rules_label);
                 self.queue.push_back(Item::Ready(r));
                 self.drain(false);
             }
@@ -140,8 +165,13 @@ impl<'w> EditStage<'w> {
         }
         // Claims of a transaction set cut off without an end event: write them as they are.
         let rest = std::mem::take(&mut self.current);
-        for r in rest {
-            self.write(r);
+        let bufs = std::mem::take(&mut self.bufs);
+        for p in rest {
+            let line = bufs
+                .get(p.buf)
+                .and_then(|b| b.get(p.range))
+                .unwrap_or_default();
+            self.write(p.claim, line, &[]);
         }
         if let Some(e) = self.error.take() {
             return Err(e);
@@ -168,7 +198,10 @@ impl<'w> EditStage<'w> {
                         Err(true) => {
                             self.error
                                 .get_or_insert_with(|| io::Error::other("an edit worker stopped"));
-                            Some(Vec::new())
+                            Some(BatchOut {
+                                claims: Vec::new(),
+                                lines: Vec::new(),
+                            })
                         }
                     }
                 }
@@ -181,7 +214,19 @@ impl<'w> EditStage<'w> {
                 self.in_flight -= 1;
             }
             match (item, results) {
-                (_, Some(r)) | (Item::Ready(r), None) => self.current.extend(r),
+                (_, Some(e)) | (Item::Ready(e), None) => {
+                    let mut start = 0;
+                    let buf = self.bufs.len();
+                    for claim in e.claims {
+                        self.current.push(Pending {
+                            claim,
+                            buf,
+                            range: start..claim.end,
+                        });
+                        start = claim.end;
+                    }
+                    self.bufs.push(e.lines);
+                }
                 (
                     Item::TransactionEnd {
                         rejected,
@@ -190,20 +235,18 @@ impl<'w> EditStage<'w> {
                     None,
                 ) => {
                     let claims = std::mem::take(&mut self.current);
-                    for mut r in claims {
+                    let bufs = std::mem::take(&mut self.bufs);
+                    for Pending { claim, buf, range } in claims {
+                        let line = bufs.get(buf).and_then(|b| b.get(range)).unwrap_or_default();
                         let mut structural: Vec<Finding> = claim_errors
                             .iter()
-                            .filter(|(i, _)| *i == r.index)
+                            .filter(|(i, _)| *i == claim.index)
                             .map(|(_, f)| f.clone())
                             .collect();
                         if let Some(f) = &rejected {
                             structural.push(f.clone());
                         }
-                        if !structural.is_empty() {
-                            structural.append(&mut r.findings);
-                            r.findings = structural;
-                        }
-                        self.write(r);
+                        self.write(claim, line, &structural);
                     }
                 }
                 (Item::GroupEnd(f), None) => {
@@ -234,17 +277,23 @@ impl<'w> EditStage<'w> {
         }
     }
 
-    fn write(&mut self, r: ClaimResult) {
-        let line = ClaimLine::new(&r, &self.rules_label);
+    /// Writes a claim's line, with structural findings put first when there are any.
+    fn write(&mut self, claim: Edited, line: &[u8], structural: &[Finding]) {
         self.counts.claims += 1;
-        if r.rejected() {
+        let rejected = claim.rejected || structural.iter().any(|f| f.severity == Severity::Reject);
+        if rejected {
             self.counts.rejected += 1;
         }
-        if r.findings.iter().any(|f| f.severity == Severity::Warn) {
+        if claim.warned {
             self.counts.warned += 1;
         }
         if self.error.is_none() {
-            if let Err(e) = line.write(self.out) {
+            let res = if structural.is_empty() {
+                self.out.write_all(line)
+            } else {
+                prepend_findings(line, structural, self.out)
+            };
+            if let Err(e) = res {
                 self.error = Some(e);
             }
         }

@@ -88,34 +88,6 @@ impl From<&Finding> for FindingOut {
 }
 
 impl ClaimLine {
-    /// The line for an edited claim.
-    pub fn new(r: &ClaimResult, rules: &str) -> Self {
-        let matched = match (r.matched_by, &r.profile) {
-            (Some(m), Some(_)) => match m {
-                crate::edit::payer::MatchedBy::PayerId => "payer_id",
-                crate::edit::payer::MatchedBy::ClaimFiling => "claim_filing",
-                crate::edit::payer::MatchedBy::Name => "name",
-            }
-            .to_owned(),
-            _ => "none: payer not matched to a profile, generic edits only".to_owned(),
-        };
-        ClaimLine {
-            claim: r.id.clone(),
-            status: if r.rejected() { "rejected" } else { "accepted" }.to_owned(),
-            kind: r.kind.as_str().to_owned(),
-            transaction: r.transaction_control.clone(),
-            payer: PayerOut {
-                id: r.payer_id.clone(),
-                name: r.payer_name.clone(),
-                profile: r.profile.as_ref().map(|p| p.to_string()),
-                matched,
-            },
-            charge: r.charge.map(|c| c.to_string()),
-            findings: r.findings.iter().map(FindingOut::from).collect(),
-            rules: rules.to_owned(),
-        }
-    }
-
     /// Whether any finding rejects it.
     pub fn rejected(&self) -> bool {
         self.status == "rejected"
@@ -128,6 +100,134 @@ impl ClaimLine {
     }
 }
 
+// Borrowed twins of the line types, for writing without copying every string (field order and
+// names are the same; a test checks that both write the same bytes).
+#[derive(Serialize)]
+struct LineRef<'a> {
+    claim: &'a str,
+    status: &'a str,
+    kind: &'a str,
+    transaction: &'a str,
+    payer: PayerRef<'a>,
+    charge: Option<String>,
+    findings: Vec<FindingRef<'a>>,
+    rules: &'a str,
+}
+
+#[derive(Serialize)]
+struct PayerRef<'a> {
+    id: &'a str,
+    name: &'a str,
+    profile: Option<&'a str>,
+    matched: &'a str,
+}
+
+#[derive(Serialize)]
+struct FindingRef<'a> {
+    edit: &'a str,
+    severity: &'a str,
+    stc: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stc_extra: Vec<&'a str>,
+    line: Option<u32>,
+    message: &'a str,
+    segment: u64,
+    byte: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ack: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'a str>,
+}
+
+impl<'a> From<&'a Finding> for FindingRef<'a> {
+    fn from(f: &'a Finding) -> Self {
+        FindingRef {
+            edit: &f.edit,
+            severity: f.severity.as_str(),
+            stc: f.stc.as_deref(),
+            stc_extra: f.stc_extra.iter().map(|s| &**s).collect(),
+            line: f.line,
+            message: &f.message,
+            segment: f.segment,
+            byte: f.byte,
+            ack: f.ack.as_deref(),
+            rule: f.rule.as_deref(),
+        }
+    }
+}
+
+/// What a claim line says, borrowed from wherever it lives.
+pub struct ClaimOut<'a> {
+    /// CLM01.
+    pub id: &'a str,
+    /// 837P or 837I.
+    pub kind: crate::claim::Kind,
+    /// ST02.
+    pub transaction: &'a str,
+    /// 2010BB NM109.
+    pub payer_id: &'a str,
+    /// 2010BB NM103.
+    pub payer_name: &'a str,
+    /// Profile id.
+    pub profile: Option<&'a str>,
+    /// How the profile matched.
+    pub matched_by: Option<crate::edit::payer::MatchedBy>,
+    /// CLM02.
+    pub charge: Option<crate::claim::Money>,
+    /// Findings.
+    pub findings: &'a [Finding],
+}
+
+/// Writes the line of an edited claim (`rules` names the pack: `NAME VERSION`).
+pub fn write_result(r: &ClaimResult, rules: &str, out: &mut Vec<u8>) {
+    write_claim(
+        &ClaimOut {
+            id: &r.id,
+            kind: r.kind,
+            transaction: &r.transaction_control,
+            payer_id: &r.payer_id,
+            payer_name: &r.payer_name,
+            profile: r.profile.as_deref(),
+            matched_by: r.matched_by,
+            charge: r.charge,
+            findings: &r.findings,
+        },
+        rules,
+        out,
+    )
+}
+
+/// Writes one claim line.
+pub fn write_claim(r: &ClaimOut<'_>, rules: &str, out: &mut Vec<u8>) {
+    let rejected = r.findings.iter().any(|f| f.severity == Severity::Reject);
+    let matched = match (r.matched_by, &r.profile) {
+        (Some(m), Some(_)) => match m {
+            crate::edit::payer::MatchedBy::PayerId => "payer_id",
+            crate::edit::payer::MatchedBy::ClaimFiling => "claim_filing",
+            crate::edit::payer::MatchedBy::Name => "name",
+        },
+        _ => "none: payer not matched to a profile, generic edits only",
+    };
+    let line = LineRef {
+        claim: r.id,
+        status: if rejected { "rejected" } else { "accepted" },
+        kind: r.kind.as_str(),
+        transaction: r.transaction,
+        payer: PayerRef {
+            id: r.payer_id,
+            name: r.payer_name,
+            profile: r.profile,
+            matched,
+        },
+        charge: r.charge.map(|c| c.to_string()),
+        findings: r.findings.iter().map(FindingRef::from).collect(),
+        rules,
+    };
+    // Serializing plain structs into memory cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &line);
+    out.push(b'\n');
+}
+
 /// A rejection that came after its claims were written (the group or interchange was
 /// rejected at its trailer): lines `lines` (0-based) get `finding` and become rejected.
 #[derive(Clone, Debug)]
@@ -136,6 +236,23 @@ pub struct LateRejection {
     pub lines: Range<u64>,
     /// The finding each of them gets.
     pub finding: Finding,
+}
+
+/// A written line with `findings` put first (structural findings that came after the worker
+/// wrote it); the claim becomes rejected when any of them rejects.
+pub fn prepend_findings(line: &[u8], findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
+    let mut c: ClaimLine = serde_json::from_slice(line.strip_suffix(b"\n").unwrap_or(line))
+        .map_err(io::Error::other)?;
+    let mut all: Vec<FindingOut> = findings.iter().map(FindingOut::from).collect();
+    all.append(&mut c.findings);
+    c.findings = all;
+    if c.findings
+        .iter()
+        .any(|f| f.severity == Severity::Reject.as_str())
+    {
+        c.status = "rejected".into();
+    }
+    c.write(out)
 }
 
 /// Copies `src` to `dst`, applying late rejections.

@@ -182,6 +182,87 @@ impl<'a> Iterator for Elements<'a> {
     }
 }
 
+/// A segment's elements split once, for code that reads many of them (element `n` is then an
+/// index, not a scan). Holds the first [`Split::MAX`] elements as offsets, so it stays small.
+#[derive(Clone, Copy, Debug)]
+pub struct Split<'a> {
+    raw: &'a [u8],
+    /// End of each element in `raw` (each starts one byte after the previous end).
+    ends: [u32; Split::MAX],
+    len: u8,
+    delims: Delimiters,
+}
+
+impl<'a> Split<'a> {
+    /// Elements kept (the 837 segments edits read have at most 21).
+    pub const MAX: usize = 24;
+
+    /// Element `n` (1-based) as bytes, empty when absent.
+    #[inline]
+    pub fn value(&self, n: usize) -> &'a [u8] {
+        if n == 0 || n > self.len as usize {
+            return b"";
+        }
+        let start = if n == 1 {
+            0
+        } else {
+            self.ends[n - 2] as usize + 1
+        };
+        self.raw
+            .get(start..self.ends[n - 1] as usize)
+            .unwrap_or_default()
+    }
+
+    /// Element `n` (1-based), or `None` when the segment has fewer elements.
+    #[inline]
+    pub fn element(&self, n: usize) -> Option<Element<'a>> {
+        (1..=self.len as usize).contains(&n).then(|| Element {
+            bytes: self.value(n),
+            delims: self.delims,
+        })
+    }
+
+    /// Number of elements held.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether it holds no element.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<'a> Segment<'a> {
+    /// The elements split once (see [`Split`]).
+    pub fn split(&self) -> Split<'a> {
+        let rest = self.raw.get(self.id_len + 1..).unwrap_or_default();
+        let mut ends = [0u32; Split::MAX];
+        let mut len = 0usize;
+        if self.raw.len() > self.id_len {
+            for (i, &b) in rest.iter().enumerate() {
+                if b == self.delims.element {
+                    if len == Split::MAX {
+                        break;
+                    }
+                    ends[len] = i as u32;
+                    len += 1;
+                }
+            }
+            if len < Split::MAX {
+                ends[len] = rest.len() as u32;
+                len += 1;
+            }
+        }
+        Split {
+            raw: rest,
+            ends,
+            len: len as u8,
+            delims: self.delims,
+        }
+    }
+}
+
 /// One element (or one repetition of it), borrowed.
 #[derive(Clone, Copy, Debug)]
 pub struct Element<'a> {
@@ -250,6 +331,21 @@ mod tests {
         assert_eq!(s.element(5).unwrap().component(2), Some(&b"B"[..]));
         assert_eq!(s.element(7).map(|e| e.as_bytes()), None);
         assert_eq!(s.element(0).map(|e| e.as_bytes()), None);
+    }
+
+    #[test]
+    fn split_agrees_with_element() {
+        let s = Segment::parse(b"CLM*A1*100***11:B:1*Y", D).unwrap();
+        let e = s.split();
+        assert_eq!(e.len(), 6);
+        for n in 0..9 {
+            assert_eq!(e.value(n), s.value(n), "{n}");
+            assert_eq!(
+                e.element(n).map(|x| x.as_bytes()),
+                s.element(n).map(|x| x.as_bytes())
+            );
+        }
+        assert_eq!(e.element(5).unwrap().component(3), Some(&b"1"[..]));
     }
 
     #[test]
