@@ -75,7 +75,7 @@ pub struct FileReport {
 /// Where claim batches go: a caller's consumer, or the edit stage.
 enum Target<'c> {
     Consumer(&'c mut dyn FnMut(ClaimBatch)),
-    Stage(EditStage<'c>),
+    Stage(Box<EditStage<'c>>),
 }
 
 impl Target<'_> {
@@ -428,11 +428,11 @@ pub fn scrub_stream<R: Read>(
     });
     let target = match (sink, &settings.engine) {
         (Sink::Batches(c), _) => Some(Target::Consumer(c)),
-        (Sink::Claims(out), Some(engine)) => Some(Target::Stage(EditStage::new(
+        (Sink::Claims(out), Some(engine)) => Some(Target::Stage(Box::new(EditStage::new(
             engine.clone(),
             settings.pool.clone(),
             out,
-        ))),
+        )))),
         _ => None,
     };
     let mut sink = FileSink {

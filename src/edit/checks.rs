@@ -820,7 +820,7 @@ impl Check {
                 max_units_per_line,
                 max_lines_per_day,
             } => {
-                let mut per_day: Vec<(Option<Date>, u32)> = Vec::new();
+                let mut per_day: Days<u32> = Vec::new();
                 for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
                     if l.units
                         .is_some_and(|u| u.cents > i64::from(*max_units_per_line) * 100)
@@ -852,7 +852,7 @@ impl Check {
                 }
             }
             Check::UnitsPerDay { codes, max_units } => {
-                let mut per_day: Vec<(Option<Date>, (i64, Option<&Line<'_>>))> = Vec::new();
+                let mut per_day: Days<(i64, Option<&Line<'_>>)> = Vec::new();
                 for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
                     let e = day_entry(&mut per_day, f.line_date(l));
                     e.0 += l.units.map_or(100, |u| u.cents);
@@ -884,7 +884,7 @@ impl Check {
                 max_levels,
             } => {
                 // Per date of service: levels on the right, left and unspecified side.
-                let mut per_day: Vec<(Option<Date>, ([i64; 3], Option<&Line<'_>>))> = Vec::new();
+                let mut per_day: Days<([i64; 3], Option<&Line<'_>>)> = Vec::new();
                 for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
                     let n = l.units.map_or(100, |u| u.cents);
                     let e = day_entry(&mut per_day, f.line_date(l));
@@ -1177,8 +1177,11 @@ impl Check {
     }
 }
 
+/// Values per date of service, in first-seen order (claims have a handful of dates).
+type Days<T> = Vec<(Option<Date>, T)>;
+
 /// The entry for a date of service in a small list kept in first-seen order.
-fn day_entry<T: Default>(days: &mut Vec<(Option<Date>, T)>, d: Option<Date>) -> &mut T {
+fn day_entry<T: Default>(days: &mut Days<T>, d: Option<Date>) -> &mut T {
     let i = match days.iter().position(|e| e.0 == d) {
         Some(i) => i,
         None => {
