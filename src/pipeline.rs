@@ -438,10 +438,16 @@ pub fn scrub_stream<R: Read>(
     let mut sink = FileSink {
         acks,
         validator: Validator::new(&settings.grammars),
-        batches: target.map(|target| Batches {
-            builder: BatchBuilder::new(BATCH_CLAIMS, BATCH_BYTES),
-            target,
-            transactions: 0,
+        batches: target.map(|mut target| {
+            let builder = BatchBuilder::new(BATCH_CLAIMS, BATCH_BYTES);
+            if let Target::Stage(s) = &mut target {
+                s.recycle_into(builder.spares());
+            }
+            Batches {
+                builder,
+                target,
+                transactions: 0,
+            }
         }),
         report,
         problems: 0,

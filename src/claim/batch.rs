@@ -113,8 +113,36 @@ fn part_of(loop_id: &str) -> Option<Part> {
     }
 }
 
+/// Used batches handed back for their buffers, so a long run does not map fresh memory for
+/// every batch. Shared by the builder and whoever consumes the batches.
+#[derive(Clone, Debug, Default)]
+pub struct Spares(std::sync::Arc<std::sync::Mutex<Vec<ClaimBatch>>>);
+
+impl Spares {
+    /// Spare batches kept at most.
+    const KEEP: usize = 16;
+
+    /// Hands a used batch back.
+    pub fn give(&self, mut b: ClaimBatch) {
+        b.data.clear();
+        b.segs.clear();
+        b.contexts.clear();
+        b.claims.clear();
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < Spares::KEEP {
+                v.push(b);
+            }
+        }
+    }
+
+    fn take(&self) -> Option<ClaimBatch> {
+        self.0.lock().ok()?.pop()
+    }
+}
+
 /// Builds batches from placed segments; hands each full batch to the caller.
 pub struct BatchBuilder {
+    spares: Spares,
     max_claims: usize,
     max_bytes: usize,
     next_seq: u64,
@@ -135,6 +163,7 @@ impl BatchBuilder {
     /// Batches of at most `max_claims` claims and about `max_bytes` bytes.
     pub fn new(max_claims: usize, max_bytes: usize) -> Self {
         BatchBuilder {
+            spares: Spares::default(),
             max_claims: max_claims.max(1),
             max_bytes: max_bytes.max(1),
             next_seq: 0,
@@ -149,6 +178,11 @@ impl BatchBuilder {
             claim_index: None,
             created: None,
         }
+    }
+
+    /// The pool used batches can be handed back to.
+    pub fn spares(&self) -> Spares {
+        self.spares.clone()
     }
 
     /// A transaction set begins (`seq` counts them in the input).
@@ -167,14 +201,22 @@ impl BatchBuilder {
     /// transaction end, so its delimiters never change).
     fn open_batch(&mut self, d: Delimiters) -> &mut ClaimBatch {
         let seq = &mut self.next_seq;
+        let spares = &self.spares;
         self.batch.get_or_insert_with(|| {
-            let b = ClaimBatch {
-                seq: *seq,
-                delimiters: d,
-                data: Vec::with_capacity(64 << 10),
-                segs: Vec::with_capacity(1024),
-                contexts: Vec::new(),
-                claims: Vec::new(),
+            let b = match spares.take() {
+                Some(mut b) => {
+                    b.seq = *seq;
+                    b.delimiters = d;
+                    b
+                }
+                None => ClaimBatch {
+                    seq: *seq,
+                    delimiters: d,
+                    data: Vec::with_capacity(64 << 10),
+                    segs: Vec::with_capacity(1024),
+                    contexts: Vec::new(),
+                    claims: Vec::new(),
+                },
             };
             *seq += 1;
             b

@@ -4,6 +4,6 @@ pub mod batch;
 pub mod values;
 pub mod view;
 
-pub use batch::{BatchBuilder, ClaimBatch, ClaimRec, Kind};
+pub use batch::{BatchBuilder, ClaimBatch, ClaimRec, Kind, Spares};
 pub use values::{Date, DateRange, Money};
 pub use view::{ClaimView, Diagnosis, LineView, Payer, Person, Procedure, Provider};

@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc};
 
 use super::engine::{Edited, Engine};
 use super::finding::{Finding, Severity};
-use crate::claim::ClaimBatch;
+use crate::claim::{ClaimBatch, Spares};
 use crate::report::claims_jsonl::{prepend_findings, LateRejection};
 use crate::x12::{AckStatus, GroupOutcome, InterchangeOutcome, SegmentError, TransactionOutcome};
 
@@ -20,10 +20,11 @@ struct BatchOut {
 }
 
 impl BatchOut {
-    fn new(engine: &Engine, batch: &ClaimBatch, label: &str) -> Self {
+    fn new(engine: &Engine, batch: ClaimBatch, label: &str, spares: &Spares) -> Self {
         let mut lines = Vec::with_capacity(batch.claims.len() * 512);
         let mut claims = Vec::with_capacity(batch.claims.len());
-        engine.edit_batch_lines(batch, label, &mut lines, &mut claims);
+        engine.edit_batch_lines(&batch, label, &mut lines, &mut claims);
+        spares.give(batch);
         BatchOut { claims, lines }
     }
 }
@@ -75,6 +76,7 @@ pub struct EditStage<'w> {
     late: Vec<LateRejection>,
     counts: StageCounts,
     error: Option<io::Error>,
+    spares: Spares,
 }
 
 impl<'w> EditStage<'w> {
@@ -101,7 +103,13 @@ impl<'w> EditStage<'w> {
             late: Vec::new(),
             counts: StageCounts::default(),
             error: None,
+            spares: Spares::default(),
         }
+    }
+
+    /// Where used batches go back to (the builder's spares).
+    pub fn recycle_into(&mut self, spares: Spares) {
+        self.spares = spares;
     }
 
     /// A batch of claims, in input order.
@@ -111,8 +119,9 @@ impl<'w> EditStage<'w> {
                 let (tx, rx) = mpsc::sync_channel(1);
                 let engine = self.engine.clone();
                 let label = self.rules_label.clone();
+                let spares = self.spares.clone();
                 pool.spawn(move || {
-                    let _ = tx.send(BatchOut::new(&engine, &batch, &label));
+                    let _ = tx.send(BatchOut::new(&engine, batch, &label, &spares));
                 });
                 self.queue.push_back(Item::Batch(rx));
                 self.in_flight += 1;
@@ -122,7 +131,7 @@ impl<'w> EditStage<'w> {
                 self.drain(false);
             }
             None => {
-                let r = BatchOut::new(&self.engine, &batch, &self.rules_label);
+                let r = BatchOut::new(&self.engine, batch, &self.rules_label, &self.spares);
                 self.queue.push_back(Item::Ready(r));
                 self.drain(false);
             }
