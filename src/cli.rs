@@ -88,7 +88,8 @@ pub struct ScrubArgs {
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
 
-    /// Worker threads (default: all cores).
+    /// Threads in all (default: all cores): the reading thread and N-1 edit workers; with 1 the
+    /// reading thread also edits. Output does not depend on it.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -176,7 +177,7 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
     let pool = if threads > 1 {
         Some(Arc::new(
             rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
+                .num_threads(threads - 1)
                 .thread_name(|i| format!("scrub837-edit-{i}"))
                 .build()
                 .map_err(|e| Error::Config(format!("--threads: {e}")))?,
