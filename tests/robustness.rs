@@ -164,6 +164,40 @@ proptest! {
     }
 }
 
+/// The edit fixtures: realistic claims of every shape the edits look at.
+fn edit_fixtures() -> Vec<Vec<u8>> {
+    common::fixtures_in("edits", 60)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(192))]
+
+    /// Mutated claims through the whole pipeline, edits included: nothing panics, every claim
+    /// read gets exactly one claims.jsonl line that re-reads, and the bytes do not depend on
+    /// the read size.
+    #[test]
+    fn mutated_claims_are_each_answered_once(
+        which in 0usize..128,
+        edits in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..6),
+    ) {
+        let fixtures = edit_fixtures();
+        let bytes = mutate(fixtures[which % fixtures.len()].clone(), &edits);
+        let (s, _) = scrub_bytes(&bytes, 7);
+        let lines = scrub837::report::claims_jsonl::read_claims(&s.claims_jsonl[..]);
+        prop_assert!(lines.is_ok(), "{:?}", lines.err());
+        let lines = lines.unwrap();
+        prop_assert_eq!(lines.len() as u64, s.claims.read);
+        // Structurally rejected claims are rejected in claims.jsonl too.
+        let rejected = lines.iter().filter(|c| c.status == "rejected").count() as u64;
+        prop_assert!(rejected >= s.claims.rejected, "{} < {}", rejected, s.claims.rejected);
+        let (big, _) = scrub_bytes(&bytes, 64 << 10);
+        prop_assert_eq!(big.claims_jsonl, s.claims_jsonl);
+    }
+}
+
 #[test]
 fn every_claim_fixture_reads_through_the_views() {
     for bytes in claim_fixtures() {
