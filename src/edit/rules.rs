@@ -5,7 +5,7 @@
 //! which values, for which payers, claim kinds and dates of service, with which severity and
 //! 277CA code. Every error names the file and line it comes from.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -231,7 +231,12 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Candidate rules per (profile or none, kind): indices into `rules`, grouped by edit,
     /// explicit payer rules before `"*"` rules.
-    selection: HashMap<(Option<usize>, Kind), Vec<Vec<usize>>>,
+    selection: Vec<Vec<Vec<usize>>>,
+}
+
+/// Index of (profile or none, kind) in [`RuleSet::selection`].
+fn slot(profile: Option<usize>, kind: Kind) -> usize {
+    profile.map_or(0, |p| p + 1) * 2 + usize::from(kind == Kind::Institutional)
 }
 
 /// Resolves `@name` references to code sets inside rule parameters.
@@ -679,7 +684,7 @@ impl RuleSet {
         out: &mut Vec<usize>,
     ) {
         out.clear();
-        let Some(groups) = self.selection.get(&(profile, kind)) else {
+        let Some(groups) = self.selection.get(slot(profile, kind)) else {
             return;
         };
         for g in groups {
@@ -715,11 +720,8 @@ fn overlaps(a: &Rule, b: &Rule) -> bool {
     starts_before_end(a.effective, b.expires) && starts_before_end(b.effective, a.expires)
 }
 
-fn select_table(
-    rules: &[Rule],
-    n_profiles: usize,
-) -> HashMap<(Option<usize>, Kind), Vec<Vec<usize>>> {
-    let mut table = HashMap::new();
+fn select_table(rules: &[Rule], n_profiles: usize) -> Vec<Vec<Vec<usize>>> {
+    let mut table = vec![Vec::new(); (n_profiles + 1) * 2];
     let profiles = std::iter::once(None).chain((0..n_profiles).map(Some));
     for profile in profiles {
         for kind in [Kind::Professional, Kind::Institutional] {
@@ -752,7 +754,7 @@ fn select_table(
                     groups[g].push(i);
                 }
             }
-            table.insert((profile, kind), groups);
+            table[slot(profile, kind)] = groups;
         }
     }
     table
