@@ -469,6 +469,13 @@ pub fn scrub_stream<R: Read>(
             message,
         });
     }
+    // Every transaction set ends with an event that flushes its batch; flush anyway, so no
+    // claim can be left behind in the builder.
+    if let Some(b) = sink.batches.as_mut() {
+        if let Some(last) = b.builder.flush() {
+            b.target.take(last);
+        }
+    }
     let (edited, late) = match sink.batches.take().map(|b| b.target) {
         Some(Target::Stage(stage)) => {
             let (counts, late) = stage.finish()?;
@@ -520,8 +527,15 @@ pub fn scrub_input(
         Some(t) => Sink::Claims(&mut t.writer),
         None => Sink::Nothing,
     };
-    let (scrubbed, late) =
-        scrub_stream(src, settings, numbers, report, sink).map_err(|e| Error::io(&path, e))?;
+    let (scrubbed, late) = match scrub_stream(src, settings, numbers, report, sink) {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(t) = claims_file {
+                let _ = t.discard();
+            }
+            return Err(Error::io(&path, e));
+        }
+    };
     let verdict = scrubbed.verdict();
     let mut written = Vec::new();
     for (suffix, bytes) in [("999.x12", &scrubbed.ack999), ("ta1.x12", &scrubbed.ta1)] {

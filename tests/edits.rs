@@ -431,3 +431,59 @@ fn cli_explain_and_rules() {
     }
     assert!(text.contains("levels_per_session"));
 }
+
+#[test]
+fn another_payers_rendering_provider_is_not_the_claims() {
+    // A 2320/2330 other-payer block with its own NM1*82 (no NPI allowed there) must not be read
+    // as the claim's rendering provider: E-42 still warns, and no E-14 reject appears.
+    let text = String::from_utf8(std::fs::read(fixture("edits/E-42.p.x12")).unwrap()).unwrap();
+    let at = text.find("CLM*E42P-FIRE*").expect("fire claim");
+    let lx = text[at..].find("LX*1~").unwrap() + at;
+    let cob = "SBR*S*18*******CI~\nOI***Y*P**Y~\nNM1*IL*1*DOE*JOHN****MI*X123456~\nN3*1 MAIN ST~\n\
+               N4*COLUMBUS*OH*43215~\nNM1*PR*2*OTHER PAYER*****PI*99999~\nNM1*82*1~\nREF*G2*12345~\n";
+    let mut bad = text.clone();
+    bad.insert_str(lx, cob);
+    // Keep SE01 right: 8 more segments in the set.
+    let se = bad.rfind("SE*").unwrap();
+    let end = bad[se..].find('*').unwrap() + se + 1;
+    let stop = bad[end..].find('*').unwrap() + end;
+    let n: u32 = bad[end..stop].parse().unwrap();
+    bad.replace_range(end..stop, &(n + 8).to_string());
+    let (s, problems) = scrub_bytes(bad.as_bytes(), 4096);
+    assert!(problems.is_empty(), "{problems:?}");
+    let claims = read_claims(&s.claims_jsonl[..]).unwrap();
+    let c = claims.iter().find(|c| c.claim == "E42P-FIRE").unwrap();
+    assert_eq!(edits(c, "reject"), BTreeSet::new(), "{:?}", c.findings);
+    assert_eq!(edits(c, "warn"), ["E-42".to_owned()].into());
+}
+
+#[test]
+fn rule_pack_gaps_are_refused() {
+    let e = broken(
+        "edits.toml",
+        "allowed = [\"1\", \"7\", \"8\"]",
+        "allowed = [\"1\", \"7\", \"8\", \"\"]",
+    );
+    assert!(e.contains("empty code"), "{e}");
+    let e = broken(
+        "edits.toml",
+        "birth_date = \"A7:158:QC\"",
+        "birth_dat = \"A7:158:QC\"",
+    );
+    assert!(e.contains("no variant `birth_dat`"), "{e}");
+    let e = broken(
+        "edits.toml",
+        "severity = \"warn\"\nstc = \"A8:735\"\nverified = false",
+        "severity = \"reject\"\nstc = \"A8:735\"\nverified = false",
+    );
+    assert!(e.contains("verified = false with severity reject"), "{e}");
+    let e = broken(
+        "edits.toml",
+        "check = \"charges_balance\"",
+        "check = \"structural\"",
+    );
+    assert!(
+        e.contains("check `structural` is for the structural edits"),
+        "{e}"
+    );
+}

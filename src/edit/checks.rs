@@ -208,7 +208,8 @@ pub const CHECKS: &[(&str, &str)] = &[
 
 fn regex(p: &Params<'_>, key: &str) -> Result<Regex, String> {
     let src = p.string(key)?;
-    Regex::new(&src).map_err(|e| format!("params.{key}: bad pattern: {e}"))
+    // The whole value must match: anchor the pattern whatever the rule file wrote.
+    Regex::new(&format!("^(?:{src})$")).map_err(|e| format!("params.{key}: bad pattern: {e}"))
 }
 
 fn date(p: &Params<'_>, key: &str) -> Result<Date, String> {
@@ -218,6 +219,20 @@ fn date(p: &Params<'_>, key: &str) -> Result<Date, String> {
 }
 
 impl Check {
+    /// The finding variants a check reports (keys a rule's `stc_variants` may use).
+    pub fn variants(&self) -> &'static [&'static str] {
+        match self {
+            Check::MemberIdFormat { .. } => &["missing"],
+            Check::PatientDemographics { .. } => &["birth_date", "gender"],
+            Check::NpiCheckDigit { .. } => &["85", "82"],
+            Check::ServiceDates => &["future", "outside_statement"],
+            Check::UnitsAndLines { .. } => &["units", "lines"],
+            Check::UtnRequired { .. } => &["missing", "invalid"],
+            Check::RenderingForGroup => &["missing"],
+            _ => &[],
+        }
+    }
+
     /// Builds a check from its name and parameters, refusing unknown names and parameters.
     pub fn compile(name: &str, p: &Params<'_>) -> Result<Check, String> {
         let Some((_, spec)) = CHECKS.iter().find(|(n, _)| *n == name) else {
@@ -855,7 +870,7 @@ impl Check {
                 let mut per_day: Days<(i64, Option<&Line<'_>>)> = Vec::new();
                 for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
                     let e = day_entry(&mut per_day, f.line_date(l));
-                    e.0 += l.units.map_or(100, |u| u.cents);
+                    e.0 = e.0.saturating_add(l.units.map_or(100, |u| u.cents));
                     e.1 = Some(l);
                 }
                 for (d, (sum, last)) in per_day {
@@ -889,27 +904,32 @@ impl Check {
                     let n = l.units.map_or(100, |u| u.cents);
                     let e = day_entry(&mut per_day, f.line_date(l));
                     let any = |set: &CodeSet| l.modifiers.iter().any(|m| set.contains(m));
-                    if any(bilateral) {
-                        e.0[0] += n;
-                        e.0[1] += n;
+                    let side = if any(bilateral) {
+                        e.0[0] = e.0[0].saturating_add(n);
+                        1
                     } else if any(right) {
-                        e.0[0] += n;
+                        0
                     } else if any(left) {
-                        e.0[1] += n;
+                        1
                     } else {
-                        e.0[2] += n;
-                    }
+                        2
+                    };
+                    e.0[side] = e.0[side].saturating_add(n);
                     e.1 = Some(l);
                 }
                 for (_, (sides, last)) in per_day {
-                    let most = sides.iter().copied().max().unwrap_or(0);
+                    // Joints without a side modifier may sit on either side: count the fewest
+                    // levels they can make (the busier side, or half of all joints, rounded up).
+                    let all = sides[0].saturating_add(sides[1]).saturating_add(sides[2]);
+                    let half = (all / 100 + 1) / 2 * 100;
+                    let most = sides[0].max(sides[1]).max(half);
                     if most > i64::from(*max_levels) * 100 {
                         let Some(l) = last else { continue };
                         hit(
                             None,
                             l.loc,
                             format!(
-                                "{} levels on one side in one session (right {}, left {}, unspecified {}; at most {max_levels})",
+                                "at least {} levels on one side in one session (right {}, left {}, no side modifier {}; at most {max_levels})",
                                 units(Some(Money { cents: most })),
                                 units(Some(Money { cents: sides[0] })),
                                 units(Some(Money { cents: sides[1] })),
@@ -1227,6 +1247,87 @@ pub fn npi_valid(npi: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::edit::facts::{Facts, Few, Line};
+
+    fn line(code: &'static [u8], m: &'static [u8], cents: i64) -> Line<'static> {
+        let mut modifiers = Few::default();
+        modifiers.push(m);
+        Line {
+            number: 1,
+            code,
+            modifiers,
+            units: Some(Money { cents }),
+            ..Line::default()
+        }
+    }
+
+    fn run(check: &Check, f: &Facts<'_>) -> Vec<Hit> {
+        let profiles = Profiles::default();
+        let cx = Context {
+            profiles: &profiles,
+            today: Date::parse_d8(b"20261127").unwrap(),
+        };
+        let mut out = Vec::new();
+        check.run(f, &cx, &mut out);
+        out
+    }
+
+    fn set(codes: &[&str]) -> CodeSet {
+        let mut s = CodeSet::default();
+        codes.iter().for_each(|c| s.insert(c));
+        s
+    }
+
+    #[test]
+    fn huge_units_saturate_instead_of_overflowing() {
+        let f = Facts {
+            lines: (0..100)
+                .map(|_| line(b"64636", b"RT", i64::MAX / 50))
+                .collect(),
+            ..Facts::default()
+        };
+        let per_day = Check::UnitsPerDay {
+            codes: set(&["64636"]),
+            max_units: 4,
+        };
+        assert_eq!(run(&per_day, &f).len(), 1);
+        let levels = Check::LevelsPerSession {
+            codes: set(&["64636"]),
+            bilateral: set(&["50"]),
+            right: set(&["RT"]),
+            left: set(&["LT"]),
+            max_levels: 2,
+        };
+        assert_eq!(run(&levels, &f).len(), 1);
+    }
+
+    #[test]
+    fn joints_without_a_side_count_the_fewest_levels_they_can_make() {
+        let levels = Check::LevelsPerSession {
+            codes: set(&["64635", "64636"]),
+            bilateral: set(&["50"]),
+            right: set(&["RT"]),
+            left: set(&["LT"]),
+            max_levels: 2,
+        };
+        let facts = |lines: Vec<Line<'static>>| Facts {
+            lines,
+            ..Facts::default()
+        };
+        // 3 joints, no side: could be 2 levels (both sides of one, one side of another).
+        let f = facts(vec![line(b"64635", b"", 100), line(b"64636", b"", 200)]);
+        assert!(run(&levels, &f).is_empty());
+        // 5 joints, no side: at least 3 on one side.
+        let f = facts(vec![line(b"64635", b"", 100), line(b"64636", b"", 400)]);
+        assert_eq!(run(&levels, &f).len(), 1);
+        // 3 on the right.
+        let f = facts(vec![line(b"64635", b"RT", 100), line(b"64636", b"RT", 200)]);
+        assert_eq!(run(&levels, &f).len(), 1);
+        // Bilateral at two levels.
+        let f = facts(vec![line(b"64635", b"50", 100), line(b"64636", b"50", 100)]);
+        assert!(run(&levels, &f).is_empty());
+    }
 
     #[test]
     fn npi_check_digit() {

@@ -195,7 +195,14 @@ impl Engine {
                     edit: rule.edit.clone(),
                     severity: rule.severity,
                     stc: rule.stc_for(variant),
-                    stc_extra: rule.stc_extra.clone(),
+                    // A variant with its own STC replaces the rule's whole code set.
+                    stc_extra: if variant
+                        .is_some_and(|v| rule.stc_variants.iter().any(|(k, _)| k == v))
+                    {
+                        Vec::new()
+                    } else {
+                        rule.stc_extra.clone()
+                    },
                     line,
                     message,
                     segment: loc.segment,

@@ -298,9 +298,11 @@ impl<'b> Facts<'b> {
                             }
                         }
                     }
-                    b"NM1" => {
+                    // 2310x providers come before the 2320/2330 other-payer loops (from SBR on),
+                    // whose NM1*82 is another payer's rendering provider.
+                    b"NM1" if nm1_entity != b"SBR" => {
                         nm1_entity = s.value(1);
-                        if nm1_entity == b"82" && f.rendering.is_none() {
+                        if nm1_entity == b"82" && f.rendering.is_none() && s.value(8) == b"XX" {
                             f.rendering = Some((s.value(9), loc));
                         }
                     }
@@ -350,7 +352,7 @@ impl<'b> Facts<'b> {
                     b"LIN" | b"SVD" => line_loops = true,
                     b"NM1" => {
                         line_loops = true;
-                        if s.value(1) == b"82" && l.rendering.is_none() {
+                        if s.value(1) == b"82" && l.rendering.is_none() && s.value(8) == b"XX" {
                             l.rendering = Some((s.value(9), loc));
                         }
                     }

@@ -274,7 +274,10 @@ impl<'a> Params<'a> {
                         set.insert(c);
                     }
                 }
-                None => set.insert(e),
+                None if e.trim().is_empty() || e.trim() == "*" => {
+                    return Err(format!("params.{key}: empty code `{e}`"));
+                }
+                None => set.insert(e.trim()),
             }
         }
         if set.is_empty() {
@@ -478,7 +481,7 @@ impl RuleSet {
                 let cs = cs.get_ref();
                 let mut set = CodeSet::default();
                 for c in &cs.codes {
-                    if c.trim().is_empty() || c.starts_with('@') {
+                    if c.trim().is_empty() || c.trim() == "*" || c.starts_with('@') {
                         return Err(at(
                             name,
                             text,
@@ -612,7 +615,36 @@ impl RuleSet {
                 let check = Check::compile(&r.check, &params).map_err(&fail)?;
                 let mut variants = Vec::new();
                 for (k, v) in &r.stc_variants {
+                    if !check.variants().contains(&k.as_str()) {
+                        return Err(fail(format!(
+                            "stc_variants: check `{}` has no variant `{k}` (it has: {})",
+                            r.check,
+                            if check.variants().is_empty() {
+                                "none".to_owned()
+                            } else {
+                                check.variants().join(", ")
+                            }
+                        )));
+                    }
                     variants.push((k.clone(), stc(v)?));
+                }
+                if !r.verified && severity == Severity::Reject {
+                    return Err(fail(
+                        "verified = false with severity reject: unverified facts ship as warnings \
+                         (set verified = true once the source is confirmed)"
+                            .into(),
+                    ));
+                }
+                let structural_id = matches!(
+                    r.edit.as_str(),
+                    "E-01" | "E-02" | "E-03" | "E-04" | "E-05" | "E-43"
+                );
+                if structural_id != matches!(check, Check::Structural) {
+                    return Err(fail(
+                        "check `structural` is for the structural edits E-01..E-05 and E-43 only, \
+                         and they use no other check"
+                            .into(),
+                    ));
                 }
                 rules.push(Rule {
                     edit: Arc::from(r.edit.as_str()),

@@ -121,7 +121,14 @@ impl<'w> EditStage<'w> {
                 let label = self.rules_label.clone();
                 let spares = self.spares.clone();
                 pool.spawn(move || {
-                    let _ = tx.send(BatchOut::new(&engine, batch, &label, &spares));
+                    // A panic in an edit must not abort the pool: the stage sees the closed
+                    // channel and fails the input with an error instead.
+                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        BatchOut::new(&engine, batch, &label, &spares)
+                    }));
+                    if let Ok(out) = out {
+                        let _ = tx.send(out);
+                    }
                 });
                 self.queue.push_back(Item::Batch(rx));
                 self.in_flight += 1;
@@ -131,8 +138,16 @@ impl<'w> EditStage<'w> {
                 self.drain(false);
             }
             None => {
-                let r = BatchOut::new(&self.engine, batch, &self.rules_label, &self.spares);
-                self.queue.push_back(Item::Ready(r));
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    BatchOut::new(&self.engine, batch, &self.rules_label, &self.spares)
+                }));
+                match out {
+                    Ok(r) => self.queue.push_back(Item::Ready(r)),
+                    Err(_) => {
+                        self.error
+                            .get_or_insert_with(|| io::Error::other("an edit failed"));
+                    }
+                }
                 self.drain(false);
             }
         }

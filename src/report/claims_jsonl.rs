@@ -358,25 +358,32 @@ pub fn prepend_findings(line: &[u8], findings: &[Finding], out: &mut dyn Write) 
     c.write(out)
 }
 
-/// Copies `src` to `dst`, applying late rejections.
+/// Copies `src` to `dst`, applying late rejections (in one sweep: `late` is in the order the
+/// stage found them, each range starting at or after the previous one's start).
 pub fn apply_late(
     src: impl BufRead,
     dst: &mut dyn Write,
     late: &[LateRejection],
 ) -> io::Result<()> {
+    let mut order: Vec<&LateRejection> = late.iter().collect();
+    order.sort_by_key(|l| l.lines.start);
+    let mut next = 0;
+    let mut active: Vec<&LateRejection> = Vec::new();
     for (n, line) in src.lines().enumerate() {
+        let n = n as u64;
         let line = line?;
-        let hits: Vec<&LateRejection> = late
-            .iter()
-            .filter(|l| l.lines.contains(&(n as u64)))
-            .collect();
-        if hits.is_empty() {
+        while let Some(l) = order.get(next).filter(|l| l.lines.start <= n) {
+            active.push(l);
+            next += 1;
+        }
+        active.retain(|l| l.lines.end > n);
+        if active.is_empty() {
             dst.write_all(line.as_bytes())?;
             dst.write_all(b"\n")?;
             continue;
         }
         let mut c: ClaimLine = serde_json::from_str(&line).map_err(io::Error::other)?;
-        for h in hits {
+        for h in &active {
             c.findings.push(FindingOut::from(&h.finding));
         }
         if c.findings
