@@ -9,7 +9,8 @@ use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::grammar::validate::Grammars;
 use crate::input::discover;
-use crate::pipeline::{scrub_input, Settings, Verdict};
+use crate::pipeline::{put, scrub_input, Settings, Verdict};
+use crate::report::summary::{InputSummary, RunSummary, Tally};
 use crate::x12::{ControlNumbers, Delimiters, EnvelopeConfig, Level, Limits, Problem};
 use std::sync::Arc;
 
@@ -219,10 +220,14 @@ pub fn scrub(args: &ScrubArgs) -> i32 {
             return EXIT_ERROR;
         }
     };
+    let started = std::time::Instant::now();
     let mut numbers = ControlNumbers::starting_at(args.first_control_number);
     let mut worst = Verdict::Clean;
     let mut io_failed = false;
     let stderr = std::io::stderr();
+    let mut summaries = Vec::new();
+    let mut run_tally = Tally::default();
+    let mut bytes = 0u64;
     for input in &inputs {
         let quiet = args.quiet;
         let mut report = |p: &Problem| {
@@ -231,18 +236,90 @@ pub fn scrub(args: &ScrubArgs) -> i32 {
             }
         };
         match scrub_input(input, &settings, &mut numbers, &mut report) {
-            Ok(r) => worst = worst.max(r.verdict),
+            Ok(r) => {
+                worst = worst.max(r.verdict);
+                let s = &r.scrubbed;
+                let tally = s.tally.clone().unwrap_or_default();
+                run_tally.merge(&tally);
+                bytes += s.bytes;
+                summaries.push(InputSummary {
+                    input: input.display.clone(),
+                    bytes: s.bytes,
+                    interchanges: u64::from(s.totals.interchanges),
+                    groups: u64::from(s.totals.groups),
+                    transactions: u64::from(s.totals.transactions),
+                    transactions_rejected: u64::from(s.totals.transactions_rejected),
+                    problems: s.problems,
+                    exit: r.verdict as i32,
+                    claims: tally,
+                    outputs: r
+                        .written
+                        .iter()
+                        .map(|p| {
+                            p.file_name()
+                                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+                        })
+                        .collect(),
+                    error: None,
+                });
+            }
             Err(e) => {
                 eprintln!("scrub837: {e}");
                 io_failed = true;
+                summaries.push(InputSummary {
+                    input: input.display.clone(),
+                    bytes: 0,
+                    interchanges: 0,
+                    groups: 0,
+                    transactions: 0,
+                    transactions_rejected: 0,
+                    problems: 0,
+                    exit: EXIT_ERROR,
+                    claims: Tally::default(),
+                    outputs: Vec::new(),
+                    error: Some(e.to_string()),
+                });
             }
         }
     }
-    if io_failed {
-        EXIT_ERROR
-    } else {
-        worst as i32
+    let exit = if io_failed { EXIT_ERROR } else { worst as i32 };
+    let summary = RunSummary {
+        tool: format!("scrub837 {}", env!("CARGO_PKG_VERSION")),
+        rules: settings.engine.as_ref().map_or_else(
+            || "none (--no-edits)".to_owned(),
+            |e| format!("{} {}", e.rules.pack.name, e.rules.pack.version),
+        ),
+        now: settings.now.to_string(),
+        exit,
+        bytes,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        claims: run_tally,
+        inputs: summaries,
+    };
+    let json = match serde_json::to_vec_pretty(&summary) {
+        Ok(mut j) => {
+            j.push(b'\n');
+            j
+        }
+        Err(e) => {
+            eprintln!("scrub837: summary: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    if let Err(e) = put(&settings.out_dir.join("summary.json"), &json) {
+        eprintln!("scrub837: {e}");
+        return EXIT_ERROR;
     }
+    if !args.quiet {
+        let _ = writeln!(
+            stderr.lock(),
+            "scrub837: {} input{}, {}",
+            summary.inputs.len(),
+            if summary.inputs.len() == 1 { "" } else { "s" },
+            summary.claims.human()
+        );
+    }
+    exit
 }
 
 /// Parses the command line and runs it.

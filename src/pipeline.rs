@@ -246,7 +246,7 @@ pub fn output_path(out_dir: &Path, input: &Input, suffix: &str) -> PathBuf {
 
 /// Writes `bytes` to `path` through a temporary file and a rename, or removes a stale
 /// `path` when `bytes` is empty. Returns whether a file was written.
-fn put(path: &Path, bytes: &[u8]) -> Result<bool, Error> {
+pub fn put(path: &Path, bytes: &[u8]) -> Result<bool, Error> {
     if bytes.is_empty() {
         match fs::remove_file(path) {
             Ok(()) => {}
@@ -290,7 +290,11 @@ impl TempOut {
     }
 
     /// Applies late rejections (through a second temporary file) and renames into place.
-    fn commit(self, late: &[LateRejection]) -> Result<(), Error> {
+    fn commit(
+        self,
+        late: &[LateRejection],
+        tally: &mut crate::report::summary::Tally,
+    ) -> Result<(), Error> {
         let TempOut { path, tmp, writer } = self;
         let f = writer
             .into_inner()
@@ -306,7 +310,7 @@ impl TempOut {
             let src = fs::File::open(&tmp).map_err(|e| Error::io(&tmp, e))?;
             let out = fs::File::create(&patched).map_err(|e| Error::io(&patched, e))?;
             let mut w = io::BufWriter::new(out);
-            apply_late(io::BufReader::new(src), &mut w, late)
+            apply_late(io::BufReader::new(src), &mut w, late, tally)
                 .map_err(|e| Error::io(&patched, e))?;
             w.flush().map_err(|e| Error::io(&patched, e))?;
             fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
@@ -342,6 +346,8 @@ pub struct Scrubbed {
     pub edited: Option<StageCounts>,
     /// The `claims.jsonl` bytes ([`scrub_reader`] only; [`scrub_input`] streams them to disk).
     pub claims_jsonl: Vec<u8>,
+    /// Claims by status, payer and edit, when the edit stage ran.
+    pub tally: Option<crate::report::summary::Tally>,
 }
 
 impl Scrubbed {
@@ -378,7 +384,9 @@ pub fn scrub_reader<R: Read>(
     if late.is_empty() {
         scrubbed.claims_jsonl = lines;
     } else {
-        apply_late(&lines[..], &mut scrubbed.claims_jsonl, &late)?;
+        let mut tally = scrubbed.tally.take().unwrap_or_default();
+        apply_late(&lines[..], &mut scrubbed.claims_jsonl, &late, &mut tally)?;
+        scrubbed.tally = Some(tally);
     }
     Ok(scrubbed)
 }
@@ -476,12 +484,12 @@ pub fn scrub_stream<R: Read>(
             b.target.take(last);
         }
     }
-    let (edited, late) = match sink.batches.take().map(|b| b.target) {
+    let (edited, tally, late) = match sink.batches.take().map(|b| b.target) {
         Some(Target::Stage(stage)) => {
-            let (counts, late) = stage.finish()?;
-            (Some(counts), late)
+            let (counts, tally, late) = stage.finish()?;
+            (Some(counts), Some(tally), late)
         }
-        _ => (None, Vec::new()),
+        _ => (None, None, Vec::new()),
     };
     let problems = sink.problems;
     let claims = sink.validator.counts();
@@ -496,6 +504,7 @@ pub fn scrub_stream<R: Read>(
             problems,
             claims,
             edited,
+            tally,
             claims_jsonl: Vec::new(),
         },
         late,
@@ -527,7 +536,7 @@ pub fn scrub_input(
         Some(t) => Sink::Claims(&mut t.writer),
         None => Sink::Nothing,
     };
-    let (scrubbed, late) = match scrub_stream(src, settings, numbers, report, sink) {
+    let (mut scrubbed, late) = match scrub_stream(src, settings, numbers, report, sink) {
         Ok(r) => r,
         Err(e) => {
             if let Some(t) = claims_file {
@@ -548,7 +557,9 @@ pub fn scrub_input(
         Some(t) => {
             let claims = scrubbed.edited.map_or(0, |e| e.claims);
             if claims > 0 {
-                t.commit(&late)?;
+                let mut tally = scrubbed.tally.take().unwrap_or_default();
+                t.commit(&late, &mut tally)?;
+                scrubbed.tally = Some(tally);
                 written.push(claims_path);
             } else {
                 t.discard()?;

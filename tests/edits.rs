@@ -487,3 +487,71 @@ fn rule_pack_gaps_are_refused() {
         "{e}"
     );
 }
+
+/// Sums the claims.jsonl files of a run the way summary.json should: claims, statuses, dollars,
+/// by payer and by edit (claims per edit and severity).
+fn recount(lines: &[ClaimLine]) -> serde_json::Value {
+    let mut t = scrub837::report::summary::Tally::default();
+    for c in lines {
+        t.add_line(c, 1);
+    }
+    serde_json::to_value(&t).unwrap()
+}
+
+#[test]
+fn summary_json_reconciles_with_claims_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Edit fixtures plus an envelope fixture whose group is rejected at its trailer.
+    let mut inputs: Vec<std::path::PathBuf> = fixtures_in("edits", 60);
+    inputs.push(fixture("envelope/wrong_ge01.x12"));
+    let run = assert_cmd::Command::cargo_bin("scrub837")
+        .unwrap()
+        .args(["scrub", "--now", NOW, "-o"])
+        .arg(&out)
+        .args(&inputs)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let mut all = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let stem = input.file_stem().unwrap().to_string_lossy().into_owned();
+        let lines =
+            read_claims(&std::fs::read(out.join(format!("{stem}.claims.jsonl"))).unwrap()[..])
+                .unwrap();
+        assert_eq!(summary["inputs"][i]["claims"], recount(&lines), "{stem}");
+        all.extend(lines);
+    }
+    assert_eq!(summary["claims"], recount(&all));
+    assert_eq!(
+        summary["claims"]["claims"].as_u64().unwrap() as usize,
+        all.len()
+    );
+    // The last line of stderr tells the same counts.
+    let err = String::from_utf8_lossy(&run.stderr);
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with(&format!(
+            "scrub837: {} inputs, {} claims:",
+            inputs.len(),
+            all.len()
+        )),
+        "{last}"
+    );
+    // Golden, with the one field that differs between runs zeroed.
+    let mut stable = summary.clone();
+    stable["elapsed_ms"] = 0.into();
+    let base = format!("{}/", root().join("fixtures").display());
+    for i in stable["inputs"].as_array_mut().unwrap() {
+        let name = i["input"].as_str().unwrap().replace(&base, "fixtures/");
+        i["input"] = name.into();
+    }
+    let mut text = serde_json::to_vec_pretty(&stable).unwrap();
+    text.push(b'\n');
+    golden(
+        &root().join("tests/golden/summary/edits-and-rejected-group.json"),
+        &text,
+    );
+}

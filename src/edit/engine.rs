@@ -9,6 +9,7 @@ use super::finding::{Finding, Severity};
 use super::payer::MatchedBy;
 use super::rules::RuleSet;
 use crate::claim::{ClaimBatch, Date, Kind, Money};
+use crate::report::summary::EditSet;
 
 /// One edited claim as the ordered stage needs it (its line is in the batch's buffer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +24,14 @@ pub struct Edited {
     pub warned: bool,
     /// End of its line in the batch's line buffer.
     pub end: usize,
+    /// Its payer profile (index into the rule set's profiles).
+    pub profile: Option<u16>,
+    /// CLM02 in cents (0 when unreadable).
+    pub cents: i64,
+    /// The edits that reject it.
+    pub rejects: EditSet,
+    /// The edits that warn.
+    pub warns: EditSet,
 }
 
 /// What the edits made of one claim.
@@ -151,12 +160,23 @@ impl Engine {
                 rules_label,
                 lines,
             );
+            let (mut rejects, mut warns) = (EditSet::default(), EditSet::default());
+            for x in &findings {
+                match x.severity {
+                    Severity::Reject => rejects.add(&x.edit),
+                    Severity::Warn => warns.add(&x.edit),
+                }
+            }
             out.push(Edited {
                 transaction: rec.transaction,
                 index: rec.index,
                 rejected: findings.iter().any(|x| x.severity == Severity::Reject),
                 warned: findings.iter().any(|x| x.severity == Severity::Warn),
                 end: lines.len(),
+                profile: matched.and_then(|m| u16::try_from(m.0).ok()),
+                cents: f.charge.map_or(0, |c| c.cents),
+                rejects,
+                warns,
             });
         }
     }

@@ -11,6 +11,7 @@ use super::engine::{Edited, Engine};
 use super::finding::{Finding, Severity};
 use crate::claim::{ClaimBatch, Spares};
 use crate::report::claims_jsonl::{prepend_findings, LateRejection};
+use crate::report::summary::{ClaimTally, Tally};
 use crate::x12::{AckStatus, GroupOutcome, InterchangeOutcome, SegmentError, TransactionOutcome};
 
 /// A batch edited by a worker: one summary per claim and their lines, back to back.
@@ -75,6 +76,7 @@ pub struct EditStage<'w> {
     interchange_start: u64,
     late: Vec<LateRejection>,
     counts: StageCounts,
+    tally: Tally,
     error: Option<io::Error>,
     spares: Spares,
 }
@@ -102,6 +104,7 @@ impl<'w> EditStage<'w> {
             interchange_start: 0,
             late: Vec::new(),
             counts: StageCounts::default(),
+            tally: Tally::default(),
             error: None,
             spares: Spares::default(),
         }
@@ -183,7 +186,7 @@ impl<'w> EditStage<'w> {
 
     /// Waits for every batch and writes what is left; returns the counts and the rejections
     /// to apply to lines already written.
-    pub fn finish(mut self) -> io::Result<(StageCounts, Vec<LateRejection>)> {
+    pub fn finish(mut self) -> io::Result<(StageCounts, Tally, Vec<LateRejection>)> {
         while !self.queue.is_empty() {
             self.drain(true);
         }
@@ -201,7 +204,7 @@ impl<'w> EditStage<'w> {
             return Err(e);
         }
         self.out.flush()?;
-        Ok((self.counts, self.late))
+        Ok((self.counts, self.tally, self.late))
     }
 
     fn drain(&mut self, block: bool) {
@@ -304,7 +307,24 @@ impl<'w> EditStage<'w> {
     /// Writes a claim's line, with structural findings put first when there are any.
     fn write(&mut self, claim: Edited, line: &[u8], structural: &[Finding]) {
         self.counts.claims += 1;
+        let mut rejects = claim.rejects;
+        for f in structural.iter().filter(|f| f.severity == Severity::Reject) {
+            rejects.add(&f.edit);
+        }
         let rejected = claim.rejected || structural.iter().any(|f| f.severity == Severity::Reject);
+        self.tally.add(
+            &ClaimTally {
+                profile: claim
+                    .profile
+                    .and_then(|p| self.engine.rules.profiles.get(p as usize))
+                    .map(|p| p.id.as_str()),
+                cents: claim.cents,
+                rejected,
+                rejects,
+                warns: claim.warns,
+            },
+            1,
+        );
         if rejected {
             self.counts.rejected += 1;
         }

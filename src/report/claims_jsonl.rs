@@ -360,10 +360,12 @@ pub fn prepend_findings(line: &[u8], findings: &[Finding], out: &mut dyn Write) 
 
 /// Copies `src` to `dst`, applying late rejections (in one sweep: `late` is in the order the
 /// stage found them, each range starting at or after the previous one's start).
+/// `tally` is corrected for every line that changes.
 pub fn apply_late(
     src: impl BufRead,
     dst: &mut dyn Write,
     late: &[LateRejection],
+    tally: &mut crate::report::summary::Tally,
 ) -> io::Result<()> {
     let mut order: Vec<&LateRejection> = late.iter().collect();
     order.sort_by_key(|l| l.lines.start);
@@ -383,6 +385,7 @@ pub fn apply_late(
             continue;
         }
         let mut c: ClaimLine = serde_json::from_str(&line).map_err(io::Error::other)?;
+        tally.add_line(&c, -1);
         for h in &active {
             c.findings.push(FindingOut::from(&h.finding));
         }
@@ -392,6 +395,7 @@ pub fn apply_late(
         {
             c.status = "rejected".into();
         }
+        tally.add_line(&c, 1);
         c.write(dst)?;
     }
     Ok(())

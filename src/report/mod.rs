@@ -1,3 +1,4 @@
 //! Claim-level outputs for machines and people: `NAME.claims.jsonl` (one line per claim read).
 
 pub mod claims_jsonl;
+pub mod summary;
