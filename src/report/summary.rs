@@ -24,15 +24,13 @@ impl EditSet {
         }
     }
 
-    fn ids(self) -> impl Iterator<Item = String> {
-        (0..128u32)
-            .filter(move |n| self.0 & (1 << n) != 0)
-            .map(|n| format!("E-{n:02}"))
+    fn bits(self) -> impl Iterator<Item = usize> {
+        (0..128usize).filter(move |n| self.0 & (1 << n) != 0)
     }
 }
 
 /// Claims and dollars by status.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     /// Claims read.
     pub claims: u64,
@@ -42,29 +40,16 @@ pub struct Counts {
     pub rejected: u64,
     /// With at least one warning.
     pub warned: u64,
-    /// CLM02 of the accepted claims.
-    pub accepted_dollars: String,
-    /// CLM02 of the rejected claims.
-    pub rejected_dollars: String,
-    #[serde(skip)]
-    accepted_cents: i64,
-    #[serde(skip)]
-    rejected_cents: i64,
+    /// CLM02 of the accepted claims, in cents (written as dollars).
+    #[serde(rename = "accepted_dollars", serialize_with = "dollars")]
+    pub accepted_cents: i64,
+    /// CLM02 of the rejected claims, in cents (written as dollars).
+    #[serde(rename = "rejected_dollars", serialize_with = "dollars")]
+    pub rejected_cents: i64,
 }
 
-impl Default for Counts {
-    fn default() -> Self {
-        Counts {
-            claims: 0,
-            accepted: 0,
-            rejected: 0,
-            warned: 0,
-            accepted_dollars: "0.00".into(),
-            rejected_dollars: "0.00".into(),
-            accepted_cents: 0,
-            rejected_cents: 0,
-        }
-    }
+fn dollars<S: serde::Serializer>(cents: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&Money { cents: *cents }.to_string())
 }
 
 impl Counts {
@@ -81,14 +66,6 @@ impl Counts {
         if warned {
             n(&mut self.warned);
         }
-        self.accepted_dollars = Money {
-            cents: self.accepted_cents,
-        }
-        .to_string();
-        self.rejected_dollars = Money {
-            cents: self.rejected_cents,
-        }
-        .to_string();
     }
 
     fn merge(&mut self, o: &Counts) {
@@ -98,14 +75,20 @@ impl Counts {
         self.warned += o.warned;
         self.accepted_cents = self.accepted_cents.saturating_add(o.accepted_cents);
         self.rejected_cents = self.rejected_cents.saturating_add(o.rejected_cents);
-        self.accepted_dollars = Money {
+    }
+
+    fn accepted_dollars(&self) -> String {
+        Money {
             cents: self.accepted_cents,
         }
-        .to_string();
-        self.rejected_dollars = Money {
+        .to_string()
+    }
+
+    fn rejected_dollars(&self) -> String {
+        Money {
             cents: self.rejected_cents,
         }
-        .to_string();
+        .to_string()
     }
 }
 
@@ -127,7 +110,46 @@ pub struct Tally {
     /// By payer profile (`none` for payers without one).
     pub by_payer: BTreeMap<String, Counts>,
     /// By edit id: claims it flagged.
-    pub by_edit: BTreeMap<String, EditCounts>,
+    pub by_edit: EditTable,
+}
+
+/// Claims flagged per edit id `E-00`…`E-127`, kept as a table (the reading thread adds to it
+/// for every claim) and written as a map of the ids that fired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EditTable(Vec<EditCounts>);
+
+impl Default for EditTable {
+    fn default() -> Self {
+        EditTable(vec![EditCounts::default(); 128])
+    }
+}
+
+impl EditTable {
+    /// The counts of an edit id, if it is one the table holds.
+    pub fn get(&self, edit: &str) -> Option<&EditCounts> {
+        let n: usize = edit.strip_prefix("E-")?.parse().ok()?;
+        self.0.get(n)
+    }
+
+    /// `(id, counts)` of the edits that fired, in id order.
+    pub fn fired(&self) -> impl Iterator<Item = (String, &EditCounts)> {
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.reject + c.warn > 0)
+            .map(|(n, c)| (format!("E-{n:02}"), c))
+    }
+}
+
+impl Serialize for EditTable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.fired() {
+            m.serialize_entry(&k, v)?;
+        }
+        m.end()
+    }
 }
 
 /// One claim as the tally sees it.
@@ -150,15 +172,21 @@ impl Tally {
         let rejected = c.rejected;
         let warned = c.warns.0 != 0;
         self.all.add(rejected, warned, c.cents, sign);
-        self.by_payer
-            .entry(c.profile.unwrap_or("none").to_owned())
-            .or_default()
-            .add(rejected, warned, c.cents, sign);
+        let payer = c.profile.unwrap_or("none");
+        match self.by_payer.get_mut(payer) {
+            Some(p) => p.add(rejected, warned, c.cents, sign),
+            None => {
+                let mut p = Counts::default();
+                p.add(rejected, warned, c.cents, sign);
+                self.by_payer.insert(payer.to_owned(), p);
+            }
+        }
         for (set, reject) in [(c.rejects, true), (c.warns, false)] {
-            for id in set.ids() {
-                let e = self.by_edit.entry(id).or_default();
-                let slot = if reject { &mut e.reject } else { &mut e.warn };
-                *slot = slot.saturating_add_signed(sign);
+            for n in set.bits() {
+                if let Some(e) = self.by_edit.0.get_mut(n) {
+                    let slot = if reject { &mut e.reject } else { &mut e.warn };
+                    *slot = slot.saturating_add_signed(sign);
+                }
             }
         }
     }
@@ -197,31 +225,28 @@ impl Tally {
         for (k, v) in &o.by_payer {
             self.by_payer.entry(k.clone()).or_default().merge(v);
         }
-        for (k, v) in &o.by_edit {
-            let e = self.by_edit.entry(k.clone()).or_default();
+        for (e, v) in self.by_edit.0.iter_mut().zip(&o.by_edit.0) {
             e.reject += v.reject;
             e.warn += v.warn;
         }
-        self.by_edit.retain(|_, v| v.reject + v.warn > 0);
         self.by_payer.retain(|_, v| v.claims > 0);
     }
 
     /// One line for people: counts, dollars and the edits that fired most.
     pub fn human(&self) -> String {
-        let mut top: Vec<(&String, u64)> = self
+        let mut top: Vec<(String, u64)> = self
             .by_edit
-            .iter()
+            .fired()
             .map(|(k, v)| (k, v.reject + v.warn))
-            .filter(|(_, n)| *n > 0)
             .collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut s = format!(
             "{} claims: {} accepted (${}), {} rejected (${}), {} with warnings",
             self.all.claims,
             self.all.accepted,
-            self.all.accepted_dollars_or_zero(),
+            self.all.accepted_dollars(),
             self.all.rejected,
-            self.all.rejected_dollars_or_zero(),
+            self.all.rejected_dollars(),
             self.all.warned
         );
         if !top.is_empty() {
@@ -233,22 +258,6 @@ impl Tally {
             s.push_str(&format!("; top edits: {}", list.join(", ")));
         }
         s
-    }
-}
-
-impl Counts {
-    fn accepted_dollars_or_zero(&self) -> String {
-        Money {
-            cents: self.accepted_cents,
-        }
-        .to_string()
-    }
-
-    fn rejected_dollars_or_zero(&self) -> String {
-        Money {
-            cents: self.rejected_cents,
-        }
-        .to_string()
     }
 }
 
@@ -319,11 +328,11 @@ mod tests {
         };
         t.add(&c, 1);
         assert_eq!((t.all.claims, t.all.rejected), (1, 1));
-        assert_eq!(t.all.rejected_dollars, "1500.00");
-        assert_eq!(t.by_edit["E-29"].reject, 1);
+        assert_eq!(t.all.rejected_dollars(), "1500.00");
+        assert_eq!(t.by_edit.get("E-29").unwrap().reject, 1);
         t.add(&c, -1);
         assert_eq!((t.all.claims, t.all.rejected), (0, 0));
-        assert_eq!(t.by_edit["E-29"].reject, 0);
+        assert_eq!(t.by_edit.get("E-29").unwrap().reject, 0);
         assert!(t.human().starts_with("0 claims"));
     }
 }
