@@ -29,6 +29,8 @@ fn settings(engine: Option<Arc<Engine>>, threads: usize) -> Settings {
         grammars: Arc::new(Grammars::embedded().expect("grammars")),
         engine,
         pool: (threads > 1).then(|| Arc::new(pool(threads))),
+        log_phi: false,
+        progress: None,
     }
 }
 

@@ -27,6 +27,8 @@ fn settings(grammars: Arc<Grammars>) -> Settings {
         grammars,
         engine: None,
         pool: None,
+        log_phi: false,
+        progress: None,
     }
 }
 

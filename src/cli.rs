@@ -32,12 +32,56 @@ pub const EXIT_UNUSABLE: i32 = 3;
 #[command(
     after_help = "Exit status: 0 nothing rejected, 1 claims or transaction sets rejected, \
 2 usage, I/O or configuration error, 3 input unusable (not an interchange, or rejected at the \
-interchange level).\nLogs go to stderr; set SCRUB837_LOG (e.g. info, debug) for more."
+interchange level).\nLogs go to stderr (-v info, -vv debug, or SCRUB837_LOG=FILTER); they never \
+carry names, member ids, birth dates or claim ids unless --log-phi is given."
 )]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// More logs on stderr: -v for a line per input, -vv for debug detail.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Let debug logs name claims (CLM01). Claims carry protected health information: off by
+    /// default.
+    #[arg(long, global = true)]
+    pub log_phi: bool,
+}
+
+/// How logs are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One line of text per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Sets up tracing on stderr: `SCRUB837_LOG` wins; else `-v`/`-vv`; else warnings only.
+pub fn init_logging(verbose: u8, format: LogFormat) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SCRUB837_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("scrub837={level},warn")));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 /// Subcommands.
@@ -138,6 +182,32 @@ pub fn problem_line(display: &str, p: &Problem) -> String {
     }
 }
 
+/// A progress bar on stderr when it is a terminal (and not `--quiet`): bytes read of the total
+/// input size, and claims per second.
+fn progress_bar(quiet: bool, inputs: &[crate::input::Input]) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|i| match &i.source {
+            crate::input::Source::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            crate::input::Source::Stdin => None,
+        })
+        .sum();
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {elapsed} {msg}",
+    )
+    .ok()?;
+    bar.set_style(style);
+    Some(bar)
+}
+
 /// Loads the rule pack: `dir`, or the bundled packs.
 pub fn load_rules(dir: Option<&std::path::Path>) -> Result<RuleSet, Error> {
     match dir {
@@ -187,6 +257,8 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
         None
     };
     Ok(Settings {
+        log_phi: false,
+        progress: None,
         engine,
         pool,
         out_dir: args.out_dir.clone(),
@@ -205,9 +277,12 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
 }
 
 /// Runs `scrub`, returning the exit status.
-pub fn scrub(args: &ScrubArgs) -> i32 {
+pub fn scrub(args: &ScrubArgs, log_phi: bool) -> i32 {
     let settings = match settings(args) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            s.log_phi = log_phi;
+            s
+        }
         Err(e) => {
             eprintln!("scrub837: {e}");
             return EXIT_ERROR;
@@ -221,6 +296,8 @@ pub fn scrub(args: &ScrubArgs) -> i32 {
         }
     };
     let started = std::time::Instant::now();
+    let mut settings = settings;
+    settings.progress = progress_bar(args.quiet, &inputs);
     let mut numbers = ControlNumbers::starting_at(args.first_control_number);
     let mut worst = Verdict::Clean;
     let mut io_failed = false;
@@ -282,6 +359,9 @@ pub fn scrub(args: &ScrubArgs) -> i32 {
             }
         }
     }
+    if let Some(bar) = &settings.progress {
+        bar.finish_and_clear();
+    }
     let exit = if io_failed { EXIT_ERROR } else { worst as i32 };
     let summary = RunSummary {
         tool: format!("scrub837 {}", env!("CARGO_PKG_VERSION")),
@@ -325,8 +405,9 @@ pub fn scrub(args: &ScrubArgs) -> i32 {
 /// Parses the command line and runs it.
 pub fn main_with_args() -> i32 {
     let cli = Cli::parse();
+    init_logging(cli.verbose, cli.log_format);
     match &cli.command {
-        Command::Scrub(args) => scrub(args),
+        Command::Scrub(args) => scrub(args, cli.log_phi),
         Command::Explain(args) => print_with(load_rules(args.rules.as_deref()), |r| {
             crate::edit::explain::explain(r, &args.edit)
         }),

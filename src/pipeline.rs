@@ -48,6 +48,10 @@ pub struct Settings {
     pub engine: Option<Arc<Engine>>,
     /// The pool the edit stage runs on; `None` edits on the reading thread.
     pub pool: Option<Arc<rayon::ThreadPool>>,
+    /// Whether debug logs may name claims (`--log-phi`).
+    pub log_phi: bool,
+    /// The progress bar on a terminal (bytes read, claims per second), if any.
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 /// The verdict on one input; its number is the exit status it asks for.
@@ -100,6 +104,28 @@ struct FileSink<'a, 'r, 'g, 'c> {
     batches: Option<Batches<'c>>,
     report: &'r mut dyn FnMut(&Problem),
     problems: u64,
+    progress: Option<Progress>,
+}
+
+/// Feeds the progress bar every few thousand segments.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    shown: u64,
+    segments: u32,
+}
+
+impl Progress {
+    const EVERY: u32 = 4096;
+
+    #[inline]
+    fn segment(&mut self, byte: u64) {
+        self.segments += 1;
+        if self.segments >= Progress::EVERY {
+            self.segments = 0;
+            self.bar.inc(byte.saturating_sub(self.shown));
+            self.shown = self.shown.max(byte);
+        }
+    }
 }
 
 impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
@@ -122,6 +148,9 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
     }
     #[inline]
     fn transaction_segment(&mut self, segment: &Segment<'_>, position: &Position) {
+        if let Some(p) = self.progress.as_mut() {
+            p.segment(position.byte);
+        }
         let placement = self.validator.segment(segment, position);
         if let (Some(b), Some(p), Some(g)) = (
             self.batches.as_mut(),
@@ -436,11 +465,12 @@ pub fn scrub_stream<R: Read>(
     });
     let target = match (sink, &settings.engine) {
         (Sink::Batches(c), _) => Some(Target::Consumer(c)),
-        (Sink::Claims(out), Some(engine)) => Some(Target::Stage(Box::new(EditStage::new(
-            engine.clone(),
-            settings.pool.clone(),
-            out,
-        )))),
+        (Sink::Claims(out), Some(engine)) => {
+            let mut stage = EditStage::new(engine.clone(), settings.pool.clone(), out);
+            stage.log_phi(settings.log_phi);
+            stage.progress(settings.progress.clone());
+            Some(Target::Stage(Box::new(stage)))
+        }
         _ => None,
     };
     let mut sink = FileSink {
@@ -459,9 +489,17 @@ pub fn scrub_stream<R: Read>(
         }),
         report,
         problems: 0,
+        progress: settings.progress.clone().map(|bar| Progress {
+            bar,
+            shown: 0,
+            segments: 0,
+        }),
     };
     let totals = check_stream(&mut framer, &mut checker, &mut sink)?;
     let bytes = framer.offset();
+    if let Some(p) = &sink.progress {
+        p.bar.inc(bytes.saturating_sub(p.shown));
+    }
     if totals.interchanges == 0 {
         sink.problems += 1;
         let message = if bytes == 0 {
@@ -581,7 +619,9 @@ pub fn scrub_input(
         transactions = t.transactions,
         transactions_rejected = t.transactions_rejected,
         claims = c.read,
-        claims_rejected = c.rejected,
+        claims_rejected_structurally = c.rejected,
+        claims_rejected = scrubbed.tally.as_ref().map_or(c.rejected, |t| t.all.rejected),
+        claims_warned = scrubbed.tally.as_ref().map_or(0, |t| t.all.warned),
         problems = scrubbed.problems,
         mb_per_s = format!("{:.1}", scrubbed.bytes as f64 / 1e6 / secs.max(1e-9)),
         "scrubbed"

@@ -204,3 +204,49 @@ fn single_line_acknowledgments_on_request() {
     assert!(back.problems.is_empty());
     assert_eq!(back.acks.len(), 1);
 }
+
+/// Debug logs of the edit stage name a claim only with --log-phi; names, member ids and birth
+/// dates never appear.
+#[test]
+fn verbose_logs_carry_claim_ids_only_with_log_phi() {
+    let out = tempfile::tempdir().unwrap();
+    let input = fixture("edits/E-29.p.x12");
+    let text = std::fs::read_to_string(&input).unwrap();
+    // Values from the fixture that must never show: subscriber names, member ids, birth dates.
+    let mut phi = Vec::new();
+    for seg in text.split('~') {
+        let f: Vec<&str> = seg.trim().split('*').collect();
+        match f.as_slice() {
+            ["NM1", "IL", _, last, first, .., id] => phi.extend([*last, *first, *id]),
+            ["DMG", "D8", dob, ..] => phi.push(*dob),
+            _ => {}
+        }
+    }
+    assert!(!phi.is_empty());
+    let run = |extra: &[&str]| {
+        let r = scrub837()
+            .args(["scrub", "-vv", "--log-format", "json", "--now", NOW])
+            .args(extra)
+            .arg("--out-dir")
+            .arg(out.path())
+            .arg(&input)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&r.stderr).into_owned()
+    };
+    let plain = run(&[]);
+    assert!(plain.contains("\"claim rejected\""), "{plain}");
+    assert!(
+        !plain.contains("E29P-FIRE"),
+        "a claim id without --log-phi: {plain}"
+    );
+    let with = run(&["--log-phi"]);
+    assert!(with.contains("E29P-FIRE"), "{with}");
+    for p in phi.iter().filter(|p| p.len() > 2) {
+        assert!(!plain.contains(p) && !with.contains(p), "logs show {p}");
+    }
+    // Every log line is a JSON object (the summary line aside).
+    for l in plain.lines().filter(|l| !l.starts_with("scrub837: ")) {
+        assert!(serde_json::from_str::<serde_json::Value>(l).is_ok(), "{l}");
+    }
+}

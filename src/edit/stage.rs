@@ -79,6 +79,8 @@ pub struct EditStage<'w> {
     tally: Tally,
     error: Option<io::Error>,
     spares: Spares,
+    log_phi: bool,
+    progress: Option<(indicatif::ProgressBar, std::time::Instant)>,
 }
 
 impl<'w> EditStage<'w> {
@@ -105,9 +107,21 @@ impl<'w> EditStage<'w> {
             late: Vec::new(),
             counts: StageCounts::default(),
             tally: Tally::default(),
+            log_phi: false,
+            progress: None,
             error: None,
             spares: Spares::default(),
         }
+    }
+
+    /// Lets debug logs name the claims they are about (`--log-phi`).
+    pub fn log_phi(&mut self, yes: bool) {
+        self.log_phi = yes;
+    }
+
+    /// Shows claims and claims per second on a progress bar.
+    pub fn progress(&mut self, bar: Option<indicatif::ProgressBar>) {
+        self.progress = bar.map(|b| (b, std::time::Instant::now()));
     }
 
     /// Where used batches go back to (the builder's spares).
@@ -242,6 +256,12 @@ impl<'w> EditStage<'w> {
             }
             match (item, results) {
                 (_, Some(e)) | (Item::Ready(e), None) => {
+                    if let Some((bar, started)) = &self.progress {
+                        let n =
+                            self.counts.claims + self.current.len() as u64 + e.claims.len() as u64;
+                        let secs = started.elapsed().as_secs_f64().max(1e-3);
+                        bar.set_message(format!("{n} claims, {:.0} claims/s", n as f64 / secs));
+                    }
                     let mut start = 0;
                     let buf = self.bufs.len();
                     for claim in e.claims {
@@ -330,6 +350,22 @@ impl<'w> EditStage<'w> {
         }
         if claim.warned {
             self.counts.warned += 1;
+        }
+        if rejected && tracing::enabled!(tracing::Level::DEBUG) {
+            // Without --log-phi a claim is named by its line in claims.jsonl, never by CLM01.
+            let edits = rejects.names();
+            if self.log_phi {
+                #[derive(serde::Deserialize)]
+                struct Id {
+                    claim: String,
+                }
+                let id = serde_json::from_slice::<Id>(line.strip_suffix(b"\n").unwrap_or(line))
+                    .map(|i| i.claim)
+                    .unwrap_or_default();
+                tracing::debug!(line = self.counts.claims, claim = %id, %edits, "claim rejected");
+            } else {
+                tracing::debug!(line = self.counts.claims, %edits, "claim rejected");
+            }
         }
         if self.error.is_none() {
             let res = if structural.is_empty() {

@@ -24,6 +24,14 @@ impl EditSet {
         }
     }
 
+    /// The ids in the set, in order (`E-07,E-29`).
+    pub fn names(self) -> String {
+        self.bits()
+            .map(|n| format!("E-{n:02}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     fn bits(self) -> impl Iterator<Item = usize> {
         (0..128usize).filter(move |n| self.0 & (1 << n) != 0)
     }

@@ -173,6 +173,8 @@ pub fn settings(read_size: usize) -> Settings {
         grammars: grammars(),
         engine: Some(engine()),
         pool: None,
+        log_phi: false,
+        progress: None,
     }
 }
 
