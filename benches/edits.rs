@@ -31,6 +31,8 @@ fn settings(engine: Option<Arc<Engine>>, threads: usize) -> Settings {
         pool: (threads > 1).then(|| Arc::new(pool(threads))),
         log_phi: false,
         progress: None,
+        html: false,
+        redact: false,
     }
 }
 

@@ -29,6 +29,8 @@ fn settings(grammars: Arc<Grammars>) -> Settings {
         pool: None,
         log_phi: false,
         progress: None,
+        html: false,
+        redact: false,
     }
 }
 

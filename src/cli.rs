@@ -158,9 +158,17 @@ pub struct ScrubArgs {
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
 
-    /// Structural checks only: no edits, no NAME.claims.jsonl.
+    /// Structural checks only: no edits, no NAME.claims.jsonl or NAME.report.html.
     #[arg(long)]
     pub no_edits: bool,
+
+    /// Do not write NAME.report.html.
+    #[arg(long)]
+    pub no_report: bool,
+
+    /// Replace patient and subscriber names, member ids, addresses and birth dates in the reports.
+    #[arg(long)]
+    pub redact: bool,
 }
 
 fn label(p: &Problem) -> String {
@@ -259,6 +267,8 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
     Ok(Settings {
         log_phi: false,
         progress: None,
+        html: !args.no_report,
+        redact: args.redact,
         engine,
         pool,
         out_dir: args.out_dir.clone(),

@@ -52,6 +52,10 @@ pub struct Settings {
     pub log_phi: bool,
     /// The progress bar on a terminal (bytes read, claims per second), if any.
     pub progress: Option<indicatif::ProgressBar>,
+    /// Write `NAME.report.html` (with the edit stage).
+    pub html: bool,
+    /// Replace names, member ids and birth dates in the reports (`--redact`).
+    pub redact: bool,
 }
 
 /// The verdict on one input; its number is the exit status it asks for.
@@ -597,8 +601,39 @@ pub fn scrub_input(
             if claims > 0 {
                 let mut tally = scrubbed.tally.take().unwrap_or_default();
                 t.commit(&late, &mut tally)?;
+                let html_path = output_path(&settings.out_dir, input, "report.html");
+                match (&settings.engine, settings.html) {
+                    (Some(engine), true) => {
+                        let file = match &input.source {
+                            Source::File(p) => Some(p.as_path()),
+                            Source::Stdin => None,
+                        };
+                        let now = settings.now.to_string();
+                        let claims =
+                            fs::File::open(&claims_path).map_err(|e| Error::io(&claims_path, e))?;
+                        let mut html = Vec::new();
+                        crate::report::html::write_report(
+                            &crate::report::html::ReportInput {
+                                name: &input.display,
+                                file,
+                                now: &now,
+                                tally: &tally,
+                                rules: &engine.rules,
+                                redact: settings.redact,
+                            },
+                            io::BufReader::new(claims),
+                            &mut html,
+                        )
+                        .map_err(|e| Error::io(&html_path, e))?;
+                        put(&html_path, &html)?;
+                        written.push(html_path);
+                    }
+                    _ => {
+                        put(&html_path, b"")?;
+                    }
+                }
                 scrubbed.tally = Some(tally);
-                written.push(claims_path);
+                written.insert(written.len().saturating_sub(1), claims_path);
             } else {
                 t.discard()?;
                 put(&claims_path, b"")?;

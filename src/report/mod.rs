@@ -1,4 +1,5 @@
 //! Claim-level outputs for machines and people: `NAME.claims.jsonl` (one line per claim read).
 
 pub mod claims_jsonl;
+pub mod html;
 pub mod summary;

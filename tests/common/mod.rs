@@ -175,6 +175,8 @@ pub fn settings(read_size: usize) -> Settings {
         pool: None,
         log_phi: false,
         progress: None,
+        html: false,
+        redact: false,
     }
 }
 

@@ -1,0 +1,392 @@
+//! `NAME.report.html`: one self-contained page a biller can act on (no scripts, fonts or
+//! network): the summary by payer and by edit, then each rejected or warned claim with its
+//! findings, what they mean, how to fix them, and the offending segments in context.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use super::claims_jsonl::ClaimLine;
+use super::summary::Tally;
+use crate::edit::RuleSet;
+
+/// Claims shown in full (the rest are counted; `claims.jsonl` has them all).
+pub const SHOWN: usize = 1000;
+
+/// What the page is about.
+pub struct ReportInput<'a> {
+    /// The input as named on the command line.
+    pub name: &'a str,
+    /// The input file, for the segments in context (none for stdin).
+    pub file: Option<&'a Path>,
+    /// The run's clock.
+    pub now: &'a str,
+    /// Claims by status, payer and edit.
+    pub tally: &'a Tally,
+    /// Rules (titles, explanations, fixes).
+    pub rules: &'a RuleSet,
+    /// Replace names, member ids and birth dates.
+    pub redact: bool,
+}
+
+/// HTML-escapes text.
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#222}\
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}table{border-collapse:collapse;margin:.5em 0}\
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\
+th{background:#f3f3f3}.num{text-align:right}.reject{color:#a40000;font-weight:600}\
+.warn{color:#8a5a00;font-weight:600}.claim{border:1px solid #bbb;padding:.6em 1em;margin:1em 0;\
+page-break-inside:avoid}pre{background:#f8f8f8;padding:.4em;overflow-x:auto;margin:.3em 0}\
+mark{background:#ffe08a}.muted{color:#666}@media print{body{margin:0}a{color:inherit}}";
+
+/// The meaning of the common 277CA category codes, for people.
+fn category(code: &str) -> &'static str {
+    match code.split(':').next().unwrap_or("") {
+        "A2" => "accepted",
+        "A3" => "returned as unprocessable",
+        "A6" => "rejected for missing information",
+        "A7" => "rejected for invalid information",
+        "A8" => "rejected for relational field in error",
+        _ => "",
+    }
+}
+
+/// Writes the report; `claims` is the input's `claims.jsonl`.
+pub fn write_report(
+    r: &ReportInput<'_>,
+    claims: impl BufRead,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let t = r.tally;
+    writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    )?;
+    writeln!(out, "<title>scrub837 report: {}</title>", esc(r.name))?;
+    writeln!(out, "<style>{STYLE}</style></head><body>")?;
+    writeln!(out, "<h1>Claim scrub report: {}</h1>", esc(r.name))?;
+    writeln!(
+        out,
+        "<p class=\"muted\">Scrubbed {} with rule pack {} {}{}.</p>",
+        esc(r.now),
+        esc(&r.rules.pack.name),
+        esc(&r.rules.pack.version),
+        if r.redact {
+            "; names, member ids and birth dates redacted"
+        } else {
+            ""
+        }
+    )?;
+    writeln!(
+        out,
+        "<h2>Summary</h2><table><tr><th></th><th>claims</th><th>dollars</th></tr>"
+    )?;
+    let a = &t.all;
+    for (label, n, cents) in [
+        ("read", a.claims, a.accepted_cents + a.rejected_cents),
+        ("accepted", a.accepted, a.accepted_cents),
+        ("rejected", a.rejected, a.rejected_cents),
+    ] {
+        writeln!(
+            out,
+            "<tr><td>{label}</td><td class=\"num\">{n}</td><td class=\"num\">{}</td></tr>",
+            crate::claim::Money { cents }
+        )?;
+    }
+    writeln!(
+        out,
+        "<tr><td>with warnings</td><td class=\"num\">{}</td><td></td></tr></table>",
+        a.warned
+    )?;
+    writeln!(out, "<h3>By payer</h3><table><tr><th>payer profile</th><th>claims</th><th>accepted</th><th>rejected</th><th>rejected dollars</th></tr>")?;
+    for (p, c) in &t.by_payer {
+        let name = r.rules.profiles.iter().find(|x| &x.id == p).map_or_else(
+            || "no profile (generic edits only)".to_owned(),
+            |x| x.name.clone(),
+        );
+        writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&name),
+            c.claims,
+            c.accepted,
+            c.rejected,
+            crate::claim::Money { cents: c.rejected_cents }
+        )?;
+    }
+    writeln!(out, "</table>")?;
+    writeln!(out, "<h3>By edit</h3><table><tr><th>edit</th><th>what it checks</th><th>claims rejected</th><th>claims warned</th></tr>")?;
+    for (id, c) in t.by_edit.fired() {
+        let title = r
+            .rules
+            .rules_of(&id)
+            .next()
+            .map_or("", |x| x.title.as_str());
+        writeln!(
+            out,
+            "<tr><td>{id}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(title),
+            c.reject,
+            c.warn
+        )?;
+    }
+    writeln!(out, "</table>")?;
+
+    writeln!(out, "<h2>Claims to fix</h2>")?;
+    let mut context = match r.file {
+        Some(p) => Context::open(p).ok(),
+        None => None,
+    };
+    let mut shown = 0usize;
+    let mut more = 0usize;
+    for line in claims.lines() {
+        let line = line?;
+        let c: ClaimLine = serde_json::from_str(&line).map_err(io::Error::other)?;
+        if c.findings.is_empty() {
+            continue;
+        }
+        if shown >= SHOWN {
+            more += 1;
+            continue;
+        }
+        shown += 1;
+        write_claim(out, r, &c, context.as_mut())?;
+    }
+    if shown == 0 {
+        writeln!(out, "<p>No claim was rejected or warned.</p>")?;
+    }
+    if more > 0 {
+        writeln!(
+            out,
+            "<p class=\"muted\">{more} more claims with findings are not shown here; every claim is in the claims.jsonl file.</p>"
+        )?;
+    }
+    writeln!(out, "</body></html>")
+}
+
+fn write_claim(
+    out: &mut dyn Write,
+    r: &ReportInput<'_>,
+    c: &ClaimLine,
+    context: Option<&mut Context>,
+) -> io::Result<()> {
+    let class = if c.rejected() { "reject" } else { "warn" };
+    writeln!(
+        out,
+        "<div class=\"claim\"><p><b>Claim {}</b> <span class=\"{class}\">{}</span> · {} · transaction {} · payer {} ({}) · charge {}</p>",
+        esc(&c.claim),
+        esc(&c.status),
+        esc(&c.kind),
+        esc(&c.transaction),
+        esc(&c.payer.name),
+        esc(c.payer.profile.as_deref().unwrap_or("no profile")),
+        esc(c.charge.as_deref().unwrap_or("?"))
+    )?;
+    writeln!(out, "<table><tr><th>edit</th><th>severity</th><th>line</th><th>what is wrong</th><th>277CA</th><th>how to fix</th></tr>")?;
+    let mut offsets: BTreeMap<u64, ()> = BTreeMap::new();
+    for f in &c.findings {
+        let fix = r
+            .rules
+            .rules_of(&f.edit)
+            .next()
+            .map_or(String::new(), |x| x.fix.clone());
+        let code = match (&f.stc, &f.ack) {
+            (Some(s), _) => format!("{s} ({})", category(s)),
+            (None, Some(a)) => a.clone(),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&f.edit),
+            if f.severity == "reject" { "reject" } else { "warn" },
+            esc(&f.severity),
+            f.line.map_or(String::new(), |n| n.to_string()),
+            esc(&f.message),
+            esc(&code),
+            esc(&fix)
+        )?;
+        if f.segment > 0 {
+            offsets.insert(f.byte, ());
+        }
+    }
+    writeln!(out, "</table>")?;
+    if let Some(ctx) = context {
+        for &byte in offsets.keys() {
+            if let Some(segs) = ctx.around(byte) {
+                writeln!(out, "<pre>")?;
+                for (at, seg) in segs {
+                    let seg = if r.redact {
+                        redact(&seg, ctx.element)
+                    } else {
+                        seg
+                    };
+                    let text = esc(&String::from_utf8_lossy(&seg));
+                    if at == byte {
+                        writeln!(out, "<mark>{text}</mark>")?;
+                    } else {
+                        writeln!(out, "{text}")?;
+                    }
+                }
+                writeln!(out, "</pre>")?;
+            }
+        }
+    }
+    writeln!(out, "</div>")
+}
+
+/// Blanks names, member ids and birth dates in a segment: NM1 of a person (NM103–NM105, NM109
+/// for subscriber/patient), DMG02, and the N3/N4 address lines.
+fn redact(seg: &[u8], sep: u8) -> Vec<u8> {
+    let mut f: Vec<Vec<u8>> = seg.split(|&b| b == sep).map(<[u8]>::to_vec).collect();
+    let hide = |f: &mut Vec<Vec<u8>>, i: usize| {
+        if let Some(x) = f.get_mut(i) {
+            if !x.is_empty() {
+                *x = b"XXXX".to_vec();
+            }
+        }
+    };
+    match f.first().map(Vec::as_slice) {
+        Some(b"NM1") => {
+            let person = f.get(2).is_some_and(|x| x == b"1");
+            let member = f
+                .get(1)
+                .is_some_and(|x| matches!(x.as_slice(), b"IL" | b"QC"));
+            if person || member {
+                for i in [3, 4, 5, 7] {
+                    hide(&mut f, i);
+                }
+            }
+            if member {
+                hide(&mut f, 9);
+            }
+        }
+        Some(b"DMG") => hide(&mut f, 2),
+        Some(b"N3") | Some(b"N4") => {
+            for i in 1..f.len() {
+                hide(&mut f, i);
+            }
+        }
+        Some(b"PAT") => {}
+        _ => {}
+    }
+    f.join(&sep)
+}
+
+/// Reads segments around a byte offset of the input file.
+struct Context {
+    file: std::fs::File,
+    terminator: u8,
+    element: u8,
+}
+
+impl Context {
+    fn open(path: &Path) -> io::Result<Context> {
+        let mut file = std::fs::File::open(path)?;
+        let mut isa = [0u8; 106];
+        file.read_exact(&mut isa)?;
+        if &isa[..3] != b"ISA" {
+            return Err(io::Error::other("not an ISA"));
+        }
+        Ok(Context {
+            file,
+            terminator: isa[105],
+            element: isa[3],
+        })
+    }
+
+    /// The segment starting at `byte` with up to two before and two after: (offset, bytes).
+    fn around(&mut self, byte: u64) -> Option<Vec<(u64, Vec<u8>)>> {
+        const WINDOW: u64 = 1024;
+        let start = byte.saturating_sub(WINDOW);
+        self.file.seek(SeekFrom::Start(start)).ok()?;
+        let mut buf = vec![0u8; (byte - start + WINDOW) as usize];
+        let n = read_full(&mut self.file, &mut buf);
+        buf.truncate(n);
+        let full = n == buf.len();
+        let mut segs = Vec::new();
+        let mut at = 0usize;
+        for piece in buf.split(|&b| b == self.terminator) {
+            let lead = piece
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count();
+            let off = start + (at + lead) as u64;
+            at += piece.len() + 1;
+            let body = &piece[lead..];
+            if !body.is_empty() {
+                segs.push((off, body.to_vec()));
+            }
+        }
+        // The window may cut a segment at either end: drop those pieces.
+        let first = usize::from(start > 0);
+        let last = if full {
+            segs.len().saturating_sub(1)
+        } else {
+            segs.len()
+        };
+        let i = segs.iter().position(|(o, _)| *o == byte)?;
+        if i < first || i >= last {
+            return None;
+        }
+        let from = i.saturating_sub(2).max(first);
+        let to = (i + 3).min(last);
+        segs.get(from..to).map(<[_]>::to_vec)
+    }
+}
+
+fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_people_not_codes() {
+        let r = |s: &str| String::from_utf8(redact(s.as_bytes(), b'*')).unwrap();
+        assert_eq!(
+            r("NM1*IL*1*DOE*JANE*Q***MI*1EG4TE5MK73"),
+            "NM1*IL*1*XXXX*XXXX*XXXX***MI*XXXX"
+        );
+        assert_eq!(
+            r("NM1*85*2*CLINIC*****XX*1234567893"),
+            "NM1*85*2*CLINIC*****XX*1234567893"
+        );
+        assert_eq!(
+            r("NM1*82*1*SMITH*ANNA****XX*1234567893"),
+            "NM1*82*1*XXXX*XXXX****XX*1234567893"
+        );
+        assert_eq!(r("DMG*D8*19600101*F"), "DMG*D8*XXXX*F");
+        assert_eq!(
+            r("SV1*HC:64635:26*1500*UN*1***1"),
+            "SV1*HC:64635:26*1500*UN*1***1"
+        );
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! The HTML report: golden pages (plain and redacted), self-contained, every flagged claim shown
+//! with its findings, and no names, member ids or birth dates under --redact.
+
+mod common;
+
+use common::{fixture, golden, root, NOW};
+
+fn run(inputs: &[&str], extra: &[&str]) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let status = assert_cmd::Command::cargo_bin("scrub837")
+        .unwrap()
+        .current_dir(fixture("edits"))
+        .args(["scrub", "-q", "--now", NOW])
+        .args(extra)
+        .arg("-o")
+        .arg(out.path())
+        .args(inputs)
+        .output()
+        .unwrap();
+    assert!(status.status.code().is_some_and(|c| c <= 1), "{status:?}");
+    out
+}
+
+/// Names, member ids and birth dates of a fixture (NM1*IL / NM1*QC and DMG values).
+fn phi_of(name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(fixture(&format!("edits/{name}"))).unwrap();
+    let mut out = Vec::new();
+    for seg in text.split('~') {
+        let f: Vec<&str> = seg.trim().split('*').collect();
+        match f.as_slice() {
+            ["NM1", "IL" | "QC", _, rest @ ..] => {
+                out.extend(rest.iter().take(3).map(|s| s.to_string()));
+                if let Some(id) = rest.get(6) {
+                    out.push(id.to_string());
+                }
+            }
+            ["DMG", "D8", dob, ..] => out.push(dob.to_string()),
+            _ => {}
+        }
+    }
+    // A value that is also a date of service or a code is not a leak when it shows.
+    let public: String = text
+        .split('~')
+        .map(str::trim)
+        .filter(|s| !s.starts_with("NM1*IL") && !s.starts_with("NM1*QC") && !s.starts_with("DMG"))
+        .collect::<Vec<_>>()
+        .join("~");
+    out.retain(|s| s.len() > 2 && !public.contains(s.as_str()));
+    out
+}
+
+#[test]
+fn report_pages_match_their_goldens_and_stand_alone() {
+    let files = ["E-13.i.x12", "E-29.p.x12", "E-41.p.x12"];
+    for (extra, tag) in [(&[][..], "plain"), (&["--redact"][..], "redacted")] {
+        let out = run(&files, extra);
+        for f in files {
+            let stem = f.trim_end_matches(".x12");
+            let html =
+                std::fs::read_to_string(out.path().join(format!("{stem}.report.html"))).unwrap();
+            golden(
+                &root().join(format!("tests/golden/report/{stem}.{tag}.html")),
+                html.as_bytes(),
+            );
+            for bad in ["<script", "http://", "https://", "src=", "@import", "url("] {
+                assert!(!html.contains(bad), "{stem}: {bad}");
+            }
+            // Every claim with findings is shown, with each of its edit ids.
+            let claims = scrub837::report::claims_jsonl::read_claims(
+                &std::fs::read(out.path().join(format!("{stem}.claims.jsonl"))).unwrap()[..],
+            )
+            .unwrap();
+            for c in claims.iter().filter(|c| !c.findings.is_empty()) {
+                assert!(
+                    html.contains(&format!("<b>Claim {}</b>", c.claim)),
+                    "{}",
+                    c.claim
+                );
+            }
+            let phi = phi_of(f);
+            assert!(!phi.is_empty());
+            if tag == "redacted" {
+                for p in &phi {
+                    assert!(
+                        !html.contains(p.as_str()),
+                        "{stem}: {p} shows under --redact"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn no_report_option_and_clean_files() {
+    let out = run(&["E-29.p.x12"], &["--no-report"]);
+    assert!(!out.path().join("E-29.p.report.html").exists());
+    assert!(out.path().join("E-29.p.claims.jsonl").exists());
+}
