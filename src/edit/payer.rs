@@ -43,15 +43,19 @@ pub struct Profiles {
 }
 
 impl Profiles {
-    /// Checks that no payer id or claim filing code names two profiles.
-    pub fn new(list: Vec<Profile>, directory: Vec<String>) -> Result<Self, String> {
+    /// Checks that no payer id or claim filing code names two profiles; an error names the
+    /// index of the second profile.
+    pub fn new(list: Vec<Profile>, directory: Vec<String>) -> Result<Self, (usize, String)> {
         let mut by_id = HashMap::new();
         for (i, p) in list.iter().enumerate() {
             for id in &p.payer_ids {
                 if let Some(j) = by_id.insert(id.clone(), i) {
-                    return Err(format!(
-                        "payer id {id} is in profiles `{}` and `{}`",
-                        list[j].id, p.id
+                    return Err((
+                        i,
+                        format!(
+                            "payer id {id} is in profiles `{}` and `{}`",
+                            list[j].id, p.id
+                        ),
                     ));
                 }
             }
@@ -59,9 +63,12 @@ impl Profiles {
         for (i, p) in list.iter().enumerate() {
             for c in &p.claim_filing {
                 if let Some(q) = list[..i].iter().find(|q| q.claim_filing.contains(c)) {
-                    return Err(format!(
-                        "claim filing indicator {c} is in profiles `{}` and `{}`",
-                        q.id, p.id
+                    return Err((
+                        i,
+                        format!(
+                            "claim filing indicator {c} is in profiles `{}` and `{}`",
+                            q.id, p.id
+                        ),
                     ));
                 }
             }
@@ -198,6 +205,8 @@ mod tests {
     fn a_payer_id_in_two_profiles_is_refused() {
         let mut list: Vec<Profile> = profiles().iter().cloned().collect();
         list[1].payer_ids.push("12202".into());
-        assert!(Profiles::new(list, vec![]).unwrap_err().contains("12202"));
+        let (at, msg) = Profiles::new(list, vec![]).unwrap_err();
+        assert_eq!(at, 1);
+        assert!(msg.contains("12202"));
     }
 }

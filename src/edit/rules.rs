@@ -505,10 +505,12 @@ impl RuleSet {
 
         // Payer profiles.
         let mut profiles = Vec::new();
+        let mut profile_at: Vec<(String, usize)> = Vec::new();
         let mut directory = Vec::new();
         for (name, text, raw) in &parsed {
             for p in &raw.profile {
                 let span = p.span();
+                profile_at.push(((*name).to_owned(), line_of(text, span.start)));
                 let p = p.get_ref();
                 if p.id.is_empty() || p.id == "*" {
                     return Err(at(name, text, span, "profile id must be a name".into()));
@@ -536,10 +538,16 @@ impl RuleSet {
                 let _ = &d.source;
             }
         }
-        let profiles = Profiles::new(profiles, directory).map_err(|m| RuleError {
-            file: origin.to_owned(),
-            line: 0,
-            message: m,
+        let profiles = Profiles::new(profiles, directory).map_err(|(i, m)| {
+            let (file, line) = profile_at
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| (origin.to_owned(), 0));
+            RuleError {
+                file,
+                line,
+                message: m,
+            }
         })?;
 
         // Rules.
