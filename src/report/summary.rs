@@ -33,7 +33,15 @@ impl EditSet {
     }
 
     fn bits(self) -> impl Iterator<Item = usize> {
-        (0..128usize).filter(move |n| self.0 & (1 << n) != 0)
+        let mut rest = self.0;
+        std::iter::from_fn(move || {
+            if rest == 0 {
+                return None;
+            }
+            let n = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            Some(n)
+        })
     }
 }
 
