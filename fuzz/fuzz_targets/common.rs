@@ -61,5 +61,9 @@ pub fn settings(read_size: usize, edits: bool) -> Settings {
         grammars: grammars(),
         engine: edits.then(engine),
         pool: None,
+        log_phi: false,
+        progress: None,
+        html: false,
+        redact: false,
     }
 }
