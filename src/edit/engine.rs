@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use super::checks::{Context, Hit};
-use super::facts::{Facts, Loc};
+use super::facts::Facts;
 use super::finding::{Finding, Severity};
 use super::payer::MatchedBy;
 use super::rules::RuleSet;
-use crate::claim::{ClaimBatch, Date, Kind, Money};
+use crate::claim::{ClaimBatch, Date, Kind};
 use crate::report::summary::EditSet;
 
 /// One edited claim as the ordered stage needs it (its line is in the batch's buffer).
@@ -34,42 +34,6 @@ pub struct Edited {
     pub warns: EditSet,
 }
 
-/// What the edits made of one claim.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClaimResult {
-    /// Sequence number of its transaction set in the input.
-    pub transaction: u32,
-    /// Its index in the transaction set.
-    pub index: u32,
-    /// ST02.
-    pub transaction_control: String,
-    /// CLM01.
-    pub id: String,
-    /// 837P or 837I.
-    pub kind: Kind,
-    /// 2010BB NM109.
-    pub payer_id: String,
-    /// 2010BB NM103.
-    pub payer_name: String,
-    /// The payer profile matched, if any.
-    pub profile: Option<Arc<str>>,
-    /// How it was matched.
-    pub matched_by: Option<MatchedBy>,
-    /// CLM02.
-    pub charge: Option<Money>,
-    /// Where the CLM is.
-    pub clm: Loc,
-    /// Findings, in rule order.
-    pub findings: Vec<Finding>,
-}
-
-impl ClaimResult {
-    /// Whether any finding rejects the claim.
-    pub fn rejected(&self) -> bool {
-        self.findings.iter().any(|f| f.severity == Severity::Reject)
-    }
-}
-
 /// The engine: an immutable rule set and the run's clock, shared by every worker.
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -93,36 +57,6 @@ impl Engine {
             today,
             profile_ids,
         }
-    }
-
-    /// Edits every claim of a batch, in order.
-    pub fn edit_batch(&self, batch: &ClaimBatch) -> Vec<ClaimResult> {
-        let mut scratch = Scratch::default();
-        let mut f = Facts::default();
-        let mut findings = Vec::new();
-        batch
-            .claims
-            .iter()
-            .map(|rec| {
-                f.read_into(batch, rec);
-                findings.clear();
-                let matched = self.run(&f, rec.kind, &mut scratch, &mut findings);
-                ClaimResult {
-                    transaction: rec.transaction,
-                    index: rec.index,
-                    transaction_control: rec.transaction_control.clone(),
-                    id: String::from_utf8_lossy(f.id).into_owned(),
-                    kind: rec.kind,
-                    payer_id: String::from_utf8_lossy(f.payer_id).into_owned(),
-                    payer_name: String::from_utf8_lossy(f.payer_name).into_owned(),
-                    profile: matched.and_then(|m| self.profile_ids.get(m.0).cloned()),
-                    matched_by: matched.map(|m| m.1),
-                    charge: f.charge,
-                    clm: f.clm,
-                    findings: std::mem::take(&mut findings),
-                }
-            })
-            .collect()
     }
 
     /// Edits every claim of a batch, writing its `claims.jsonl` line to `lines` and what the

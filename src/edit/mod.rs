@@ -11,6 +11,6 @@ pub mod payer;
 pub mod rules;
 pub mod stage;
 
-pub use engine::{ClaimResult, Engine};
+pub use engine::{Edited, Engine};
 pub use finding::{Finding, Severity};
 pub use rules::{RuleError, RuleSet};

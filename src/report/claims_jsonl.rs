@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::edit::{ClaimResult, Finding, Severity};
+use crate::edit::{Finding, Severity};
 
 /// One line of `claims.jsonl`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,25 +120,6 @@ pub struct ClaimOut<'a> {
     pub charge: Option<crate::claim::Money>,
     /// Findings.
     pub findings: &'a [Finding],
-}
-
-/// Writes the line of an edited claim (`rules` names the pack: `NAME VERSION`).
-pub fn write_result(r: &ClaimResult, rules: &str, out: &mut Vec<u8>) {
-    write_claim(
-        &ClaimOut {
-            id: &r.id,
-            kind: r.kind,
-            transaction: &r.transaction_control,
-            payer_id: &r.payer_id,
-            payer_name: &r.payer_name,
-            profile: r.profile.as_deref(),
-            matched_by: r.matched_by,
-            charge: r.charge,
-            findings: &r.findings,
-        },
-        rules,
-        out,
-    )
 }
 
 /// Writes one claim line. Written by hand (the hot path of the edit workers); the bytes are
