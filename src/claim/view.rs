@@ -90,7 +90,8 @@ pub struct LineView<'b> {
     segs: Range<u32>,
 }
 
-const DIAGNOSIS_QUALIFIERS: [&[u8]; 11] = [
+/// HI qualifiers that introduce a diagnosis (ICD-10 and ICD-9 principal, other, admitting, …).
+pub(crate) const DIAGNOSIS_QUALIFIERS: [&[u8]; 11] = [
     b"ABK", b"ABF", b"ABJ", b"APR", b"ABN", b"BK", b"BF", b"BJ", b"PR", b"BN", b"DR",
 ];
 
@@ -100,7 +101,8 @@ fn component<'a>(seg: &Segment<'a>, element: usize, component: usize) -> &'a [u8
         .unwrap_or(b"")
 }
 
-fn non_empty(b: &[u8]) -> Option<&[u8]> {
+/// `Some` for a non-empty value.
+pub(crate) fn non_empty(b: &[u8]) -> Option<&[u8]> {
     (!b.is_empty()).then_some(b)
 }
 

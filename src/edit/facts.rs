@@ -2,6 +2,7 @@
 //! codes, modifiers, units, dates, diagnoses and pointers, references, providers, and where
 //! each sits in the input.
 
+use crate::claim::view::{non_empty, DIAGNOSIS_QUALIFIERS};
 use crate::claim::{ClaimBatch, ClaimRec, Date, DateRange, Kind, Money};
 use crate::x12::segment::Split;
 use crate::x12::{Position, Segment};
@@ -154,14 +155,6 @@ fn component<'a>(seg: &Split<'a>, element: usize, component: usize) -> &'a [u8] 
         .and_then(|e| e.component(component))
         .unwrap_or(b"")
 }
-
-fn non_empty(b: &[u8]) -> Option<&[u8]> {
-    (!b.is_empty()).then_some(b)
-}
-
-const DIAGNOSIS_QUALIFIERS: [&[u8]; 11] = [
-    b"ABK", b"ABF", b"ABJ", b"APR", b"ABN", b"BK", b"BF", b"BJ", b"PR", b"BN", b"DR",
-];
 
 impl<'b> Facts<'b> {
     /// Reads claim `rec` of `batch`.

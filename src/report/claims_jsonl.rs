@@ -88,6 +88,22 @@ impl From<&Finding> for FindingOut {
 }
 
 impl ClaimLine {
+    /// Inserts findings after the first `before` of its own (0 puts them first, `usize::MAX`
+    /// last) and makes the line rejected
+    /// when any finding rejects it.
+    fn add_findings<'f>(&mut self, before: usize, findings: impl Iterator<Item = &'f Finding>) {
+        let at = before.min(self.findings.len());
+        let new: Vec<FindingOut> = findings.map(FindingOut::from).collect();
+        self.findings.splice(at..at, new);
+        if self
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Reject.as_str())
+        {
+            self.status = "rejected".into();
+        }
+    }
+
     /// Whether any finding rejects it.
     pub fn rejected(&self) -> bool {
         self.status == "rejected"
@@ -327,15 +343,7 @@ pub struct LateRejection {
 pub fn prepend_findings(line: &[u8], findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
     let mut c: ClaimLine = serde_json::from_slice(line.strip_suffix(b"\n").unwrap_or(line))
         .map_err(io::Error::other)?;
-    let mut all: Vec<FindingOut> = findings.iter().map(FindingOut::from).collect();
-    all.append(&mut c.findings);
-    c.findings = all;
-    if c.findings
-        .iter()
-        .any(|f| f.severity == Severity::Reject.as_str())
-    {
-        c.status = "rejected".into();
-    }
+    c.add_findings(0, findings.iter());
     c.write(out)
 }
 
@@ -367,15 +375,7 @@ pub fn apply_late(
         }
         let mut c: ClaimLine = serde_json::from_str(&line).map_err(io::Error::other)?;
         tally.add_line(&c, -1);
-        for h in &active {
-            c.findings.push(FindingOut::from(&h.finding));
-        }
-        if c.findings
-            .iter()
-            .any(|f| f.severity == Severity::Reject.as_str())
-        {
-            c.status = "rejected".into();
-        }
+        c.add_findings(usize::MAX, active.iter().map(|h| &h.finding));
         tally.add_line(&c, 1);
         c.write(dst)?;
     }
