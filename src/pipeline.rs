@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::ack::{AckBuilder, AckCounts, AckSettings};
 use crate::claim::{BatchBuilder, ClaimBatch};
 use crate::clock::Timestamp;
-use crate::edit::stage::{EditStage, StageCounts};
+use crate::edit::stage::EditStage;
 use crate::edit::Engine;
 use crate::error::Error;
 use crate::report::claims_jsonl::{apply_late, LateRejection};
@@ -375,8 +375,6 @@ pub struct Scrubbed {
     pub problems: u64,
     /// Claims read and rejected by the structural checks.
     pub claims: ClaimCounts,
-    /// Claims written to `claims.jsonl` by the edit stage, when it ran.
-    pub edited: Option<StageCounts>,
     /// The `claims.jsonl` bytes ([`scrub_reader`] only; [`scrub_input`] streams them to disk).
     pub claims_jsonl: Vec<u8>,
     /// Claims by status, payer and edit, when the edit stage ran.
@@ -392,9 +390,7 @@ impl Scrubbed {
         } else if t.transactions_rejected > 0
             || t.groups_rejected > 0
             || self.claims.rejected > 0
-            || self
-                .edited
-                .is_some_and(|e| e.rejected + e.rejected_late > 0)
+            || self.tally.as_ref().is_some_and(|t| t.all.rejected > 0)
         {
             Verdict::Rejected
         } else {
@@ -526,12 +522,12 @@ pub fn scrub_stream<R: Read>(
             b.target.take(last);
         }
     }
-    let (edited, tally, late) = match sink.batches.take().map(|b| b.target) {
+    let (tally, late) = match sink.batches.take().map(|b| b.target) {
         Some(Target::Stage(stage)) => {
-            let (counts, tally, late) = stage.finish()?;
-            (Some(counts), Some(tally), late)
+            let (tally, late) = stage.finish()?;
+            (Some(tally), late)
         }
-        _ => (None, None, Vec::new()),
+        _ => (None, Vec::new()),
     };
     let problems = sink.problems;
     let claims = sink.validator.counts();
@@ -545,7 +541,6 @@ pub fn scrub_stream<R: Read>(
             bytes,
             problems,
             claims,
-            edited,
             tally,
             claims_jsonl: Vec::new(),
         },
@@ -597,7 +592,7 @@ pub fn scrub_input(
     }
     match claims_file {
         Some(t) => {
-            let claims = scrubbed.edited.map_or(0, |e| e.claims);
+            let claims = scrubbed.tally.as_ref().map_or(0, |t| t.all.claims);
             if claims > 0 {
                 let mut tally = scrubbed.tally.take().unwrap_or_default();
                 t.commit(&late, &mut tally)?;

@@ -48,19 +48,6 @@ enum Item {
     InterchangeEnd(Option<Finding>),
 }
 
-/// Claims written, by status (before late rejections).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StageCounts {
-    /// Lines written.
-    pub claims: u64,
-    /// Written as rejected.
-    pub rejected: u64,
-    /// Written with at least one warning.
-    pub warned: u64,
-    /// Rejected later with their group or interchange.
-    pub rejected_late: u64,
-}
-
 /// The ordered edit stage of one input.
 pub struct EditStage<'w> {
     engine: Arc<Engine>,
@@ -75,7 +62,8 @@ pub struct EditStage<'w> {
     group_start: u64,
     interchange_start: u64,
     late: Vec<LateRejection>,
-    counts: StageCounts,
+    /// Lines written so far.
+    written: u64,
     tally: Tally,
     error: Option<io::Error>,
     spares: Spares,
@@ -105,7 +93,7 @@ impl<'w> EditStage<'w> {
             group_start: 0,
             interchange_start: 0,
             late: Vec::new(),
-            counts: StageCounts::default(),
+            written: 0,
             tally: Tally::default(),
             log_phi: false,
             progress: None,
@@ -198,9 +186,10 @@ impl<'w> EditStage<'w> {
         self.drain(false);
     }
 
-    /// Waits for every batch and writes what is left; returns the counts and the rejections
+    /// Waits for every batch and writes what is left; returns the claims by status, payer and
+    /// edit (late rejections not yet applied) and the rejections
     /// to apply to lines already written.
-    pub fn finish(mut self) -> io::Result<(StageCounts, Tally, Vec<LateRejection>)> {
+    pub fn finish(mut self) -> io::Result<(Tally, Vec<LateRejection>)> {
         while !self.queue.is_empty() {
             self.drain(true);
         }
@@ -218,7 +207,7 @@ impl<'w> EditStage<'w> {
             return Err(e);
         }
         self.out.flush()?;
-        Ok((self.counts, self.tally, self.late))
+        Ok((self.tally, self.late))
     }
 
     fn drain(&mut self, block: bool) {
@@ -257,8 +246,7 @@ impl<'w> EditStage<'w> {
             match (item, results) {
                 (_, Some(e)) | (Item::Ready(e), None) => {
                     if let Some((bar, started)) = &self.progress {
-                        let n =
-                            self.counts.claims + self.current.len() as u64 + e.claims.len() as u64;
+                        let n = self.written + self.current.len() as u64 + e.claims.len() as u64;
                         let secs = started.elapsed().as_secs_f64().max(1e-3);
                         bar.set_message(format!("{n} claims, {:.0} claims/s", n as f64 / secs));
                     }
@@ -300,14 +288,14 @@ impl<'w> EditStage<'w> {
                     if let Some(finding) = f {
                         self.reject_late(self.group_start, finding);
                     }
-                    self.group_start = self.counts.claims;
+                    self.group_start = self.written;
                 }
                 (Item::InterchangeEnd(f), None) => {
                     if let Some(finding) = f {
                         self.reject_late(self.interchange_start, finding);
                     }
-                    self.interchange_start = self.counts.claims;
-                    self.group_start = self.counts.claims;
+                    self.interchange_start = self.written;
+                    self.group_start = self.written;
                 }
                 (Item::Batch(_), None) => {}
             }
@@ -315,18 +303,17 @@ impl<'w> EditStage<'w> {
     }
 
     fn reject_late(&mut self, from: u64, finding: Finding) {
-        if from < self.counts.claims {
+        if from < self.written {
             self.late.push(LateRejection {
-                lines: from..self.counts.claims,
+                lines: from..self.written,
                 finding,
             });
-            self.counts.rejected_late += self.counts.claims - from;
         }
     }
 
     /// Writes a claim's line, with structural findings put first when there are any.
     fn write(&mut self, claim: Edited, line: &[u8], structural: &[Finding]) {
-        self.counts.claims += 1;
+        self.written += 1;
         let mut rejects = claim.rejects;
         for f in structural.iter().filter(|f| f.severity == Severity::Reject) {
             rejects.add(&f.edit);
@@ -345,12 +332,6 @@ impl<'w> EditStage<'w> {
             },
             1,
         );
-        if rejected {
-            self.counts.rejected += 1;
-        }
-        if claim.warned {
-            self.counts.warned += 1;
-        }
         if rejected && tracing::enabled!(tracing::Level::DEBUG) {
             // Without --log-phi a claim is named by its line in claims.jsonl, never by CLM01.
             let edits = rejects.names();
@@ -362,9 +343,9 @@ impl<'w> EditStage<'w> {
                 let id = serde_json::from_slice::<Id>(line.strip_suffix(b"\n").unwrap_or(line))
                     .map(|i| i.claim)
                     .unwrap_or_default();
-                tracing::debug!(line = self.counts.claims, claim = %id, %edits, "claim rejected");
+                tracing::debug!(line = self.written, claim = %id, %edits, "claim rejected");
             } else {
-                tracing::debug!(line = self.counts.claims, %edits, "claim rejected");
+                tracing::debug!(line = self.written, %edits, "claim rejected");
             }
         }
         if self.error.is_none() {
