@@ -285,7 +285,6 @@ fn redact(seg: &[u8], sep: u8) -> Vec<u8> {
                 hide(&mut f, i);
             }
         }
-        Some(b"PAT") => {}
         _ => {}
     }
     f.join(&sep)
@@ -301,15 +300,17 @@ struct Context {
 impl Context {
     fn open(path: &Path) -> io::Result<Context> {
         let mut file = std::fs::File::open(path)?;
-        let mut isa = [0u8; 106];
-        file.read_exact(&mut isa)?;
-        if &isa[..3] != b"ISA" {
-            return Err(io::Error::other("not an ISA"));
-        }
+        // The delimiters of the first ISA, read by the same parser the framer uses.
+        let mut head = Vec::new();
+        (&mut file)
+            .take(crate::x12::isa::ISA_SCAN_LIMIT as u64)
+            .read_to_end(&mut head)?;
+        let isa = crate::x12::isa::parse_isa(&head, true)
+            .map_err(|_| io::Error::other("no readable ISA"))?;
         Ok(Context {
             file,
-            terminator: isa[105],
-            element: isa[3],
+            terminator: isa.delimiters.segment,
+            element: isa.delimiters.element,
         })
     }
 
