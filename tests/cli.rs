@@ -212,16 +212,8 @@ fn verbose_logs_carry_claim_ids_only_with_log_phi() {
     let out = tempfile::tempdir().unwrap();
     let input = fixture("edits/E-29.p.x12");
     let text = std::fs::read_to_string(&input).unwrap();
-    // Values from the fixture that must never show: subscriber names, member ids, birth dates.
-    let mut phi = Vec::new();
-    for seg in text.split('~') {
-        let f: Vec<&str> = seg.trim().split('*').collect();
-        match f.as_slice() {
-            ["NM1", "IL", _, last, first, .., id] => phi.extend([*last, *first, *id]),
-            ["DMG", "D8", dob, ..] => phi.push(*dob),
-            _ => {}
-        }
-    }
+    // Values from the fixture that must never show: names, member ids, birth dates.
+    let phi = common::phi_of(&input);
     assert!(!phi.is_empty());
     let run = |extra: &[&str]| {
         let r = scrub837()

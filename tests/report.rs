@@ -21,34 +21,6 @@ fn run(inputs: &[&str], extra: &[&str]) -> tempfile::TempDir {
     out
 }
 
-/// Names, member ids and birth dates of a fixture (NM1*IL / NM1*QC and DMG values).
-fn phi_of(name: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(fixture(&format!("edits/{name}"))).unwrap();
-    let mut out = Vec::new();
-    for seg in text.split('~') {
-        let f: Vec<&str> = seg.trim().split('*').collect();
-        match f.as_slice() {
-            ["NM1", "IL" | "QC", _, rest @ ..] => {
-                out.extend(rest.iter().take(3).map(|s| s.to_string()));
-                if let Some(id) = rest.get(6) {
-                    out.push(id.to_string());
-                }
-            }
-            ["DMG", "D8", dob, ..] => out.push(dob.to_string()),
-            _ => {}
-        }
-    }
-    // A value that is also a date of service or a code is not a leak when it shows.
-    let public: String = text
-        .split('~')
-        .map(str::trim)
-        .filter(|s| !s.starts_with("NM1*IL") && !s.starts_with("NM1*QC") && !s.starts_with("DMG"))
-        .collect::<Vec<_>>()
-        .join("~");
-    out.retain(|s| s.len() > 2 && !public.contains(s.as_str()));
-    out
-}
-
 #[test]
 fn report_pages_match_their_goldens_and_stand_alone() {
     let files = ["E-13.i.x12", "E-29.p.x12", "E-41.p.x12"];
@@ -77,7 +49,7 @@ fn report_pages_match_their_goldens_and_stand_alone() {
                     c.claim
                 );
             }
-            let phi = phi_of(f);
+            let phi = common::phi_of(&fixture(&format!("edits/{f}")));
             assert!(!phi.is_empty());
             if tag == "redacted" {
                 for p in &phi {

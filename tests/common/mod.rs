@@ -260,3 +260,31 @@ pub fn golden(path: &Path, actual: &[u8]) {
         String::from_utf8_lossy(actual)
     );
 }
+
+/// Names, member ids and birth dates of a fixture (NM1*IL / NM1*QC and DMG values).
+pub fn phi_of(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out = Vec::new();
+    for seg in text.split('~') {
+        let f: Vec<&str> = seg.trim().split('*').collect();
+        match f.as_slice() {
+            ["NM1", "IL" | "QC", _, rest @ ..] => {
+                out.extend(rest.iter().take(3).map(|s| s.to_string()));
+                if let Some(id) = rest.get(6) {
+                    out.push(id.to_string());
+                }
+            }
+            ["DMG", "D8", dob, ..] => out.push(dob.to_string()),
+            _ => {}
+        }
+    }
+    // A value that is also a date of service or a code is not a leak when it shows.
+    let public: String = text
+        .split('~')
+        .map(str::trim)
+        .filter(|s| !s.starts_with("NM1*IL") && !s.starts_with("NM1*QC") && !s.starts_with("DMG"))
+        .collect::<Vec<_>>()
+        .join("~");
+    out.retain(|s| s.len() > 2 && !public.contains(s.as_str()));
+    out
+}
