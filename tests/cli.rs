@@ -211,7 +211,6 @@ fn single_line_acknowledgments_on_request() {
 fn verbose_logs_carry_claim_ids_only_with_log_phi() {
     let out = tempfile::tempdir().unwrap();
     let input = fixture("edits/E-29.p.x12");
-    let text = std::fs::read_to_string(&input).unwrap();
     // Values from the fixture that must never show: names, member ids, birth dates.
     let phi = common::phi_of(&input);
     assert!(!phi.is_empty());
