@@ -61,7 +61,7 @@ fn batches(data: &[u8], s: &Settings) -> Vec<ClaimBatch> {
 fn edit(engine: &Engine, batch: &ClaimBatch) -> usize {
     let mut lines = Vec::with_capacity(batch.claims.len() * 512);
     let mut out = Vec::with_capacity(batch.claims.len());
-    engine.edit_batch_lines(batch, "bench", &mut lines, &mut out);
+    engine.edit_batch_lines(batch, "bench", &mut lines, None, &mut out);
     lines.len()
 }
 

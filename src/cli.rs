@@ -339,6 +339,7 @@ pub fn scrub(args: &ScrubArgs, log_phi: bool) -> i32 {
                     problems: s.problems,
                     exit: r.verdict as i32,
                     claims: tally,
+                    ack277: s.counts277,
                     outputs: r
                         .written
                         .iter()
@@ -363,6 +364,7 @@ pub fn scrub(args: &ScrubArgs, log_phi: bool) -> i32 {
                     problems: 0,
                     exit: EXIT_ERROR,
                     claims: Tally::default(),
+                    ack277: Default::default(),
                     outputs: Vec::new(),
                     error: Some(e.to_string()),
                 });

@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use std::sync::Arc;
 
+use crate::ack::ack277::{Ack277Writer, Counts277, Header837, Party};
+use crate::ack::claim277::Render277;
 use crate::ack::{AckBuilder, AckCounts, AckSettings};
 use crate::claim::{BatchBuilder, ClaimBatch};
 use crate::clock::Timestamp;
@@ -104,6 +106,11 @@ struct Batches<'c> {
 
 struct FileSink<'a, 'r, 'g, 'c> {
     acks: AckBuilder<'a>,
+    /// What the 277CA echoes from the transaction set being read (BHT03, 1000A, 1000B).
+    header: Header837,
+    in_header: bool,
+    /// Groups of the interchange being read that were not rejected.
+    groups_ok: usize,
     validator: Validator<'g>,
     batches: Option<Batches<'c>>,
     report: &'r mut dyn FnMut(&Problem),
@@ -134,6 +141,7 @@ impl Progress {
 
 impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
     fn interchange_start(&mut self, isa: &IsaHeader, position: &Position) {
+        self.groups_ok = 0;
         self.acks.interchange_start(isa, position);
     }
     fn group_start(&mut self, header: &GroupHeader, position: &Position) {
@@ -141,6 +149,8 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
         self.acks.group_start(header, position);
     }
     fn transaction_start(&mut self, header: &TransactionHeader, position: &Position) {
+        self.header = Header837::default();
+        self.in_header = true;
         self.validator.transaction_start(header);
         if let Some(b) = self.batches.as_mut() {
             let grammar = self.validator.active_grammar();
@@ -154,6 +164,9 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
     fn transaction_segment(&mut self, segment: &Segment<'_>, position: &Position) {
         if let Some(p) = self.progress.as_mut() {
             p.segment(position.byte);
+        }
+        if self.in_header {
+            self.header_segment(segment);
         }
         let placement = self.validator.segment(segment, position);
         if let (Some(b), Some(p), Some(g)) = (
@@ -183,13 +196,16 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
                 b.target.take(last);
             }
             if let Target::Stage(s) = &mut b.target {
-                s.transaction_end(outcome);
+                s.transaction_end(outcome, std::mem::take(&mut self.header));
             }
         }
         self.validator.transaction_end(outcome);
         self.acks.transaction_end(outcome);
     }
     fn group_end(&mut self, outcome: &GroupOutcome) {
+        if outcome.status != crate::x12::AckStatus::Rejected {
+            self.groups_ok += 1;
+        }
         if let Some(Batches {
             target: Target::Stage(s),
             ..
@@ -201,19 +217,53 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
         self.acks.group_end(outcome);
     }
     fn interchange_end(&mut self, outcome: &InterchangeOutcome) {
+        self.validator.interchange_end(outcome);
+        self.acks.interchange_end(outcome);
         if let Some(Batches {
             target: Target::Stage(s),
             ..
         }) = self.batches.as_mut()
         {
-            s.interchange_end(outcome);
+            // The 277CA's numbers come after the 999's and TA1's, on this thread, in order.
+            let numbers = if outcome.status != crate::x12::AckStatus::Rejected && self.groups_ok > 0
+            {
+                self.acks.reserve_277(self.groups_ok)
+            } else {
+                crate::ack::Reserved277::default()
+            };
+            s.interchange_end(outcome, numbers);
         }
-        self.validator.interchange_end(outcome);
-        self.acks.interchange_end(outcome);
     }
     fn problem(&mut self, problem: &Problem) {
         self.problems += 1;
         (self.report)(problem);
+    }
+}
+
+impl FileSink<'_, '_, '_, '_> {
+    /// A segment of the transaction set header (before the first HL): keeps what the 277CA
+    /// echoes.
+    fn header_segment(&mut self, segment: &Segment<'_>) {
+        let text = |i: usize| String::from_utf8_lossy(segment.value(i)).into_owned();
+        match segment.id() {
+            b"HL" => self.in_header = false,
+            b"BHT" => self.header.bht03 = text(3),
+            b"NM1" => {
+                let party = Party {
+                    person: segment.value(2) == b"1",
+                    name: text(3),
+                    first: text(4),
+                    middle: text(5),
+                    id: text(9),
+                };
+                match segment.value(1) {
+                    b"41" => self.header.submitter = party,
+                    b"40" => self.header.receiver = party,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -377,6 +427,10 @@ pub struct Scrubbed {
     pub claims: ClaimCounts,
     /// The `claims.jsonl` bytes ([`scrub_reader`] only; [`scrub_input`] streams them to disk).
     pub claims_jsonl: Vec<u8>,
+    /// The 277CA bytes ([`scrub_reader`] only; [`scrub_input`] streams them to disk).
+    pub ack277: Vec<u8>,
+    /// What the 277CA holds.
+    pub counts277: Counts277,
     /// Claims by status, payer and edit, when the edit stage ran.
     pub tally: Option<crate::report::summary::Tally>,
 }
@@ -408,8 +462,18 @@ pub fn scrub_reader<R: Read>(
     report: &mut dyn FnMut(&Problem),
 ) -> io::Result<Scrubbed> {
     let mut lines = Vec::new();
-    let (mut scrubbed, late) =
-        scrub_stream(src, settings, numbers, report, Sink::Claims(&mut lines))?;
+    let mut ack277 = Vec::new();
+    let (mut scrubbed, late) = scrub_stream(
+        src,
+        settings,
+        numbers,
+        report,
+        Sink::Claims {
+            lines: &mut lines,
+            ack277: Some(&mut ack277),
+        },
+    )?;
+    scrubbed.ack277 = ack277;
     if late.is_empty() {
         scrubbed.claims_jsonl = lines;
     } else {
@@ -442,8 +506,14 @@ pub enum Sink<'c> {
     Nothing,
     /// Batches to a consumer.
     Batches(&'c mut dyn FnMut(ClaimBatch)),
-    /// Edited, as `claims.jsonl` lines (when the settings carry an engine).
-    Claims(&'c mut dyn Write),
+    /// Edited, as `claims.jsonl` lines and (when given) a 277CA, when the settings carry an
+    /// engine.
+    Claims {
+        /// Where the `claims.jsonl` lines go.
+        lines: &'c mut dyn Write,
+        /// Where the 277CA goes.
+        ack277: Option<&'c mut dyn Write>,
+    },
 }
 
 /// Reads one input: structural checks, acknowledgments, and the claims to `sink`. Returns what
@@ -465,8 +535,16 @@ pub fn scrub_stream<R: Read>(
     });
     let target = match (sink, &settings.engine) {
         (Sink::Batches(c), _) => Some(Target::Consumer(c)),
-        (Sink::Claims(out), Some(engine)) => {
-            let mut stage = EditStage::new(engine.clone(), settings.pool.clone(), out);
+        (Sink::Claims { lines, ack277 }, Some(engine)) => {
+            let mut stage = EditStage::new(engine.clone(), settings.pool.clone(), lines);
+            if let Some(out) = ack277 {
+                let render = Render277 {
+                    delimiters: settings.ack_delimiters,
+                    eol: settings.ack_eol,
+                    date: settings.now.ccyymmdd(),
+                };
+                stage.ack277(Ack277Writer::new(out, render.clone(), settings.now), render);
+            }
             stage.log_phi(settings.log_phi);
             stage.progress(settings.progress.clone());
             Some(Target::Stage(Box::new(stage)))
@@ -475,6 +553,9 @@ pub fn scrub_stream<R: Read>(
     };
     let mut sink = FileSink {
         acks,
+        header: Header837::default(),
+        in_header: false,
+        groups_ok: 0,
         validator: Validator::new(&settings.grammars),
         batches: target.map(|mut target| {
             let builder = BatchBuilder::new(BATCH_CLAIMS, BATCH_BYTES);
@@ -522,12 +603,12 @@ pub fn scrub_stream<R: Read>(
             b.target.take(last);
         }
     }
-    let (tally, late) = match sink.batches.take().map(|b| b.target) {
+    let (tally, late, counts277) = match sink.batches.take().map(|b| b.target) {
         Some(Target::Stage(stage)) => {
-            let (tally, late) = stage.finish()?;
-            (Some(tally), late)
+            let (tally, late, counts) = stage.finish()?;
+            (Some(tally), late, counts)
         }
-        _ => (None, Vec::new()),
+        _ => (None, Vec::new(), Counts277::default()),
     };
     let problems = sink.problems;
     let claims = sink.validator.counts();
@@ -543,6 +624,8 @@ pub fn scrub_stream<R: Read>(
             claims,
             tally,
             claims_jsonl: Vec::new(),
+            ack277: Vec::new(),
+            counts277,
         },
         late,
     ))
@@ -569,14 +652,22 @@ pub fn scrub_input(
         Some(_) => Some(TempOut::create(&claims_path)?),
         None => None,
     };
-    let sink = match claims_file.as_mut() {
-        Some(t) => Sink::Claims(&mut t.writer),
-        None => Sink::Nothing,
+    let ack277_path = output_path(&settings.out_dir, input, "277ca.x12");
+    let mut ack277_file = match &settings.engine {
+        Some(_) => Some(TempOut::create(&ack277_path)?),
+        None => None,
+    };
+    let sink = match (claims_file.as_mut(), ack277_file.as_mut()) {
+        (Some(t), a) => Sink::Claims {
+            lines: &mut t.writer,
+            ack277: a.map(|a| &mut a.writer as &mut dyn Write),
+        },
+        _ => Sink::Nothing,
     };
     let (mut scrubbed, late) = match scrub_stream(src, settings, numbers, report, sink) {
         Ok(r) => r,
         Err(e) => {
-            if let Some(t) = claims_file {
+            for t in [claims_file, ack277_file].into_iter().flatten() {
                 let _ = t.discard();
             }
             return Err(Error::io(&path, e));
@@ -588,6 +679,19 @@ pub fn scrub_input(
         let out = output_path(&settings.out_dir, input, suffix);
         if put(&out, bytes)? {
             written.push(out);
+        }
+    }
+    // The 277CA: renamed into place only when complete and not empty.
+    match ack277_file {
+        Some(t) if scrubbed.counts277.interchanges > 0 => {
+            t.commit(&[], &mut crate::report::summary::Tally::default())?;
+            written.push(ack277_path);
+        }
+        other => {
+            if let Some(t) = other {
+                t.discard()?;
+            }
+            put(&ack277_path, b"")?;
         }
     }
     match claims_file {

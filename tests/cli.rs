@@ -157,16 +157,21 @@ fn control_numbers_run_on_across_inputs_and_can_be_chosen() {
         .arg(fixture("envelope/crlf.x12"))
         .assert()
         .code(0);
-    let a = std::fs::read_to_string(out.path().join("clean.999.x12")).unwrap();
-    let b = std::fs::read_to_string(out.path().join("crlf.999.x12")).unwrap();
-    assert!(
-        a.contains("*000000500*0*T*:~") && a.contains("IEA*1*000000500~"),
-        "{a}"
-    );
-    assert!(
-        b.contains("*000000501*0*T*:~") && b.contains("GE*1*501~"),
-        "{b}"
-    );
+    // One sequence for the run, in input order: each input's 999, then its 277CA.
+    let read = |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap();
+    for (name, n) in [
+        ("clean.999.x12", 500),
+        ("clean.277ca.x12", 501),
+        ("crlf.999.x12", 502),
+        ("crlf.277ca.x12", 503),
+    ] {
+        let text = read(name);
+        assert!(
+            text.contains(&format!("*{n:09}*0*T*:~")) && text.contains(&format!("IEA*1*{n:09}~")),
+            "{name}: {text}"
+        );
+        assert!(text.contains(&format!("*{n}*X*")), "{name}: {text}");
+    }
 }
 
 #[test]

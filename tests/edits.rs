@@ -69,7 +69,16 @@ fn every_edit_fixture_fires_exactly_what_it_expects() {
                 .join(format!("{name}.claims.jsonl")),
             &s.claims_jsonl,
         );
+        golden(
+            &root()
+                .join("tests/golden/edits")
+                .join(format!("{name}.277ca.x12")),
+            &s.ack277,
+        );
         let got = read_claims(&s.claims_jsonl[..]).expect("re-reads");
+        if let Err(e) = common::check_277(&s.ack277, &got) {
+            failures.push(format!("{name}: {e}"));
+        }
         let want = &by_file[&name];
         assert_eq!(got.len(), want.len(), "{name}: claim count");
         for (c, (id, rejects, warns)) in got.iter().zip(want) {
@@ -176,7 +185,7 @@ fn output_is_the_same_for_one_and_two_threads() {
             &mut |_| {},
         )
         .unwrap();
-        (r.claims_jsonl, r.ack999)
+        (r.claims_jsonl, r.ack999, r.ack277)
     };
     let one = run(1, 64 << 10);
     assert!(!one.0.is_empty());
@@ -200,8 +209,16 @@ fn a_rejected_group_rejects_claims_already_written() {
         &text[..ge],
         &text[end - text[ge..end].rsplit('*').next().unwrap().len()..]
     );
-    let claims = claims_of(bad.as_bytes());
+    let (s, _) = scrub_bytes(bad.as_bytes(), 64 << 10);
+    let claims = read_claims(&s.claims_jsonl[..]).expect("claims.jsonl re-reads");
     assert!(!claims.is_empty());
+    // The group's 277 sets were spooled, then dropped: no 277CA at all.
+    assert!(
+        s.ack277.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&s.ack277)
+    );
+    common::check_277(&s.ack277, &claims).unwrap();
     for c in &claims {
         assert_eq!(c.status, "rejected", "{}", c.claim);
         assert!(
@@ -221,7 +238,18 @@ fn a_claim_with_an_implementation_guide_error_is_rejected_alone() {
     let mut bad = text.clone();
     let pos = bad[at..].find(":B:").unwrap() + at;
     bad.insert_str(pos, "999");
-    let claims = claims_of(bad.as_bytes());
+    let (s, _) = scrub_bytes(bad.as_bytes(), 64 << 10);
+    let claims = read_claims(&s.claims_jsonl[..]).expect("claims.jsonl re-reads");
+    // The claim is in the 277CA, rejected with A3:684 first and the edit id in STC12.
+    common::check_277(&s.ack277, &claims).unwrap();
+    let ack = scrub837::ack::read277::read_277ca(&s.ack277);
+    let c = ack
+        .claims()
+        .find(|c| c.id == "E29P-PASS")
+        .expect("in the 277CA");
+    assert!(c.rejected());
+    assert_eq!(c.stcs[0].code, "A3:684");
+    assert!(c.stcs[0].text.starts_with("E-43 "), "{:?}", c.stcs[0]);
     let broken: Vec<_> = claims
         .iter()
         .filter(|c| c.findings.iter().any(|f| f.edit == "E-43"))
@@ -522,6 +550,16 @@ fn summary_json_reconciles_with_claims_jsonl() {
             read_claims(&std::fs::read(out.join(format!("{stem}.claims.jsonl"))).unwrap()[..])
                 .unwrap();
         assert_eq!(summary["inputs"][i]["claims"], recount(&lines), "{stem}");
+        // The 277CA counts: every claim of an accepted transaction set, by its status.
+        let acked = lines.iter().filter(|c| !common::rejected_with_envelope(c));
+        let rejected = acked.clone().filter(|c| c.status == "rejected").count();
+        let ack = &summary["inputs"][i]["ack277"];
+        assert_eq!(ack["rejected"].as_u64(), Some(rejected as u64), "{stem}");
+        assert_eq!(
+            ack["accepted"].as_u64(),
+            Some((acked.count() - rejected) as u64),
+            "{stem}"
+        );
         all.extend(lines);
     }
     assert_eq!(summary["claims"], recount(&all));

@@ -193,8 +193,13 @@ proptest! {
         // Structurally rejected claims are rejected in claims.jsonl too.
         let rejected = lines.iter().filter(|c| c.status == "rejected").count() as u64;
         prop_assert!(rejected >= s.claims.rejected, "{} < {}", rejected, s.claims.rejected);
+        // The 277CA re-reads against its guide, reconciles, and answers exactly the claims
+        // whose transaction set, group and interchange were accepted.
+        let checked = common::check_277(&s.ack277, &lines);
+        prop_assert!(checked.is_ok(), "{:?}", checked.err());
         let (big, _) = scrub_bytes(&bytes, 64 << 10);
         prop_assert_eq!(big.claims_jsonl, s.claims_jsonl);
+        prop_assert_eq!(big.ack277, s.ack277);
     }
 }
 

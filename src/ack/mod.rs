@@ -4,8 +4,12 @@
 //! transaction set and group as the envelope checker reports them, and renders
 //! an interchange's acknowledgments when its IEA (or the end of input) is read.
 
+pub mod ack277;
 pub mod ack999;
+pub mod claim277;
 pub mod read;
+pub mod read277;
+pub mod spool;
 pub mod ta1;
 
 use crate::clock::Timestamp;
@@ -43,6 +47,41 @@ pub struct GroupAck {
     pub transactions: Vec<TransactionOutcome>,
 }
 
+/// The envelope of an acknowledgment answering `isa`: sender and receiver swapped, stamped
+/// `now`, with the inbound usage indicator (test stays test).
+pub fn reply_envelope(isa: &IsaHeader, now: &Timestamp) -> InterchangeEnvelope {
+    let (sq, sid) = isa.sender();
+    let (rq, rid) = isa.receiver();
+    let usage = match isa.fields[14].as_str() {
+        "T" => "T",
+        _ => "P",
+    };
+    // A blank id cannot address anyone (the inbound ISA was faulty, and its TA1 says so).
+    let id = |s: &str| {
+        if s.trim().is_empty() {
+            "UNKNOWN".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    InterchangeEnvelope {
+        sender: (rq.to_owned(), id(rid)),
+        receiver: (sq.to_owned(), id(sid)),
+        date: now.yymmdd(),
+        time: now.hhmm(),
+        usage: usage.to_owned(),
+    }
+}
+
+/// Control numbers set aside for the 277CA of one interchange (unused ones leave gaps).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reserved277 {
+    /// ISA13.
+    pub interchange: u64,
+    /// GS06 for each group that was not rejected, in order.
+    pub groups: Vec<u64>,
+}
+
 /// Builds the 999 and TA1 bytes for one input.
 pub struct AckBuilder<'a> {
     settings: AckSettings<'a>,
@@ -77,32 +116,20 @@ impl<'a> AckBuilder<'a> {
         ))
     }
 
-    fn reply_envelope(&self, isa: &IsaHeader) -> InterchangeEnvelope {
-        let (sq, sid) = isa.sender();
-        let (rq, rid) = isa.receiver();
-        let usage = match isa.fields[14].as_str() {
-            "T" => "T",
-            _ => "P",
-        };
-        // A blank id cannot address anyone (the inbound ISA was faulty, and its TA1 says so).
-        let id = |s: &str| {
-            if s.trim().is_empty() {
-                "UNKNOWN".to_owned()
-            } else {
-                s.to_owned()
-            }
-        };
-        InterchangeEnvelope {
-            sender: (rq.to_owned(), id(rid)),
-            receiver: (sq.to_owned(), id(sid)),
-            date: self.settings.now.yymmdd(),
-            time: self.settings.now.hhmm(),
-            usage: usage.to_owned(),
+    /// Takes an interchange control number and `groups` group control numbers for the 277CA
+    /// answering an interchange. Taken on the reading thread, in input order, after the
+    /// interchange's 999 and TA1 numbers, so numbering never depends on the thread count.
+    pub fn reserve_277(&mut self, groups: usize) -> Reserved277 {
+        Reserved277 {
+            interchange: self.settings.numbers.take_interchange(),
+            groups: (0..groups)
+                .map(|_| self.settings.numbers.take_group())
+                .collect(),
         }
     }
 
     fn render(&mut self, outcome: &InterchangeOutcome) -> std::io::Result<()> {
-        let env = self.reply_envelope(&outcome.header);
+        let env = reply_envelope(&outcome.header, &self.settings.now);
         let groups = std::mem::take(&mut self.groups);
         if outcome.status != crate::x12::AckStatus::Rejected && !groups.is_empty() {
             ack999::write_interchange(

@@ -136,6 +136,20 @@ impl<'b> ClaimView<'b> {
         r.filter_map(move |i| this.seg(i))
     }
 
+    /// The first context NM1 (billing provider, subscriber, payer, patient loops) whose NM101
+    /// is `entity` (`85`, `IL`, `PR`, `QC`, …).
+    pub fn context_nm1(&self, entity: &[u8]) -> Option<Segment<'b>> {
+        let ctx = self.context()?;
+        [
+            ctx.billing.clone(),
+            ctx.subscriber.clone(),
+            ctx.patient.clone(),
+        ]
+        .into_iter()
+        .flat_map(|r| self.range(r))
+        .find(|s| s.id() == b"NM1" && s.value(1) == entity)
+    }
+
     /// The claim's own segments (2300 and below), in order.
     pub fn segments(&self) -> impl Iterator<Item = Segment<'b>> + 'b {
         self.range(self.rec.segs.clone())

@@ -8,6 +8,8 @@ use super::facts::Facts;
 use super::finding::{Finding, Severity};
 use super::payer::MatchedBy;
 use super::rules::RuleSet;
+use crate::ack::claim277::{ClaimAcks, Frag};
+use crate::claim::view::ClaimView;
 use crate::claim::{ClaimBatch, Date, Kind};
 use crate::report::summary::EditSet;
 
@@ -32,6 +34,8 @@ pub struct Edited {
     pub rejects: EditSet,
     /// The edits that warn.
     pub warns: EditSet,
+    /// Its 277CA fragment in the batch's acknowledgment buffer (empty when none is written).
+    pub ack: Frag,
 }
 
 /// The engine: an immutable rule set and the run's clock, shared by every worker.
@@ -59,13 +63,14 @@ impl Engine {
         }
     }
 
-    /// Edits every claim of a batch, writing its `claims.jsonl` line to `lines` and what the
-    /// ordered stage needs to `out` (in order).
+    /// Edits every claim of a batch, writing its `claims.jsonl` line to `lines`, its 277CA
+    /// fragment to `acks` (when given) and what the ordered stage needs to `out` (in order).
     pub fn edit_batch_lines(
         &self,
         batch: &ClaimBatch,
         rules_label: &str,
         lines: &mut Vec<u8>,
+        mut acks: Option<&mut ClaimAcks>,
         out: &mut Vec<Edited>,
     ) {
         let mut scratch = Scratch::default();
@@ -94,6 +99,10 @@ impl Engine {
                 rules_label,
                 lines,
             );
+            let ack = match acks.as_deref_mut() {
+                Some(a) => a.claim(&ClaimView::new(batch, rec), &f, &findings),
+                None => Frag::default(),
+            };
             let (mut rejects, mut warns) = (EditSet::default(), EditSet::default());
             for x in &findings {
                 match x.severity {
@@ -111,6 +120,7 @@ impl Engine {
                 cents: f.charge.map_or(0, |c| c.cents),
                 rejects,
                 warns,
+                ack,
             });
         }
     }

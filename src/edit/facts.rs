@@ -72,8 +72,14 @@ impl<T: Copy + Default, const N: usize> std::ops::Deref for Few<T, N> {
 pub struct Line<'b> {
     /// LX01 (or the line's ordinal when LX01 is unreadable).
     pub number: u32,
+    /// Product/service id qualifier (SV101-1 / SV202-1, `HC`).
+    pub qualifier: &'b [u8],
     /// Procedure code (SV101-2 / SV202-2).
     pub code: &'b [u8],
+    /// SV201 revenue code (837I).
+    pub revenue: &'b [u8],
+    /// REF*6R line item control number.
+    pub control: Option<&'b [u8]>,
     /// Modifiers, in order (at most four).
     pub modifiers: Few<&'b [u8], 4>,
     /// Units (in hundredths).
@@ -305,7 +311,11 @@ impl<'b> Facts<'b> {
                 Some(l) => match id {
                     b"SV1" | b"SV2" => {
                         let pro = if id == b"SV1" { 1 } else { 2 };
+                        if pro == 2 {
+                            l.revenue = s.value(1);
+                        }
                         if let Some(e) = s.element(pro) {
+                            l.qualifier = e.component(1).unwrap_or(b"");
                             l.code = e.component(2).unwrap_or(b"");
                             l.modifiers = Few::default();
                             for m in (3..=6)
@@ -340,6 +350,9 @@ impl<'b> Facts<'b> {
                     }
                     b"REF" if !line_loops && s.value(1) == b"G1" => {
                         l.prior_auth.get_or_insert(s.value(2));
+                    }
+                    b"REF" if !line_loops && s.value(1) == b"6R" => {
+                        l.control.get_or_insert(s.value(2));
                     }
 
                     b"LIN" | b"SVD" => line_loops = true,

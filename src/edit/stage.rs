@@ -9,24 +9,43 @@ use std::sync::{mpsc, Arc};
 
 use super::engine::{Edited, Engine};
 use super::finding::{Finding, Severity};
+use crate::ack::ack277::{Ack277Writer, ClaimAck, Counts277, Header837};
+use crate::ack::claim277::{ClaimAcks, Render277};
+use crate::ack::Reserved277;
 use crate::claim::{ClaimBatch, Spares};
 use crate::report::claims_jsonl::{prepend_findings, LateRejection};
 use crate::report::summary::{ClaimTally, Tally};
-use crate::x12::{AckStatus, GroupOutcome, InterchangeOutcome, SegmentError, TransactionOutcome};
+use crate::x12::{
+    AckStatus, GroupHeader, GroupOutcome, InterchangeOutcome, IsaHeader, SegmentError,
+    TransactionOutcome,
+};
 
-/// A batch edited by a worker: one summary per claim and their lines, back to back.
+/// A batch edited by a worker: one summary per claim, their lines back to back, and their
+/// 277CA fragments back to back.
 struct BatchOut {
     claims: Vec<Edited>,
     lines: Vec<u8>,
+    acks: Vec<u8>,
 }
 
 impl BatchOut {
-    fn new(engine: &Engine, batch: ClaimBatch, label: &str, spares: &Spares) -> Self {
+    fn new(
+        engine: &Engine,
+        batch: ClaimBatch,
+        label: &str,
+        spares: &Spares,
+        render: Option<&Render277>,
+    ) -> Self {
         let mut lines = Vec::with_capacity(batch.claims.len() * 512);
         let mut claims = Vec::with_capacity(batch.claims.len());
-        engine.edit_batch_lines(&batch, label, &mut lines, &mut claims);
+        let mut acks = render.map(ClaimAcks::new);
+        engine.edit_batch_lines(&batch, label, &mut lines, acks.as_mut(), &mut claims);
         spares.give(batch);
-        BatchOut { claims, lines }
+        BatchOut {
+            claims,
+            lines,
+            acks: acks.map(ClaimAcks::into_bytes).unwrap_or_default(),
+        }
     }
 }
 
@@ -43,9 +62,19 @@ enum Item {
     TransactionEnd {
         rejected: Option<Finding>,
         claim_errors: Vec<(u32, Finding)>,
+        header: Box<Header837>,
     },
-    GroupEnd(Option<Finding>),
-    InterchangeEnd(Option<Finding>),
+    GroupEnd {
+        rejected: Option<Finding>,
+        header: Box<GroupHeader>,
+        accepted: bool,
+    },
+    InterchangeEnd {
+        rejected: Option<Finding>,
+        header: Box<IsaHeader>,
+        accepted: bool,
+        numbers: Reserved277,
+    },
 }
 
 /// The ordered edit stage of one input.
@@ -57,7 +86,10 @@ pub struct EditStage<'w> {
     max_in_flight: usize,
     current: Vec<Pending>,
     bufs: Vec<Vec<u8>>,
+    ack_bufs: Vec<Vec<u8>>,
     out: &'w mut dyn Write,
+    render: Option<Arc<Render277>>,
+    ack277: Option<Ack277Writer<'w>>,
     rules_label: String,
     group_start: u64,
     interchange_start: u64,
@@ -88,7 +120,10 @@ impl<'w> EditStage<'w> {
             max_in_flight: 2 * threads + 2,
             current: Vec::new(),
             bufs: Vec::new(),
+            ack_bufs: Vec::new(),
             out,
+            render: None,
+            ack277: None,
             rules_label,
             group_start: 0,
             interchange_start: 0,
@@ -112,6 +147,12 @@ impl<'w> EditStage<'w> {
         self.progress = bar.map(|b| (b, std::time::Instant::now()));
     }
 
+    /// Writes the 277CA with `writer`: workers render each claim's fragment with `render`.
+    pub fn ack277(&mut self, writer: Ack277Writer<'w>, render: Render277) {
+        self.ack277 = Some(writer);
+        self.render = Some(Arc::new(render));
+    }
+
     /// Where used batches go back to (the builder's spares).
     pub fn recycle_into(&mut self, spares: Spares) {
         self.spares = spares;
@@ -125,11 +166,12 @@ impl<'w> EditStage<'w> {
                 let engine = self.engine.clone();
                 let label = self.rules_label.clone();
                 let spares = self.spares.clone();
+                let render = self.render.clone();
                 pool.spawn(move || {
                     // A panic in an edit must not abort the pool: the stage sees the closed
                     // channel and fails the input with an error instead.
                     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        BatchOut::new(&engine, batch, &label, &spares)
+                        BatchOut::new(&engine, batch, &label, &spares, render.as_deref())
                     }));
                     if let Ok(out) = out {
                         let _ = tx.send(out);
@@ -144,7 +186,13 @@ impl<'w> EditStage<'w> {
             }
             None => {
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    BatchOut::new(&self.engine, batch, &self.rules_label, &self.spares)
+                    BatchOut::new(
+                        &self.engine,
+                        batch,
+                        &self.rules_label,
+                        &self.spares,
+                        self.render.as_deref(),
+                    )
                 }));
                 match out {
                     Ok(r) => self.queue.push_back(Item::Ready(r)),
@@ -158,8 +206,9 @@ impl<'w> EditStage<'w> {
         }
     }
 
-    /// A transaction set ended: its claims meet its verdict.
-    pub fn transaction_end(&mut self, outcome: &TransactionOutcome) {
+    /// A transaction set ended: its claims meet its verdict. `header` is what its 277CA
+    /// echoes.
+    pub fn transaction_end(&mut self, outcome: &TransactionOutcome, header: Header837) {
         let claim_errors = outcome
             .errors
             .iter()
@@ -168,28 +217,36 @@ impl<'w> EditStage<'w> {
         self.queue.push_back(Item::TransactionEnd {
             rejected: transaction_rejection(outcome),
             claim_errors,
+            header: Box::new(header),
         });
         self.drain(false);
     }
 
     /// A group ended.
     pub fn group_end(&mut self, outcome: &GroupOutcome) {
-        self.queue
-            .push_back(Item::GroupEnd(group_rejection(outcome)));
+        self.queue.push_back(Item::GroupEnd {
+            rejected: group_rejection(outcome),
+            header: Box::new(outcome.header.clone()),
+            accepted: outcome.status != AckStatus::Rejected,
+        });
         self.drain(false);
     }
 
-    /// An interchange ended.
-    pub fn interchange_end(&mut self, outcome: &InterchangeOutcome) {
-        self.queue
-            .push_back(Item::InterchangeEnd(interchange_rejection(outcome)));
+    /// An interchange ended; `numbers` are the control numbers reserved for its 277CA.
+    pub fn interchange_end(&mut self, outcome: &InterchangeOutcome, numbers: Reserved277) {
+        self.queue.push_back(Item::InterchangeEnd {
+            rejected: interchange_rejection(outcome),
+            header: Box::new(outcome.header.clone()),
+            accepted: outcome.status != AckStatus::Rejected,
+            numbers,
+        });
         self.drain(false);
     }
 
     /// Waits for every batch and writes what is left; returns the claims by status, payer and
-    /// edit (late rejections not yet applied) and the rejections
-    /// to apply to lines already written.
-    pub fn finish(mut self) -> io::Result<(Tally, Vec<LateRejection>)> {
+    /// edit (late rejections not yet applied), the rejections to apply to lines already
+    /// written, and what the 277CA holds.
+    pub fn finish(mut self) -> io::Result<(Tally, Vec<LateRejection>, Counts277)> {
         while !self.queue.is_empty() {
             self.drain(true);
         }
@@ -203,11 +260,15 @@ impl<'w> EditStage<'w> {
                 .unwrap_or_default();
             self.write(p.claim, line, &[]);
         }
+        let counts = match self.ack277.take() {
+            Some(w) => w.finish()?,
+            None => Counts277::default(),
+        };
         if let Some(e) = self.error.take() {
             return Err(e);
         }
         self.out.flush()?;
-        Ok((self.tally, self.late))
+        Ok((self.tally, self.late, counts))
     }
 
     fn drain(&mut self, block: bool) {
@@ -231,6 +292,7 @@ impl<'w> EditStage<'w> {
                             Some(BatchOut {
                                 claims: Vec::new(),
                                 lines: Vec::new(),
+                                acks: Vec::new(),
                             })
                         }
                     }
@@ -261,41 +323,91 @@ impl<'w> EditStage<'w> {
                         start = claim.end;
                     }
                     self.bufs.push(e.lines);
+                    self.ack_bufs.push(e.acks);
                 }
                 (
                     Item::TransactionEnd {
                         rejected,
                         claim_errors,
+                        header,
                     },
                     None,
                 ) => {
                     let claims = std::mem::take(&mut self.current);
                     let bufs = std::mem::take(&mut self.bufs);
-                    for Pending { claim, buf, range } in claims {
-                        let line = bufs.get(buf).and_then(|b| b.get(range)).unwrap_or_default();
-                        let mut structural: Vec<Finding> = claim_errors
+                    let ack_bufs = std::mem::take(&mut self.ack_bufs);
+                    let structural: Vec<Vec<Finding>> = claims
+                        .iter()
+                        .map(|p| {
+                            let mut s: Vec<Finding> = claim_errors
+                                .iter()
+                                .filter(|(i, _)| *i == p.claim.index)
+                                .map(|(_, f)| f.clone())
+                                .collect();
+                            if let Some(f) = &rejected {
+                                s.push(f.clone());
+                            }
+                            s
+                        })
+                        .collect();
+                    if let (None, Some(w)) = (&rejected, self.ack277.as_mut()) {
+                        let acks: Vec<ClaimAck<'_>> = claims
                             .iter()
-                            .filter(|(i, _)| *i == claim.index)
-                            .map(|(_, f)| f.clone())
+                            .zip(&structural)
+                            .map(|(p, s)| ClaimAck {
+                                bytes: ack_bufs.get(p.buf).map_or(&[][..], |b| &b[..]),
+                                frag: p.claim.ack,
+                                edit_rejected: p.claim.rejected,
+                                cents: p.claim.cents,
+                                structural: s,
+                            })
                             .collect();
-                        if let Some(f) = &rejected {
-                            structural.push(f.clone());
+                        if let Err(e) = w.transaction(&header, &acks) {
+                            self.error.get_or_insert(e);
                         }
-                        self.write(claim, line, &structural);
+                    }
+                    for (Pending { claim, buf, range }, s) in claims.into_iter().zip(structural) {
+                        let line = bufs.get(buf).and_then(|b| b.get(range)).unwrap_or_default();
+                        self.write(claim, line, &s);
                     }
                 }
-                (Item::GroupEnd(f), None) => {
-                    if let Some(finding) = f {
+                (
+                    Item::GroupEnd {
+                        rejected,
+                        header,
+                        accepted,
+                    },
+                    None,
+                ) => {
+                    if let Some(finding) = rejected {
                         self.reject_late(self.group_start, finding);
                     }
                     self.group_start = self.written;
+                    if let Some(w) = self.ack277.as_mut() {
+                        if let Err(e) = w.group_end(&header, accepted) {
+                            self.error.get_or_insert(e);
+                        }
+                    }
                 }
-                (Item::InterchangeEnd(f), None) => {
-                    if let Some(finding) = f {
+                (
+                    Item::InterchangeEnd {
+                        rejected,
+                        header,
+                        accepted,
+                        numbers,
+                    },
+                    None,
+                ) => {
+                    if let Some(finding) = rejected {
                         self.reject_late(self.interchange_start, finding);
                     }
                     self.interchange_start = self.written;
                     self.group_start = self.written;
+                    if let Some(w) = self.ack277.as_mut() {
+                        if let Err(e) = w.interchange_end(&header, accepted, &numbers) {
+                            self.error.get_or_insert(e);
+                        }
+                    }
                 }
                 (Item::Batch(_), None) => {}
             }

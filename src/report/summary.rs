@@ -298,6 +298,8 @@ pub struct InputSummary {
     pub exit: i32,
     /// Claims.
     pub claims: Tally,
+    /// What its 277CA acknowledges (claims of accepted transaction sets only).
+    pub ack277: crate::ack::ack277::Counts277,
     /// Outputs written.
     pub outputs: Vec<String>,
     /// Why it failed, when it could not be read.

@@ -37,13 +37,15 @@ impl ControlNumbers {
         }
     }
 
-    fn take_interchange(&mut self) -> u64 {
+    /// The next interchange control number (ISA13).
+    pub fn take_interchange(&mut self) -> u64 {
         let n = self.next_interchange;
         self.next_interchange = if n >= 999_999_999 { 1 } else { n + 1 };
         n
     }
 
-    fn take_group(&mut self) -> u64 {
+    /// The next group control number (GS06).
+    pub fn take_group(&mut self) -> u64 {
         let n = self.next_group;
         self.next_group = if n >= 999_999_999 { 1 } else { n + 1 };
         n
@@ -90,6 +92,16 @@ impl<W: Write> X12Writer<W> {
     pub fn keep_trailing_empties(mut self) -> Self {
         self.trim = false;
         self
+    }
+
+    /// The writer it writes to.
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
+    /// The writer it writes to, for bytes written around the segment builder.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// The delimiters in use.

@@ -84,6 +84,9 @@ pub fn check_outputs(
     golden(&golden_dir.join("claims.jsonl"), &claims);
     let lines = scrub837::report::claims_jsonl::read_claims(&claims[..])
         .map_err(|e| format!("claims.jsonl does not re-read: {e}"))?;
+    let ack277 = std::fs::read(out.join(format!("{name}.277ca.x12"))).unwrap_or_default();
+    golden(&golden_dir.join("277ca.x12"), &ack277);
+    check_277(&ack277, &lines)?;
     // Every claim the 999 accepted with errors or rejected shows up rejected.
     if !ack999.is_empty()
         && lines
@@ -93,6 +96,89 @@ pub fn check_outputs(
         return Err("a claim with a structural finding is not rejected".into());
     }
     Ok(ack999)
+}
+
+/// Whether a claim line was rejected with its transaction set, group or interchange (and so
+/// has no place in a 277CA).
+pub fn rejected_with_envelope(c: &scrub837::report::claims_jsonl::ClaimLine) -> bool {
+    c.findings.iter().any(|f| {
+        f.ack.as_deref().is_some_and(|a| {
+            a.starts_with("999 IK5 R") || a.starts_with("999 AK9 R") || a.starts_with("TA1 R")
+        })
+    })
+}
+
+/// Checks a 277CA against the `claims.jsonl` of the same run: it re-reads against the 277CA
+/// guide with no findings, its roll-ups reconcile, and it acknowledges exactly the claims whose
+/// transaction set, group and interchange were accepted, once each and in order, with the
+/// status, charge and reject edits (in STC12, in order) that `claims.jsonl` gives them.
+pub fn check_277(
+    ack277: &[u8],
+    lines: &[scrub837::report::claims_jsonl::ClaimLine],
+) -> Result<(), String> {
+    use scrub837::ack::read277::{parse_cents, read_277ca};
+    let file = read_277ca(ack277);
+    if !file.problems.is_empty() {
+        return Err(format!(
+            "277CA does not re-read cleanly: {:?}",
+            file.problems
+        ));
+    }
+    file.reconcile().map_err(|e| format!("277CA: {e}"))?;
+    type Row = (String, bool, i64, Vec<String>);
+    let want: Vec<Row> = lines
+        .iter()
+        .filter(|c| !rejected_with_envelope(c))
+        .map(|c| {
+            let rejected = c.status == "rejected";
+            // As an X12 value: delimiters blanked, never empty.
+            let id = match c.claim.replace(['*', ':', '~', '^'], " ") {
+                id if id.is_empty() => "UNKNOWN".to_owned(),
+                id => id,
+            };
+            (
+                id,
+                rejected,
+                c.charge.as_deref().and_then(parse_cents).unwrap_or(0),
+                c.findings
+                    .iter()
+                    .filter(|f| rejected && f.severity == "reject")
+                    .map(|f| f.edit.clone())
+                    .collect(),
+            )
+        })
+        .collect();
+    let got: Vec<Row> = file
+        .claims()
+        .map(|c| {
+            let rejected = c.rejected();
+            (
+                c.id.clone(),
+                rejected,
+                c.cents(),
+                c.stcs
+                    .iter()
+                    .filter(|s| rejected && s.action == "U")
+                    .map(|s| s.text.split(' ').next().unwrap_or("").to_owned())
+                    .collect(),
+            )
+        })
+        .collect();
+    if want != got {
+        let first = want
+            .iter()
+            .zip(&got)
+            .position(|(a, b)| a != b)
+            .unwrap_or(want.len().min(got.len()));
+        return Err(format!(
+            "277CA claims differ from claims.jsonl ({} vs {} claims); first difference at {first}: {:?} vs {:?}",
+            want.len(),
+            got.len(),
+            want.get(first),
+            got.get(first)
+        ));
+    }
+    Ok(())
 }
 
 /// The shared corpus next to the checkout (`../shared/corpus`).

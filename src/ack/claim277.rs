@@ -1,0 +1,393 @@
+//! One claim's part of a 277CA (loops 2100C, 2100D, 2200D and 2220D without their HL
+//! segments), written by the edit workers next to the claim's `claims.jsonl` line and put
+//! together in input order by [`super::ack277::Ack277Writer`].
+
+use std::sync::Arc;
+
+use crate::claim::view::ClaimView;
+use crate::claim::{Date, DateRange, Kind, Money};
+use crate::edit::facts::Facts;
+use crate::edit::finding::{Finding, Severity};
+use crate::x12::{Delimiters, X12Writer};
+
+/// STC12 is at most 264 characters.
+pub const STC12_MAX: usize = 264;
+
+/// How every 277CA segment is written: delimiters, line ends, and the date of the run.
+#[derive(Clone, Debug)]
+pub struct Render277 {
+    /// Delimiters of the acknowledgments.
+    pub delimiters: Delimiters,
+    /// Bytes after each segment terminator.
+    pub eol: &'static [u8],
+    /// STC02 and the DTP dates: the run's date, `CCYYMMDD`.
+    pub date: String,
+}
+
+/// Where the parts of one claim's fragment are in the buffer it was written to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Frag {
+    /// Start of the 2100C NM1*85 of its billing provider.
+    pub start: usize,
+    /// Start of its 2100D NM1*QC and 2200D TRN.
+    pub patient: usize,
+    /// Start of its 2200D STC segments (as its edits alone would have them).
+    pub stc: usize,
+    /// Start of the rest: REF, DTP and the 2220D service lines.
+    pub tail: usize,
+    /// End of the fragment.
+    pub end: usize,
+}
+
+/// An X12 amount (type R): `1500`, `1500.5`, `1500.25`, `-3.25`.
+pub fn amount(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    let (whole, frac) = (abs / 100, abs % 100);
+    if frac == 0 {
+        format!("{sign}{whole}")
+    } else if frac % 10 == 0 {
+        format!("{sign}{whole}.{}", frac / 10)
+    } else {
+        format!("{sign}{whole}.{frac:02}")
+    }
+}
+
+/// `CCYYMMDD`.
+pub fn d8(d: Date) -> String {
+    format!("{:04}{:02}{:02}", d.year, d.month, d.day)
+}
+
+/// A DTP qualifier and value for a date or range: `D8` for one day, `RD8` for a span.
+pub fn dtp_value(r: DateRange) -> (&'static str, String) {
+    if r.from == r.thru {
+        ("D8", d8(r.from))
+    } else {
+        ("RD8", format!("{}-{}", d8(r.from), d8(r.thru)))
+    }
+}
+
+/// Free text made fit for an AN element of at most `max` characters: printable ASCII only
+/// (the writer blanks delimiters), whitespace runs folded.
+pub fn free_text(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max));
+    let mut space = false;
+    for c in s.chars() {
+        // Characters used as delimiters would be blanked by the writer: blank them here, so
+        // the text keeps single spaces.
+        let c = if matches!(c, '*' | ':' | '~' | '^' | '>' | '|') || c.is_whitespace() {
+            ' '
+        } else if c.is_ascii_graphic() {
+            c
+        } else if c.is_whitespace() {
+            ' '
+        } else {
+            '?'
+        };
+        if c == ' ' {
+            if space || out.is_empty() {
+                continue;
+            }
+            space = true;
+        } else {
+            space = false;
+        }
+        if out.len() >= max {
+            break;
+        }
+        out.push(c);
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+/// The components of a `category:status[:entity]` code.
+fn parts(code: &str) -> Vec<&[u8]> {
+    code.split(':').map(str::as_bytes).collect()
+}
+
+/// One STC segment of a 2200D (or, without `amount` and `text`, a 2220D).
+pub fn write_stc<W: std::io::Write>(
+    w: &mut X12Writer<W>,
+    code: &str,
+    date: &str,
+    action: &str,
+    amount: Option<&str>,
+    extra: &[&str],
+    text: &str,
+) -> std::io::Result<()> {
+    let mut s = w
+        .segment("STC")
+        .comp(&parts(code))
+        .el(date)
+        .el(action)
+        .el(amount.unwrap_or(""));
+    for _ in 5..=9 {
+        s = s.el("");
+    }
+    for i in 0..2 {
+        s = match extra.get(i) {
+            Some(c) => s.comp(&parts(c)),
+            None => s.el(""),
+        };
+    }
+    s.el(text).end()
+}
+
+/// The STC text of a reject finding: its edit id and its plain message.
+pub fn finding_text(f: &Finding) -> String {
+    free_text(&format!("{} {}", f.edit, f.message), STC12_MAX)
+}
+
+/// The STC01 of a finding with no 277CA code of its own (should a rule lack one).
+const FALLBACK_STC: &str = "A3:21";
+
+/// Writes the 277CA fragments of the claims of a batch.
+pub struct ClaimAcks {
+    w: X12Writer<Vec<u8>>,
+    date: String,
+}
+
+fn or_unknown(b: &[u8]) -> &[u8] {
+    if b.is_empty() {
+        b"UNKNOWN"
+    } else {
+        b
+    }
+}
+
+impl ClaimAcks {
+    /// A writer for one batch.
+    pub fn new(r: &Render277) -> Self {
+        ClaimAcks {
+            w: X12Writer::new(Vec::with_capacity(64 << 10), r.delimiters, r.eol),
+            date: r.date.clone(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.w.get_ref().len()
+    }
+
+    /// The bytes written.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.w.into_inner().unwrap_or_default()
+    }
+
+    /// Writes one claim's fragment; `findings` are its edit findings.
+    pub fn claim(&mut self, view: &ClaimView<'_>, f: &Facts<'_>, findings: &[Finding]) -> Frag {
+        // Writing into a Vec cannot fail.
+        let mut frag = Frag {
+            start: self.len(),
+            ..Frag::default()
+        };
+        let _ = self.provider(view);
+        frag.patient = self.len();
+        let _ = self.patient(view, f);
+        frag.stc = self.len();
+        let _ = self.stcs(f, findings);
+        frag.tail = self.len();
+        let _ = self.tail(f, findings);
+        frag.end = self.len();
+        frag
+    }
+
+    /// 2100C: the billing provider.
+    fn provider(&mut self, view: &ClaimView<'_>) -> std::io::Result<()> {
+        let nm1 = view.context_nm1(b"85");
+        let v = |i: usize| nm1.as_ref().map_or(&b""[..], |s| s.value(i));
+        let person = v(2) == b"1";
+        let (qualifier, id): (&[u8], &[u8]) = if v(8) == b"XX" && !v(9).is_empty() {
+            (b"XX", v(9))
+        } else {
+            match view.billing_provider().and_then(|p| p.tax_id) {
+                Some(t) if !t.is_empty() => (b"FI", t),
+                _ => (b"XX", b"UNKNOWN"),
+            }
+        };
+        self.w
+            .segment("NM1")
+            .el("85")
+            .el(if person { "1" } else { "2" })
+            .el(or_unknown(v(3)))
+            .el(if person { v(4) } else { b"" })
+            .el(if person { v(5) } else { b"" })
+            .el("")
+            .el(if person { v(7) } else { b"" })
+            .el(qualifier)
+            .el(id)
+            .end()
+    }
+
+    /// 2100D and the 2200D TRN: the patient (or the subscriber who is the patient), CLM01.
+    fn patient(&mut self, view: &ClaimView<'_>, f: &Facts<'_>) -> std::io::Result<()> {
+        let nm1 = view.context_nm1(b"QC").or_else(|| view.context_nm1(b"IL"));
+        let v = |i: usize| nm1.as_ref().map_or(&b""[..], |s| s.value(i));
+        self.w
+            .segment("NM1")
+            .el("QC")
+            .el("1")
+            .el(or_unknown(v(3)))
+            .el(v(4))
+            .el(v(5))
+            .el("")
+            .el(v(7))
+            .el("MI")
+            .el(or_unknown(f.member_id.unwrap_or(b"")))
+            .end()?;
+        self.w.segment("TRN").el("2").el(or_unknown(f.id)).end()
+    }
+
+    /// The 2200D STC segments the edits call for: one per reject finding, or the acceptance
+    /// (with the warnings in STC12).
+    fn stcs(&mut self, f: &Facts<'_>, findings: &[Finding]) -> std::io::Result<()> {
+        let charge = amount(f.charge.map_or(0, |c| c.cents));
+        let date = std::mem::take(&mut self.date);
+        let res = (|| {
+            let mut rejected = false;
+            for x in findings.iter().filter(|x| x.severity == Severity::Reject) {
+                rejected = true;
+                let extra: Vec<&str> = x.stc_extra.iter().map(|s| &**s).collect();
+                write_stc(
+                    &mut self.w,
+                    x.stc.as_deref().unwrap_or(FALLBACK_STC),
+                    &date,
+                    "U",
+                    Some(&charge),
+                    &extra,
+                    &finding_text(x),
+                )?;
+            }
+            if !rejected {
+                let warns: Vec<String> = findings
+                    .iter()
+                    .filter(|x| x.severity == Severity::Warn)
+                    .map(|x| format!("{} {}", x.edit, x.message))
+                    .collect();
+                let text = if warns.is_empty() {
+                    String::new()
+                } else {
+                    free_text(&format!("warning {}", warns.join("; ")), STC12_MAX)
+                };
+                write_stc(&mut self.w, "A2:20", &date, "WQ", Some(&charge), &[], &text)?;
+            }
+            Ok(())
+        })();
+        self.date = date;
+        res
+    }
+
+    /// REF*D9, REF*BLT, DTP*472 and a 2220D for each line a reject finding names.
+    fn tail(&mut self, f: &Facts<'_>, findings: &[Finding]) -> std::io::Result<()> {
+        if let Some((d9, _)) = f.reference(b"D9").filter(|(v, _)| !v.is_empty()) {
+            self.w.segment("REF").el("D9").el(d9).end()?;
+        }
+        if f.kind() == Kind::Institutional && !f.facility_code.is_empty() {
+            self.w.segment("REF").el("BLT").el(f.type_of_bill()).end()?;
+        }
+        let dates = claim_dates(f).map_or_else(|| ("D8", self.date.clone()), dtp_value);
+        self.w
+            .segment("DTP")
+            .el("472")
+            .el(dates.0)
+            .el(dates.1)
+            .end()?;
+        for line in &f.lines {
+            let codes: Vec<&str> = findings
+                .iter()
+                .filter(|x| x.severity == Severity::Reject && x.line == Some(line.number))
+                .flat_map(|x| {
+                    std::iter::once(x.stc.as_deref().unwrap_or(FALLBACK_STC))
+                        .chain(x.stc_extra.iter().map(|s| &**s))
+                })
+                .collect();
+            let Some((first, rest)) = codes.split_first() else {
+                continue;
+            };
+            let mut service: Vec<&[u8]> = Vec::with_capacity(6);
+            if line.code.is_empty() && !line.revenue.is_empty() {
+                service.extend([&b"NU"[..], line.revenue]);
+            } else {
+                let q = if line.qualifier.is_empty() {
+                    b"HC"
+                } else {
+                    line.qualifier
+                };
+                service.extend([q, or_unknown(line.code)]);
+                service.extend(line.modifiers.iter().copied());
+            }
+            let units = line.units.map(|u| amount(u.cents)).unwrap_or_default();
+            self.w
+                .segment("SVC")
+                .comp(&service)
+                .el(amount(line.charge.map_or(0, |c: Money| c.cents)))
+                .el("")
+                .el(if f.kind() == Kind::Institutional {
+                    line.revenue
+                } else {
+                    b""
+                })
+                .el("")
+                .el("")
+                .el(units)
+                .end()?;
+            let extra: Vec<&str> = rest.iter().take(2).copied().collect();
+            let date = self.date.clone();
+            write_stc(&mut self.w, first, &date, "U", None, &extra, "")?;
+            if let Some(c) = line.control.filter(|c| !c.is_empty()) {
+                self.w.segment("REF").el("FJ").el(c).end()?;
+            }
+            if let Some(d) = line.dates {
+                let (q, v) = dtp_value(d);
+                self.w.segment("DTP").el("472").el(q).el(v).end()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The claim's service dates: the 837I statement period, else the span of its line dates,
+/// else the date its transaction set was created.
+fn claim_dates(f: &Facts<'_>) -> Option<DateRange> {
+    if f.kind() == Kind::Institutional {
+        if let Some(s) = f.statement {
+            return Some(s);
+        }
+    }
+    let from = f.lines.iter().filter_map(|l| l.dates.map(|d| d.from)).min();
+    let thru = f.lines.iter().filter_map(|l| l.dates.map(|d| d.thru)).max();
+    match (from, thru) {
+        (Some(from), Some(thru)) if from <= thru => Some(DateRange { from, thru }),
+        _ => f
+            .statement
+            .or(f.created.map(|d| DateRange { from: d, thru: d })),
+    }
+}
+
+/// A finding's STC extras as plain strings.
+pub fn extras(f: &Finding) -> Vec<&str> {
+    f.stc_extra.iter().map(|s: &Arc<str>| &**s).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_x12_decimals() {
+        assert_eq!(amount(150000), "1500");
+        assert_eq!(amount(150050), "1500.5");
+        assert_eq!(amount(150025), "1500.25");
+        assert_eq!(amount(-325), "-3.25");
+        assert_eq!(amount(1), "0.01");
+        assert_eq!(amount(0), "0");
+    }
+
+    #[test]
+    fn free_text_is_printable_and_bounded() {
+        assert_eq!(free_text("  a\tb\n\nc é ", 264), "a b c ?");
+        assert_eq!(free_text(&"x".repeat(300), 264).len(), 264);
+        assert_eq!(free_text("ab cd", 3), "ab");
+        assert_eq!(free_text("E-29: a*b~c^d", 264), "E-29 a b c d");
+    }
+}
