@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 use std::ops::Range;
 
-use super::claim277::{amount, finding_text, write_stc, Frag, Render277};
+use super::claim277::{amount, finding_text, fit, write_stc, Frag, Render277};
 use super::spool::Spool;
 use super::{reply_envelope, Reserved277};
 use crate::clock::Timestamp;
@@ -209,11 +209,8 @@ impl<'w> Ack277Writer<'w> {
             .el(&control)
             .el(VERSION_277)
             .end()?;
-        let bht03 = if header.bht03.is_empty() {
-            "0"
-        } else {
-            header.bht03.as_str()
-        };
+        let bht03 = fit(header.bht03.as_bytes(), 1, 50);
+        let bht03 = &*bht03;
         w.segment("BHT")
             .el("0085")
             .el("08")
@@ -224,23 +221,16 @@ impl<'w> Ack277Writer<'w> {
             .end()?;
         // 2000A: we, acting for the 837's receiver, are the information source.
         w.segment("HL").el("1").el("").el("20").el("1").end()?;
-        let unknown = |s: &str| {
-            if s.is_empty() {
-                "UNKNOWN".to_owned()
-            } else {
-                s.to_owned()
-            }
-        };
         w.segment("NM1")
             .el("AY")
             .el("2")
-            .el(unknown(&header.receiver.name))
+            .el(fit(header.receiver.name.as_bytes(), 1, 60))
             .el("")
             .el("")
             .el("")
             .el("")
             .el("46")
-            .el(unknown(&header.receiver.id))
+            .el(fit(header.receiver.id.as_bytes(), 2, 80))
             .end()?;
         w.segment("TRN").el("1").el(bht03).end()?;
         w.segment("DTP").el("050").el("D8").el(&date).end()?;
@@ -251,13 +241,13 @@ impl<'w> Ack277Writer<'w> {
         w.segment("NM1")
             .el("41")
             .el(if s.person { "1" } else { "2" })
-            .el(unknown(&s.name))
-            .el(if s.person { s.first.as_str() } else { "" })
-            .el(if s.person { s.middle.as_str() } else { "" })
+            .el(fit(s.name.as_bytes(), 1, 60))
+            .el(fit(if s.person { s.first.as_bytes() } else { b"" }, 0, 35))
+            .el(fit(if s.person { s.middle.as_bytes() } else { b"" }, 0, 25))
             .el("")
             .el("")
             .el("46")
-            .el(unknown(&s.id))
+            .el(fit(s.id.as_bytes(), 2, 80))
             .end()?;
         w.segment("TRN").el("2").el(bht03).end()?;
         write_stc(
@@ -413,8 +403,8 @@ impl<'w> Ack277Writer<'w> {
             };
             w.segment("GS")
                 .el("HN")
-                .el(&g.header.receiver)
-                .el(&g.header.sender)
+                .el(fit(g.header.receiver.as_bytes(), 2, 15))
+                .el(fit(g.header.sender.as_bytes(), 2, 15))
                 .el(&self.render.date)
                 .el(self.now.hhmm())
                 .el(gs06.to_string())

@@ -148,12 +148,40 @@ pub struct ClaimAcks {
     date: String,
 }
 
-fn or_unknown(b: &[u8]) -> &[u8] {
-    if b.is_empty() {
-        b"UNKNOWN"
+/// A value copied from the 837 made fit for a 277CA element of `min..=max` characters:
+/// printable ASCII only (others become `?`), cut at `max`; one shorter than `min` (or blank)
+/// becomes `UNKNOWN` when `min` > 0.
+pub fn fit(v: &[u8], min: usize, max: usize) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    let printable = |b: &u8| (0x20..=0x7e).contains(b);
+    let mut v: Cow<'_, [u8]> = if v.iter().all(printable) {
+        Cow::Borrowed(v)
     } else {
-        b
+        Cow::Owned(
+            v.iter()
+                .map(|b| if printable(b) { *b } else { b'?' })
+                .collect(),
+        )
+    };
+    if v.len() > max {
+        v = match v {
+            Cow::Borrowed(b) => Cow::Borrowed(&b[..max]),
+            Cow::Owned(mut b) => {
+                b.truncate(max);
+                Cow::Owned(b)
+            }
+        };
     }
+    if min > 0 && (v.len() < min || v.iter().all(|b| *b == b' ')) {
+        Cow::Borrowed(&b"UNKNOWN"[..max.min(7)])
+    } else {
+        v
+    }
+}
+
+/// How many digits an X12 amount has (what its length limit counts).
+fn digits(s: &str) -> usize {
+    s.bytes().filter(u8::is_ascii_digit).count()
 }
 
 impl ClaimAcks {
@@ -197,7 +225,7 @@ impl ClaimAcks {
         let nm1 = view.context_nm1(b"85");
         let v = |i: usize| nm1.as_ref().map_or(&b""[..], |s| s.value(i));
         let person = v(2) == b"1";
-        let (qualifier, id): (&[u8], &[u8]) = if v(8) == b"XX" && !v(9).is_empty() {
+        let (qualifier, id): (&[u8], &[u8]) = if v(8) == b"XX" && v(9).len() >= 2 {
             (b"XX", v(9))
         } else {
             match view.billing_provider().and_then(|p| p.tax_id) {
@@ -209,13 +237,13 @@ impl ClaimAcks {
             .segment("NM1")
             .el("85")
             .el(if person { "1" } else { "2" })
-            .el(or_unknown(v(3)))
-            .el(if person { v(4) } else { b"" })
-            .el(if person { v(5) } else { b"" })
+            .el(fit(v(3), 1, 60))
+            .el(if person { fit(v(4), 0, 35) } else { b"".into() })
+            .el(if person { fit(v(5), 0, 25) } else { b"".into() })
             .el("")
-            .el(if person { v(7) } else { b"" })
+            .el(if person { fit(v(7), 0, 10) } else { b"".into() })
             .el(qualifier)
-            .el(id)
+            .el(fit(id, 2, 80))
             .end()
     }
 
@@ -227,15 +255,15 @@ impl ClaimAcks {
             .segment("NM1")
             .el("QC")
             .el("1")
-            .el(or_unknown(v(3)))
-            .el(v(4))
-            .el(v(5))
+            .el(fit(v(3), 1, 60))
+            .el(fit(v(4), 0, 35))
+            .el(fit(v(5), 0, 25))
             .el("")
-            .el(v(7))
+            .el(fit(v(7), 0, 10))
             .el("MI")
-            .el(or_unknown(f.member_id.unwrap_or(b"")))
+            .el(fit(f.member_id.unwrap_or(b""), 2, 80))
             .end()?;
-        self.w.segment("TRN").el("2").el(or_unknown(f.id)).end()
+        self.w.segment("TRN").el("2").el(fit(f.id, 1, 50)).end()
     }
 
     /// The 2200D STC segments the edits call for: one per reject finding, or the acceptance
@@ -280,10 +308,14 @@ impl ClaimAcks {
     /// REF*D9, REF*BLT, DTP*472 and a 2220D for each line a reject finding names.
     fn tail(&mut self, f: &Facts<'_>, findings: &[Finding]) -> std::io::Result<()> {
         if let Some((d9, _)) = f.reference(b"D9").filter(|(v, _)| !v.is_empty()) {
-            self.w.segment("REF").el("D9").el(d9).end()?;
+            self.w.segment("REF").el("D9").el(fit(d9, 1, 50)).end()?;
         }
         if f.kind() == Kind::Institutional && !f.facility_code.is_empty() {
-            self.w.segment("REF").el("BLT").el(f.type_of_bill()).end()?;
+            self.w
+                .segment("REF")
+                .el("BLT")
+                .el(fit(&f.type_of_bill(), 1, 50))
+                .end()?;
         }
         let dates = claim_dates(f).map_or_else(|| ("D8", self.date.clone()), dtp_value);
         self.w
@@ -304,28 +336,39 @@ impl ClaimAcks {
             let Some((first, rest)) = codes.split_first() else {
                 continue;
             };
-            let mut service: Vec<&[u8]> = Vec::with_capacity(6);
+            let mut service: Vec<std::borrow::Cow<'_, [u8]>> = Vec::with_capacity(6);
             if line.code.is_empty() && !line.revenue.is_empty() {
-                service.extend([&b"NU"[..], line.revenue]);
+                service.extend([b"NU"[..].into(), fit(line.revenue, 1, 48)]);
             } else {
-                let q = if line.qualifier.is_empty() {
-                    b"HC"
-                } else {
-                    line.qualifier
+                // SVC01-1 is one of the guide's qualifiers; HC when the 837 sent another.
+                let q: &[u8] = match line.qualifier {
+                    q @ (b"AD" | b"ER" | b"HC" | b"HP" | b"IV" | b"NU" | b"WK") => q,
+                    _ => b"HC",
                 };
-                service.extend([q, or_unknown(line.code)]);
-                service.extend(line.modifiers.iter().copied());
+                service.extend([q.into(), fit(line.code, 1, 48)]);
+                // Modifiers are two characters; another length cannot be echoed.
+                service.extend(
+                    line.modifiers
+                        .iter()
+                        .filter(|m| m.len() == 2 && m.iter().all(u8::is_ascii_alphanumeric))
+                        .map(|m| (*m).into()),
+                );
             }
-            let units = line.units.map(|u| amount(u.cents)).unwrap_or_default();
+            let service: Vec<&[u8]> = service.iter().map(|c| &**c).collect();
+            let units = line
+                .units
+                .map(|u| amount(u.cents))
+                .filter(|u| digits(u) <= 15)
+                .unwrap_or_default();
             self.w
                 .segment("SVC")
                 .comp(&service)
                 .el(amount(line.charge.map_or(0, |c: Money| c.cents)))
                 .el("")
                 .el(if f.kind() == Kind::Institutional {
-                    line.revenue
+                    fit(line.revenue, 0, 48)
                 } else {
-                    b""
+                    b"".into()
                 })
                 .el("")
                 .el("")
@@ -335,7 +378,7 @@ impl ClaimAcks {
             let date = self.date.clone();
             write_stc(&mut self.w, first, &date, "U", None, &extra, "")?;
             if let Some(c) = line.control.filter(|c| !c.is_empty()) {
-                self.w.segment("REF").el("FJ").el(c).end()?;
+                self.w.segment("REF").el("FJ").el(fit(c, 1, 50)).end()?;
             }
             if let Some(d) = line.dates {
                 let (q, v) = dtp_value(d);
@@ -389,5 +432,17 @@ mod tests {
         assert_eq!(free_text(&"x".repeat(300), 264).len(), 264);
         assert_eq!(free_text("ab cd", 3), "ab");
         assert_eq!(free_text("E-29: a*b~c^d", 264), "E-29 a b c d");
+    }
+
+    #[test]
+    fn copied_values_fit_their_elements() {
+        assert_eq!(&*fit(b"ABC", 1, 60), b"ABC");
+        assert_eq!(&*fit(b"ABCDEF", 1, 3), b"ABC");
+        assert_eq!(&*fit(b"A", 2, 80), b"UNKNOWN");
+        assert_eq!(&*fit(b"", 1, 50), b"UNKNOWN");
+        assert_eq!(&*fit(b"", 0, 35), b"");
+        assert_eq!(&*fit(b"A\x01\xffB", 1, 60), b"A??B");
+        assert_eq!(&*fit(b"  ", 1, 60), b"UNKNOWN");
+        assert_eq!(&*fit(b"", 2, 5), b"UNKNO");
     }
 }

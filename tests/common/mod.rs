@@ -108,6 +108,29 @@ pub fn rejected_with_envelope(c: &scrub837::report::claims_jsonl::ClaimLine) -> 
     })
 }
 
+/// A claim id as a 277CA can echo it, for comparing ids across the two outputs: delimiters
+/// blanked, anything not printable ASCII as one `?` per run (claims.jsonl holds the id as
+/// lossy UTF-8, the 277CA byte by byte), at most 50 characters, never empty.
+fn x12_id(id: &str) -> String {
+    let mut out = String::new();
+    for c in id.chars() {
+        let c = match c {
+            '*' | ':' | '~' | '^' => ' ',
+            ' '..='~' => c,
+            _ => '?',
+        };
+        if !(c == '?' && out.ends_with('?')) {
+            out.push(c);
+        }
+    }
+    out.truncate(40);
+    if out.trim().is_empty() {
+        "UNKNOWN".to_owned()
+    } else {
+        out
+    }
+}
+
 /// Checks a 277CA against the `claims.jsonl` of the same run: it re-reads against the 277CA
 /// guide with no findings, its roll-ups reconcile, and it acknowledges exactly the claims whose
 /// transaction set, group and interchange were accepted, once each and in order, with the
@@ -131,13 +154,8 @@ pub fn check_277(
         .filter(|c| !rejected_with_envelope(c))
         .map(|c| {
             let rejected = c.status == "rejected";
-            // As an X12 value: delimiters blanked, never empty.
-            let id = match c.claim.replace(['*', ':', '~', '^'], " ") {
-                id if id.is_empty() => "UNKNOWN".to_owned(),
-                id => id,
-            };
             (
-                id,
+                x12_id(&c.claim),
                 rejected,
                 c.charge.as_deref().and_then(parse_cents).unwrap_or(0),
                 c.findings
@@ -153,7 +171,7 @@ pub fn check_277(
         .map(|c| {
             let rejected = c.rejected();
             (
-                c.id.clone(),
+                x12_id(&c.id),
                 rejected,
                 c.cents(),
                 c.stcs
