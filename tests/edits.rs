@@ -593,3 +593,36 @@ fn summary_json_reconciles_with_claims_jsonl() {
         &text,
     );
 }
+
+/// The 277CA roll-up property over generated files: for each kind, seed, defect rate and
+/// transaction-set size, the 277CA re-reads clean, its 2000B/2000C QTY and AMT equal the
+/// counts and sums over its claims, and every claim of an accepted transaction set appears in
+/// it exactly once, in order, with its status, charge and reject edits.
+#[test]
+fn generated_277ca_roll_ups_reconcile() {
+    for (kind, seed, rate, per_st) in [
+        ("P", 11, "0.2", "50"),
+        ("P", 12, "0.6", "7"),
+        ("I", 13, "0.2", "50"),
+        ("I", 14, "0.6", "3"),
+    ] {
+        let bytes = gen837(
+            kind,
+            400,
+            seed,
+            &["--error-rate", rate, "--claims-per-st", per_st],
+        );
+        let (s, _) = scrub_bytes(&bytes, 4093);
+        let lines = read_claims(&s.claims_jsonl[..]).expect("claims.jsonl re-reads");
+        assert_eq!(lines.len(), 400, "{kind} {seed}");
+        common::check_277(&s.ack277, &lines).unwrap_or_else(|e| panic!("{kind} {seed}: {e}"));
+        let ack = scrub837::ack::read277::read_277ca(&s.ack277);
+        let acked = ack.claims().count() as u64;
+        assert_eq!(acked, s.counts277.accepted + s.counts277.rejected);
+        assert!(acked > 0, "{kind} {seed}: nothing acknowledged");
+        assert!(
+            ack.claims().any(|c| c.rejected()) && ack.claims().any(|c| !c.rejected()),
+            "{kind} {seed}: want both accepted and rejected claims"
+        );
+    }
+}
