@@ -23,11 +23,23 @@ fn run(inputs: &[&str], extra: &[&str]) -> tempfile::TempDir {
 
 #[test]
 fn report_pages_match_their_goldens_and_stand_alone() {
-    let files = ["E-13.i.x12", "E-29.p.x12", "E-41.p.x12"];
+    // 837I; line-level rejects; several billing providers; all accepted; a rejected set.
+    let files = [
+        "E-13.i.x12",
+        "E-29.p.x12",
+        "E-41.p.x12",
+        "E-11.i.x12",
+        "../envelope/clean.x12",
+        "../ig/p_ik3_i7_header_missing_1000b.x12",
+    ];
     for (extra, tag) in [(&[][..], "plain"), (&["--redact"][..], "redacted")] {
         let out = run(&files, extra);
         for f in files {
-            let stem = f.trim_end_matches(".x12");
+            let stem = std::path::Path::new(f)
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             let html =
                 std::fs::read_to_string(out.path().join(format!("{stem}.report.html"))).unwrap();
             golden(
