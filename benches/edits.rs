@@ -33,6 +33,7 @@ fn settings(engine: Option<Arc<Engine>>, threads: usize) -> Settings {
         progress: None,
         html: false,
         redact: false,
+        history: None,
     }
 }
 
@@ -61,7 +62,7 @@ fn batches(data: &[u8], s: &Settings) -> Vec<ClaimBatch> {
 fn edit(engine: &Engine, batch: &ClaimBatch) -> usize {
     let mut lines = Vec::with_capacity(batch.claims.len() * 512);
     let mut out = Vec::with_capacity(batch.claims.len());
-    engine.edit_batch_lines(batch, "bench", &mut lines, None, &mut out);
+    engine.edit_batch_lines(batch, "bench", &mut lines, None, None, &mut out);
     lines.len()
 }
 

@@ -31,6 +31,7 @@ fn settings(grammars: Arc<Grammars>) -> Settings {
         progress: None,
         html: false,
         redact: false,
+        history: None,
     }
 }
 

@@ -94,6 +94,37 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List the loaded rules with their versions, payers and effective dates.
     Rules(RulesArgs),
+    /// Look at or prune the member history database (`--history FILE`).
+    History(HistoryArgs),
+}
+
+/// Arguments of `scrub837 history`.
+#[derive(clap::Args, Debug)]
+pub struct HistoryArgs {
+    /// The history database.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub history: Option<PathBuf>,
+    /// What to do with it.
+    #[command(subcommand)]
+    pub action: HistoryAction,
+}
+
+/// `scrub837 history` actions.
+#[derive(Subcommand, Debug)]
+pub enum HistoryAction {
+    /// Print the services on record for a member id (tab-separated: payer, patient key, claim,
+    /// code, region, side, date of service, counted or rejected, when recorded).
+    Show {
+        /// The member id (2010BA NM109).
+        #[arg(long, value_name = "ID")]
+        member: String,
+    },
+    /// Remove services dated before DATE (CCYYMMDD or CCYY-MM-DD).
+    Forget {
+        /// The first date to keep.
+        #[arg(long, value_name = "DATE")]
+        before: String,
+    },
 }
 
 /// Arguments of `scrub837 explain`.
@@ -169,6 +200,20 @@ pub struct ScrubArgs {
     /// Replace patient and subscriber names, member ids, addresses and birth dates in the reports.
     #[arg(long)]
     pub redact: bool,
+
+    /// Member history database (SQLite, created on first use): read before the run, updated after
+    /// it, so frequency edits see earlier runs. Without it history covers this run only.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+
+    /// A CMS NCCI procedure-to-procedure table (ccipra…/ccioph… .txt, unzipped) for E-34; may
+    /// be given more than once (one per part file).
+    #[arg(long = "ncci-ptp", value_name = "FILE")]
+    pub ncci_ptp: Vec<PathBuf>,
+
+    /// A CMS MUE table (MCR_MUE_…Services_Eff_….csv) for E-25/E-26; may be given more than once.
+    #[arg(long, value_name = "FILE")]
+    pub mue: Vec<PathBuf>,
 }
 
 fn label(p: &Problem) -> String {
@@ -248,7 +293,12 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
     let engine = if args.no_edits {
         None
     } else {
-        let rules = load_rules(args.rules.as_deref())?;
+        let mut rules = load_rules(args.rules.as_deref())?;
+        if !args.ncci_ptp.is_empty() || !args.mue.is_empty() {
+            rules
+                .attach_cms(&args.ncci_ptp, &args.mue)
+                .map_err(|e| Error::Config(format!("CMS tables: {e}")))?;
+        }
         let today = Date::parse_d8(now.ccyymmdd().as_bytes())
             .ok_or_else(|| Error::Config("--now: not a calendar date".into()))?;
         Some(Arc::new(Engine::new(Arc::new(rules), today)))
@@ -283,7 +333,36 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
         grammars: std::sync::Arc::new(
             Grammars::embedded().map_err(|e| Error::Config(e.to_string()))?,
         ),
+        history: None,
     })
+}
+
+/// The run's member history: one index for every input (`None` with `--no-edits`), loaded
+/// from `--history` when given, with that database's write lock held until the run is saved.
+type RunHistory = (
+    Option<crate::history::HistoryStore>,
+    Option<Arc<std::sync::Mutex<crate::history::HistoryIndex>>>,
+);
+
+fn open_history(args: &ScrubArgs, settings: &Settings) -> Result<RunHistory, Error> {
+    use crate::history::{HistoryIndex, HistoryStore};
+    let Some(engine) = &settings.engine else {
+        return Ok((None, None));
+    };
+    let mut index = HistoryIndex::new(engine.history.region_names());
+    let store = match &args.history {
+        Some(path) => {
+            let store = HistoryStore::open(path).map_err(|e| Error::Config(e.to_string()))?;
+            let n = store
+                .load(&mut index)
+                .map_err(|e| Error::Config(e.to_string()))?;
+            index.persistent = true;
+            tracing::info!(services = n, "history loaded");
+            Some(store)
+        }
+        None => None,
+    };
+    Ok((store, Some(Arc::new(std::sync::Mutex::new(index)))))
 }
 
 /// Runs `scrub`, returning the exit status.
@@ -307,6 +386,14 @@ pub fn scrub(args: &ScrubArgs, log_phi: bool) -> i32 {
     };
     let started = std::time::Instant::now();
     let mut settings = settings;
+    let (store, index) = match open_history(args, &settings) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("scrub837: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    settings.history = index.clone();
     settings.progress = progress_bar(args.quiet, &inputs);
     let mut numbers = ControlNumbers::starting_at(args.first_control_number);
     let mut worst = Verdict::Clean;
@@ -374,6 +461,28 @@ pub fn scrub(args: &ScrubArgs, log_phi: bool) -> i32 {
     if let Some(bar) = &settings.progress {
         bar.finish_and_clear();
     }
+    // The run's history is saved only when every input was read: a failed run changes nothing.
+    if let (Some(store), Some(index)) = (store, &index) {
+        if io_failed {
+            eprintln!("scrub837: history not updated: an input could not be read");
+        } else {
+            let saved = index
+                .lock()
+                .map_err(|_| "member history is unusable".to_owned())
+                .and_then(|ix| {
+                    store
+                        .save(&ix, &settings.now.to_string())
+                        .map_err(|e| e.to_string())
+                });
+            match saved {
+                Ok(n) => tracing::info!(services = n, "history saved"),
+                Err(e) => {
+                    eprintln!("scrub837: {e}");
+                    io_failed = true;
+                }
+            }
+        }
+    }
     let exit = if io_failed { EXIT_ERROR } else { worst as i32 };
     let summary = RunSummary {
         tool: format!("scrub837 {}", env!("CARGO_PKG_VERSION")),
@@ -426,6 +535,66 @@ pub fn main_with_args() -> i32 {
         Command::Rules(args) => print_with(load_rules(args.rules.as_deref()), |r| {
             Ok(crate::edit::explain::list(r, args.checks))
         }),
+        Command::History(args) => history(args),
+    }
+}
+
+/// Runs `history show` / `history forget`.
+fn history(args: &HistoryArgs) -> i32 {
+    use crate::history::HistoryStore;
+    let Some(path) = &args.history else {
+        eprintln!("scrub837: history: --history FILE is required");
+        return EXIT_ERROR;
+    };
+    if !path.exists() {
+        eprintln!(
+            "scrub837: history database {}: no such file",
+            path.display()
+        );
+        return EXIT_ERROR;
+    }
+    let store = match HistoryStore::open(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("scrub837: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    match &args.action {
+        HistoryAction::Show { member } => match store.show(member) {
+            Ok(rows) => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(
+                    out,
+                    "payer\tpatient\tclaim\tcode\tregion\tside\tdate\tstatus\trecorded"
+                );
+                for r in &rows {
+                    let _ = writeln!(out, "{}", r.join("\t"));
+                }
+                EXIT_CLEAN
+            }
+            Err(e) => {
+                eprintln!("scrub837: {e}");
+                EXIT_ERROR
+            }
+        },
+        HistoryAction::Forget { before } => {
+            let digits: String = before.chars().filter(|c| *c != '-').collect();
+            let Some(date) = Date::parse_d8(digits.as_bytes()) else {
+                eprintln!("scrub837: history forget: --before {before}: not a date (CCYYMMDD)");
+                return EXIT_ERROR;
+            };
+            match store.forget_before(date) {
+                Ok(n) => {
+                    eprintln!("scrub837: forgot {n} service(s) dated before {date}");
+                    EXIT_CLEAN
+                }
+                Err(e) => {
+                    eprintln!("scrub837: {e}");
+                    EXIT_ERROR
+                }
+            }
+        }
     }
 }
 

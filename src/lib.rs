@@ -25,6 +25,7 @@ pub mod clock;
 pub mod edit;
 pub mod error;
 pub mod grammar;
+pub mod history;
 pub mod input;
 pub mod pipeline;
 pub mod report;

@@ -58,6 +58,9 @@ pub struct Settings {
     pub html: bool,
     /// Replace names, member ids and birth dates in the reports (`--redact`).
     pub redact: bool,
+    /// The member history shared by every input of the run (loaded from `--history`); `None`
+    /// gives each input a history of its own.
+    pub history: Option<Arc<std::sync::Mutex<crate::history::HistoryIndex>>>,
 }
 
 /// The verdict on one input; its number is the exit status it asks for.
@@ -537,6 +540,14 @@ pub fn scrub_stream<R: Read>(
         (Sink::Batches(c), _) => Some(Target::Consumer(c)),
         (Sink::Claims { lines, ack277 }, Some(engine)) => {
             let mut stage = EditStage::new(engine.clone(), settings.pool.clone(), lines);
+            if !engine.history.regions.is_empty() {
+                let index = settings.history.clone().unwrap_or_else(|| {
+                    Arc::new(std::sync::Mutex::new(crate::history::HistoryIndex::new(
+                        engine.history.region_names(),
+                    )))
+                });
+                stage.history(index, engine.history.clone());
+            }
             if let Some(out) = ack277 {
                 let render = Render277 {
                     delimiters: settings.ack_delimiters,

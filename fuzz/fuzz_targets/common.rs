@@ -65,5 +65,6 @@ pub fn settings(read_size: usize, edits: bool) -> Settings {
         progress: None,
         html: false,
         redact: false,
+        history: None,
     }
 }

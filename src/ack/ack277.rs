@@ -56,6 +56,8 @@ pub struct ClaimAck<'a> {
     pub cents: i64,
     /// Structural findings on it (implementation-guide errors inside the claim).
     pub structural: &'a [Finding],
+    /// Findings after its edits' (member history).
+    pub later: &'a [Finding],
 }
 
 impl ClaimAck<'_> {
@@ -64,6 +66,7 @@ impl ClaimAck<'_> {
             || self
                 .structural
                 .iter()
+                .chain(self.later)
                 .any(|f| f.severity == Severity::Reject)
     }
 
@@ -317,10 +320,28 @@ impl<'w> Ack277Writer<'w> {
                 }
                 self.put_scratch()?;
                 // The edits' own STCs: their rejections always; their acceptance only when
-                // nothing structural rejects the claim.
-                if c.edit_rejected || structural.is_empty() {
+                // nothing else rejects the claim.
+                let later: Vec<&Finding> = c
+                    .later
+                    .iter()
+                    .filter(|f| f.severity == Severity::Reject)
+                    .collect();
+                if c.edit_rejected || (structural.is_empty() && later.is_empty()) {
                     self.put(c.part(c.frag.stc..c.frag.tail))?;
                 }
+                for f in &later {
+                    let extra: Vec<&str> = f.stc_extra.iter().map(|s| &**s).collect();
+                    write_stc(
+                        &mut self.scratch,
+                        f.stc.as_deref().unwrap_or("A3:21"),
+                        &date,
+                        "U",
+                        Some(&amount(c.cents)),
+                        &extra,
+                        &finding_text(f),
+                    )?;
+                }
+                self.put_scratch()?;
                 self.put(c.part(c.frag.tail..c.frag.end))?;
             }
         }

@@ -2,8 +2,11 @@
 //! pack. Each check reads a claim's [`Facts`] and reports hits; the engine turns hits into
 //! findings with the rule's edit id, severity and 277CA code.
 
+use std::sync::Arc;
+
 use regex::Regex;
 
+use super::cms::{Code, MueEditions, Provenance, Setting, TableKind, Tables};
 use super::codes::CodeSet;
 use super::facts::{Facts, Line, Loc};
 use super::payer::Profiles;
@@ -21,6 +24,9 @@ pub struct Hit {
     pub message: String,
     /// Finding variant, selecting the rule's `stc_variants` entry.
     pub variant: Option<&'static str>,
+    /// The CMS table that fired, named with its edition and file (prefixed to the finding's
+    /// rule origin).
+    pub table: Option<Arc<str>>,
 }
 
 /// What a check may read besides the claim.
@@ -29,6 +35,24 @@ pub struct Context<'a> {
     pub profiles: &'a Profiles,
     /// The run's clock, for dates in the future when the file has no BHT04.
     pub today: Date,
+    /// The CMS tables and curated excerpt the rule set carries.
+    pub tables: &'a Tables,
+}
+
+/// Where a `ptp_pairs` rule takes its pairs from (its `table` parameter).
+#[derive(Clone, Debug)]
+pub enum PairSource {
+    /// The loaded tables of this provenance for the claim's setting (practitioner for 837P,
+    /// hospital outpatient for 837I): `table = "cms"` or `table = "excerpt"`. A `"cms"` rule
+    /// is applied only to claim kinds whose CMS tables are loaded.
+    Tables(Provenance),
+    /// Pairs listed in the rule (`pairs`), named `label` (its `table` text) in messages.
+    Listed {
+        /// The pairs.
+        pairs: Vec<Pair>,
+        /// How messages name the list.
+        label: String,
+    },
 }
 
 /// A NCCI-style procedure-to-procedure pair.
@@ -98,14 +122,21 @@ pub enum Check {
     AddonRequiresPrimary {
         pairs: Vec<(CodeSet, CodeSet, String)>,
     },
-    /// E-25: units per line and lines per date of service.
+    /// E-25: units per line and lines per date of service; with `table`, a code's MUE and
+    /// adjudication indicator from the loaded MUE table replace the limits.
     UnitsAndLines {
         codes: CodeSet,
         max_units_per_line: u32,
         max_lines_per_day: u32,
+        table: Option<Provenance>,
     },
-    /// E-26: units per date of service.
-    UnitsPerDay { codes: CodeSet, max_units: u32 },
+    /// E-26: units per date of service; with `table`, a code's MUE and adjudication indicator
+    /// from the loaded MUE table replace the limit.
+    UnitsPerDay {
+        codes: CodeSet,
+        max_units: u32,
+        table: Option<Provenance>,
+    },
     /// E-27: levels per side per session.
     LevelsPerSession {
         codes: CodeSet,
@@ -133,11 +164,7 @@ pub enum Check {
         bypass: CodeSet,
     },
     /// E-34: NCCI procedure-to-procedure pairs.
-    PtpPairs {
-        pairs: Vec<Pair>,
-        bypass: CodeSet,
-        table: String,
-    },
+    PtpPairs { source: PairSource, bypass: CodeSet },
     /// E-36: non-covered code billed with a covered-looking diagnosis and no notice modifier.
     NoncoveredNeedsNotice {
         codes: CodeSet,
@@ -158,6 +185,12 @@ pub enum Check {
     },
     /// E-42: a group billing provider names a rendering provider.
     RenderingForGroup,
+    /// E-37, E-38, E-39: member history, judged in input order by the history stage (not
+    /// here); `regions` are the spinal regions it tracks (code set name and codes).
+    History {
+        check: crate::history::HistoryCheck,
+        regions: Vec<(String, CodeSet)>,
+    },
     /// E-01…E-05, E-43: found by the envelope and implementation-guide layers, not here.
     Structural,
 }
@@ -184,9 +217,9 @@ pub const CHECKS: &[(&str, &str)] = &[
     ("addon_requires_primary", "pairs"),
     (
         "units_and_lines",
-        "codes, max_units_per_line, max_lines_per_day",
+        "codes, max_units_per_line, max_lines_per_day, table?",
     ),
-    ("units_per_day", "codes, max_units"),
+    ("units_per_day", "codes, max_units, table?"),
     (
         "levels_per_session",
         "codes, bilateral, right, left, max_levels",
@@ -198,11 +231,17 @@ pub const CHECKS: &[(&str, &str)] = &[
     ("modifier_not_allowed", "codes, modifiers"),
     ("modifier_required", "codes, modifiers"),
     ("same_day_pair", "codes, others, bypass?"),
-    ("ptp_pairs", "pairs, bypass, table"),
+    ("ptp_pairs", "table, bypass, pairs?"),
     ("noncovered_needs_notice", "codes, diagnoses, notice"),
     ("utn_required", "codes, bill_types, pattern"),
     ("prior_auth_required", "codes, exempt_places?, bill_types?"),
     ("rendering_for_group", ""),
+    (
+        "history_sessions",
+        "codes, regions, window_days, max_sessions",
+    ),
+    ("history_interval", "codes, regions, min_days"),
+    ("history_prior_blocks", "codes, blocks, regions, min_blocks"),
     ("structural", ""),
 ];
 
@@ -210,6 +249,21 @@ fn regex(p: &Params<'_>, key: &str) -> Result<Regex, String> {
     let src = p.string(key)?;
     // The whole value must match: anchor the pattern whatever the rule file wrote.
     Regex::new(&format!("^(?:{src})$")).map_err(|e| format!("params.{key}: bad pattern: {e}"))
+}
+
+/// The `table` parameter of a check that reads tables: `"cms"` or `"excerpt"`.
+fn table_param(p: &Params<'_>) -> Result<Option<Provenance>, String> {
+    if !p.has("table") {
+        return Ok(None);
+    }
+    match p.string("table")?.as_str() {
+        "cms" => Ok(Some(Provenance::Cms)),
+        "excerpt" => Ok(Some(Provenance::Excerpt)),
+        other => Err(format!(
+            "params.table: `{other}` (use \"cms\" for the CMS quarterly tables or \"excerpt\" for \
+             the curated excerpt files)"
+        )),
+    }
 }
 
 fn date(p: &Params<'_>, key: &str) -> Result<Date, String> {
@@ -230,6 +284,32 @@ impl Check {
             Check::UtnRequired { .. } => &["missing", "invalid"],
             Check::RenderingForGroup => &["missing"],
             _ => &[],
+        }
+    }
+
+    /// Whether the rule applies only when CMS PTP tables are loaded for the claim's kind (a
+    /// `ptp_pairs` rule with `table = "cms"`); without them the edit's other rules apply.
+    pub fn needs_cms_ptp(&self) -> bool {
+        matches!(
+            self,
+            Check::PtpPairs {
+                source: PairSource::Tables(Provenance::Cms),
+                ..
+            }
+        )
+    }
+
+    /// The tables a check reads, if any.
+    pub fn reads_table(&self) -> Option<(TableKind, Provenance)> {
+        match self {
+            Check::PtpPairs {
+                source: PairSource::Tables(p),
+                ..
+            } => Some((TableKind::Ptp, *p)),
+            Check::UnitsAndLines { table, .. } | Check::UnitsPerDay { table, .. } => {
+                table.map(|p| (TableKind::Mue, p))
+            }
+            _ => None,
         }
     }
 
@@ -337,10 +417,12 @@ impl Check {
                 codes: p.codes("codes")?,
                 max_units_per_line: p.int("max_units_per_line")?,
                 max_lines_per_day: p.int("max_lines_per_day")?,
+                table: table_param(p)?,
             },
             "units_per_day" => Check::UnitsPerDay {
                 codes: p.codes("codes")?,
                 max_units: p.int("max_units")?,
+                table: table_param(p)?,
             },
             "levels_per_session" => Check::LevelsPerSession {
                 codes: p.codes("codes")?,
@@ -370,33 +452,49 @@ impl Check {
                 bypass: p.codes_or_empty("bypass")?,
             },
             "ptp_pairs" => {
-                let mut pairs = Vec::new();
-                for row in p.string_rows("pairs")? {
-                    let [c1, c2, mi] = row.as_slice() else {
-                        return Err(
-                            "params.pairs: each row is [COLUMN1, COLUMN2, INDICATOR]".into()
-                        );
-                    };
-                    let indicator = match mi.as_str() {
-                        "0" => 0,
-                        "1" => 1,
-                        "9" => 9,
-                        other => {
-                            return Err(format!(
-                                "params.pairs: modifier indicator `{other}` (0, 1 or 9)"
-                            ))
-                        }
-                    };
-                    pairs.push(Pair {
-                        column1: c1.as_bytes().to_vec(),
-                        column2: c2.as_bytes().to_vec(),
-                        indicator,
-                    });
-                }
+                let label = p.string("table")?;
+                let source = if matches!(label.as_str(), "cms" | "excerpt") {
+                    if p.has("pairs") {
+                        return Err(format!(
+                            "params.pairs: not with table = \"{label}\" (the pairs come from the tables)"
+                        ));
+                    }
+                    PairSource::Tables(table_param(p)?.unwrap_or(Provenance::Cms))
+                } else if !p.has("pairs") {
+                    return Err(format!(
+                        "params.table: `{label}`: use \"cms\" (the CMS quarterly tables), \
+                         \"excerpt\" (the curated excerpt files), or list the pairs in params.pairs \
+                         and name the list in table"
+                    ));
+                } else {
+                    let mut pairs = Vec::new();
+                    for row in p.string_rows("pairs")? {
+                        let [c1, c2, mi] = row.as_slice() else {
+                            return Err(
+                                "params.pairs: each row is [COLUMN1, COLUMN2, INDICATOR]".into()
+                            );
+                        };
+                        let indicator = match mi.as_str() {
+                            "0" => 0,
+                            "1" => 1,
+                            "9" => 9,
+                            other => {
+                                return Err(format!(
+                                    "params.pairs: modifier indicator `{other}` (0, 1 or 9)"
+                                ))
+                            }
+                        };
+                        pairs.push(Pair {
+                            column1: c1.as_bytes().to_vec(),
+                            column2: c2.as_bytes().to_vec(),
+                            indicator,
+                        });
+                    }
+                    PairSource::Listed { pairs, label }
+                };
                 Check::PtpPairs {
-                    pairs,
+                    source,
                     bypass: p.codes("bypass")?,
-                    table: p.string("table")?,
                 }
             }
             "noncovered_needs_notice" => Check::NoncoveredNeedsNotice {
@@ -417,22 +515,71 @@ impl Check {
                     .map(|c| (!c.is_empty()).then_some(c))?,
             },
             "rendering_for_group" => Check::RenderingForGroup,
+            "history_sessions" | "history_interval" | "history_prior_blocks" => {
+                use crate::history::HistoryCheck;
+                let regions = p
+                    .strings("regions")?
+                    .iter()
+                    .map(|r| {
+                        let set = r.strip_prefix('@').ok_or_else(|| {
+                            format!("params.regions: `{r}` must name a code set (@name)")
+                        })?;
+                        Ok((set.to_owned(), p.codeset(set)?))
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                let days = |key: &str| p.int(key).map(i64::from);
+                let check = match name {
+                    "history_sessions" => HistoryCheck::Sessions {
+                        codes: p.codes("codes")?,
+                        window_days: days("window_days")?,
+                        max_sessions: p.int("max_sessions")? as usize,
+                    },
+                    "history_interval" => HistoryCheck::Interval {
+                        codes: p.codes("codes")?,
+                        min_days: days("min_days")?,
+                    },
+                    _ => HistoryCheck::PriorBlocks {
+                        codes: p.codes("codes")?,
+                        blocks: p.codes("blocks")?,
+                        min_blocks: p.int("min_blocks")? as usize,
+                    },
+                };
+                Check::History { check, regions }
+            }
             "structural" => Check::Structural,
             _ => return Err(format!("unknown check `{name}`")),
         })
     }
 
+    /// The history check and the regions it tracks, for a history rule.
+    pub fn history(&self) -> Option<(&crate::history::HistoryCheck, &[(String, CodeSet)])> {
+        match self {
+            Check::History { check, regions } => Some((check, regions)),
+            _ => None,
+        }
+    }
+
     /// Runs the check on one claim, pushing what it finds.
     pub fn run(&self, f: &Facts<'_>, cx: &Context<'_>, out: &mut Vec<Hit>) {
+        match self {
+            Check::PtpPairs { source, bypass } => return run_ptp(source, bypass, f, cx, out),
+            Check::UnitsAndLines { .. } | Check::UnitsPerDay { .. } => {
+                return self.run_units(f, cx, out)
+            }
+            _ => {}
+        }
         let mut hit = |line: Option<&Line<'_>>, loc: Loc, message: String, variant| {
             out.push(Hit {
                 line: line.map(|l| l.number),
                 loc,
                 message,
                 variant,
+                table: None,
             })
         };
         match self {
+            // Run above: they read tables.
+            Check::PtpPairs { .. } | Check::UnitsAndLines { .. } | Check::UnitsPerDay { .. } => {}
             Check::PayerKnown => {
                 if !cx.profiles.knows_payer_id(f.payer_id) {
                     hit(
@@ -830,67 +977,6 @@ impl Check {
                     }
                 }
             }
-            Check::UnitsAndLines {
-                codes,
-                max_units_per_line,
-                max_lines_per_day,
-            } => {
-                let mut per_day: Days<u32> = Vec::new();
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    if l.units
-                        .is_some_and(|u| u.cents > i64::from(*max_units_per_line) * 100)
-                    {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!(
-                                "{} billed with {} units on one line (at most {max_units_per_line})",
-                                text(l.code),
-                                units(l.units)
-                            ),
-                            Some("units"),
-                        );
-                    }
-                    let n = day_entry(&mut per_day, f.line_date(l));
-                    *n += 1;
-                    if *n == max_lines_per_day + 1 {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!(
-                                "{} billed on more than {max_lines_per_day} line(s) for the same date of service (bill a bilateral service once, with modifier 50)",
-                                text(l.code)
-                            ),
-                            Some("lines"),
-                        );
-                    }
-                }
-            }
-            Check::UnitsPerDay { codes, max_units } => {
-                let mut per_day: Days<(i64, Option<&Line<'_>>)> = Vec::new();
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    let e = day_entry(&mut per_day, f.line_date(l));
-                    e.0 = e.0.saturating_add(l.units.map_or(100, |u| u.cents));
-                    e.1 = Some(l);
-                }
-                for (d, (sum, last)) in per_day {
-                    if sum > i64::from(*max_units) * 100 {
-                        if let Some(l) = last {
-                            hit(
-                                Some(l),
-                                l.loc,
-                                format!(
-                                    "{} units of {} on {} (at most {max_units} per date of service)",
-                                    units(Some(Money { cents: sum })),
-                                    text(l.code),
-                                    d.map_or("the date of service".into(), |d| d.to_string())
-                                ),
-                                None,
-                            );
-                        }
-                    }
-                }
-            }
             Check::LevelsPerSession {
                 codes,
                 bilateral,
@@ -1052,44 +1138,6 @@ impl Check {
                     }
                 }
             }
-            Check::PtpPairs {
-                pairs,
-                bypass,
-                table,
-            } => {
-                for pair in pairs.iter().filter(|p| p.indicator != 9) {
-                    for c2 in f.lines.iter().filter(|l| l.code == pair.column2.as_slice()) {
-                        let d = f.line_date(c2);
-                        let has_c1 = f
-                            .lines
-                            .iter()
-                            .any(|l| l.code == pair.column1.as_slice() && f.line_date(l) == d);
-                        if !has_c1 {
-                            continue;
-                        }
-                        let bypassed =
-                            pair.indicator == 1 && c2.modifiers.iter().any(|m| bypass.contains(m));
-                        if !bypassed {
-                            hit(
-                                Some(c2),
-                                c2.loc,
-                                format!(
-                                    "{} is column 2 to {} ({table}, modifier indicator {}{})",
-                                    text(c2.code),
-                                    text(&pair.column1),
-                                    pair.indicator,
-                                    if pair.indicator == 1 {
-                                        ", no NCCI-associated modifier"
-                                    } else {
-                                        ", never bypassed"
-                                    }
-                                ),
-                                None,
-                            );
-                        }
-                    }
-                }
-            }
             Check::NoncoveredNeedsNotice {
                 codes,
                 diagnoses,
@@ -1179,7 +1227,8 @@ impl Check {
                     );
                 }
             }
-            Check::Structural => {}
+            // Judged by the history stage, in input order, against the member's history.
+            Check::Structural | Check::History { .. } => {}
             Check::RenderingForGroup => {
                 if f.billing_entity_type == b"2"
                     && f.rendering.is_none()
@@ -1193,6 +1242,267 @@ impl Check {
                     );
                 }
             }
+        }
+    }
+}
+
+impl Check {
+    /// E-25 / E-26: units against the rule's limits, or against a code's MUE from the loaded
+    /// table when the rule names one and it lists the code (a code absent from the table has
+    /// no published MUE: the rule's own limits apply to it).
+    fn run_units(&self, f: &Facts<'_>, cx: &Context<'_>, out: &mut Vec<Hit>) {
+        let (codes, table, per_line) = match self {
+            Check::UnitsAndLines { codes, table, .. } => (codes, *table, true),
+            Check::UnitsPerDay { codes, table, .. } => (codes, *table, false),
+            _ => return,
+        };
+        let mue = table.and_then(|p| cx.tables.mue(p, Setting::of(f.kind())));
+        let listed = |l: &Line<'_>| mue.is_some_and(|m| m.get(l.code, f.line_date(l)).is_some());
+        let own = || {
+            f.lines
+                .iter()
+                .filter(|l| codes.contains(l.code) && !listed(l))
+        };
+        let mut hit = |line: &Line<'_>, message: String, variant| {
+            out.push(Hit {
+                line: Some(line.number),
+                loc: line.loc,
+                message,
+                variant,
+                table: None,
+            })
+        };
+        match self {
+            Check::UnitsAndLines {
+                max_units_per_line,
+                max_lines_per_day,
+                ..
+            } => {
+                let mut per_day: Days<u32> = Vec::new();
+                for l in own() {
+                    if l.units
+                        .is_some_and(|u| u.cents > i64::from(*max_units_per_line) * 100)
+                    {
+                        hit(
+                            l,
+                            format!(
+                                "{} billed with {} units on one line (at most {max_units_per_line})",
+                                text(l.code),
+                                units(l.units)
+                            ),
+                            Some("units"),
+                        );
+                    }
+                    let n = day_entry(&mut per_day, f.line_date(l));
+                    *n += 1;
+                    if *n == max_lines_per_day + 1 {
+                        hit(
+                            l,
+                            format!(
+                                "{} billed on more than {max_lines_per_day} line(s) for the same date of service (bill a bilateral service once, with modifier 50)",
+                                text(l.code)
+                            ),
+                            Some("lines"),
+                        );
+                    }
+                }
+            }
+            Check::UnitsPerDay { max_units, .. } => {
+                let mut per_day: Days<(i64, Option<&Line<'_>>)> = Vec::new();
+                for l in own() {
+                    let e = day_entry(&mut per_day, f.line_date(l));
+                    e.0 = e.0.saturating_add(l.units.map_or(100, |u| u.cents));
+                    e.1 = Some(l);
+                }
+                for (d, (sum, last)) in per_day {
+                    if sum > i64::from(*max_units) * 100 {
+                        if let Some(l) = last {
+                            hit(
+                                l,
+                                format!(
+                                    "{} units of {} on {} (at most {max_units} per date of service)",
+                                    units(Some(Money { cents: sum })),
+                                    text(l.code),
+                                    d.map_or("the date of service".into(), |d| d.to_string())
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(m) = mue {
+            mue_hits(f, codes, m, per_line, out);
+        }
+    }
+}
+
+/// MUE checks for the lines whose code the table lists: MAI 1 per line; MAI 2 and 3 on the
+/// units of the code summed over the claim's lines of the same date of service.
+///
+/// Cross-claim hook: MAI 2/3 limits count the units of every claim of the member for that date
+/// of service; here only this claim's lines are summed. The member-history store is the place
+/// to add the units it has already seen for (member, code, date): add them to `total` before
+/// the comparison (`seen` below starts at zero).
+fn mue_hits(f: &Facts<'_>, codes: &CodeSet, mue: &MueEditions, variants: bool, out: &mut Vec<Hit>) {
+    struct Day<'s, 'b> {
+        code: &'b [u8],
+        date: Option<Date>,
+        total: i64,
+        first_over: Option<(&'s Line<'b>, bool)>,
+        value: u32,
+        mai: u8,
+        cite: Option<Arc<str>>,
+    }
+    let cite_of = |t: &super::cms::MueTable| {
+        (t.info.provenance == Provenance::Cms).then(|| t.info.cite.clone())
+    };
+    let mut days: Vec<Day<'_, '_>> = Vec::new();
+    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+        let d = f.line_date(l);
+        let Some((row, table)) = mue.get(l.code, d) else {
+            continue;
+        };
+        let n = l.units.map_or(100, |u| u.cents);
+        let limit = i64::from(row.value) * 100;
+        if row.mai == 1 {
+            if n > limit {
+                out.push(Hit {
+                    line: Some(l.number),
+                    loc: l.loc,
+                    message: format!(
+                        "{} billed with {} units on one line (MUE {} per line, MAI 1)",
+                        text(l.code),
+                        units(l.units),
+                        row.value
+                    ),
+                    variant: variants.then_some("units"),
+                    table: cite_of(table),
+                });
+            }
+            continue;
+        }
+        let i = match days.iter().position(|e| e.code == l.code && e.date == d) {
+            Some(i) => i,
+            None => {
+                days.push(Day {
+                    code: l.code,
+                    date: d,
+                    total: 0, // units seen: history adds other claims' units here
+                    first_over: None,
+                    value: row.value,
+                    mai: row.mai,
+                    cite: cite_of(table),
+                });
+                days.len() - 1
+            }
+        };
+        let e = &mut days[i];
+        e.total = e.total.saturating_add(n);
+        if e.total > limit && e.first_over.is_none() {
+            e.first_over = Some((l, n > limit));
+        }
+    }
+    for e in days {
+        let Some((l, alone)) = e.first_over else {
+            continue;
+        };
+        out.push(Hit {
+            line: Some(l.number),
+            loc: l.loc,
+            message: format!(
+                "{} units of {} on {} (MUE {} per date of service, MAI {})",
+                units(Some(Money { cents: e.total })),
+                text(e.code),
+                e.date
+                    .map_or("the date of service".into(), |d| d.to_string()),
+                e.value,
+                e.mai
+            ),
+            variant: variants.then_some(if alone { "units" } else { "lines" }),
+            table: e.cite,
+        });
+    }
+}
+
+/// E-34: for each line, the other lines of the same date of service whose code is column 1 to
+/// its code in a pair in force on that date; the line is the column 2 service. Indicator 9
+/// never fires, 0 is never bypassed, 1 is bypassed by an NCCI-associated modifier (`bypass`)
+/// on the column 2 line.
+fn run_ptp(
+    source: &PairSource,
+    bypass: &CodeSet,
+    f: &Facts<'_>,
+    cx: &Context<'_>,
+    out: &mut Vec<Hit>,
+) {
+    let set = match source {
+        PairSource::Tables(p) => match cx.tables.ptp(*p, Setting::of(f.kind())) {
+            Some(s) => Some(s),
+            None => return,
+        },
+        PairSource::Listed { .. } => None,
+    };
+    // Column 1 codes already answered for the current column 2 line.
+    let mut seen: Vec<&[u8]> = Vec::new();
+    for (i, c2) in f.lines.iter().enumerate() {
+        let Some(code2) = Code::new(c2.code) else {
+            continue;
+        };
+        let d = f.line_date(c2);
+        seen.clear();
+        for (j, c1) in f.lines.iter().enumerate() {
+            if j == i || c1.code.is_empty() || f.line_date(c1) != d || seen.contains(&c1.code) {
+                continue;
+            }
+            let (indicator, label, cite) = match (source, set) {
+                (PairSource::Listed { pairs, label }, _) => {
+                    match pairs
+                        .iter()
+                        .find(|p| p.column1 == c1.code && p.column2 == c2.code)
+                    {
+                        Some(p) => (p.indicator, label.as_str(), None),
+                        None => continue,
+                    }
+                }
+                (PairSource::Tables(_), Some(set)) => {
+                    let Some(row) = Code::new(c1.code).and_then(|a| set.in_force_of(a, code2, d))
+                    else {
+                        continue;
+                    };
+                    let info = set.table_of(row);
+                    (
+                        row.indicator,
+                        info.map_or("", |t| &*t.label),
+                        info.filter(|t| t.provenance == Provenance::Cms)
+                            .map(|t| t.cite.clone()),
+                    )
+                }
+                (PairSource::Tables(_), None) => return,
+            };
+            seen.push(c1.code);
+            if indicator == 9 || (indicator == 1 && c2.modifiers.iter().any(|m| bypass.contains(m)))
+            {
+                continue;
+            }
+            out.push(Hit {
+                line: Some(c2.number),
+                loc: c2.loc,
+                message: format!(
+                    "{} is column 2 to {} ({label}, modifier indicator {indicator}{})",
+                    text(c2.code),
+                    text(c1.code),
+                    if indicator == 1 {
+                        ", no NCCI-associated modifier"
+                    } else {
+                        ", never bypassed"
+                    }
+                ),
+                variant: None,
+                table: cite,
+            });
         }
     }
 }
@@ -1264,9 +1574,11 @@ mod tests {
 
     fn run(check: &Check, f: &Facts<'_>) -> Vec<Hit> {
         let profiles = Profiles::default();
+        let tables = Tables::default();
         let cx = Context {
             profiles: &profiles,
             today: Date::parse_d8(b"20261127").unwrap(),
+            tables: &tables,
         };
         let mut out = Vec::new();
         check.run(f, &cx, &mut out);
@@ -1290,6 +1602,7 @@ mod tests {
         let per_day = Check::UnitsPerDay {
             codes: set(&["64636"]),
             max_units: 4,
+            table: None,
         };
         assert_eq!(run(&per_day, &f).len(), 1);
         let levels = Check::LevelsPerSession {

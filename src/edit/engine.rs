@@ -46,6 +46,8 @@ pub struct Engine {
     /// Today, for checks that need it when a file carries no date.
     pub today: Date,
     profile_ids: Vec<Arc<str>>,
+    /// Member history: the rules history judges and the regions it tracks.
+    pub history: Arc<crate::history::HistoryPlan>,
 }
 
 impl Engine {
@@ -56,10 +58,12 @@ impl Engine {
             .iter()
             .map(|p| Arc::from(p.id.as_str()))
             .collect();
+        let history = Arc::new(crate::history::HistoryPlan::of(&rules));
         Engine {
             rules,
             today,
             profile_ids,
+            history,
         }
     }
 
@@ -71,6 +75,7 @@ impl Engine {
         rules_label: &str,
         lines: &mut Vec<u8>,
         mut acks: Option<&mut ClaimAcks>,
+        mut hist: Option<&mut Vec<(u32, crate::history::index::HistClaim)>>,
         out: &mut Vec<Edited>,
     ) {
         let mut scratch = Scratch::default();
@@ -103,6 +108,15 @@ impl Engine {
                 Some(a) => a.claim(&ClaimView::new(batch, rec), &f, &findings),
                 None => Frag::default(),
             };
+            if let Some(h) = hist.as_deref_mut() {
+                let profile = matched
+                    .and_then(|m| self.profile_ids.get(m.0))
+                    .map(|p| &**p);
+                let view = ClaimView::new(batch, rec);
+                if let Some(c) = self.history.claim(&view, &f, profile, &scratch.rules) {
+                    h.push((out.len() as u32, c));
+                }
+            }
             let (mut rejects, mut warns) = (EditSet::default(), EditSet::default());
             for x in &findings {
                 match x.severity {
@@ -143,6 +157,7 @@ impl Engine {
         let cx = Context {
             profiles: &self.rules.profiles,
             today: self.today,
+            tables: self.rules.tables(),
         };
         for &i in &s.rules {
             let rule = &self.rules.rules[i];
@@ -153,6 +168,7 @@ impl Engine {
                 loc,
                 message,
                 variant,
+                table,
             } in s.hits.drain(..)
             {
                 findings.push(Finding {
@@ -172,7 +188,11 @@ impl Engine {
                     segment: loc.segment,
                     byte: loc.byte,
                     ack: None,
-                    rule: Some(rule.origin.clone()),
+                    // A finding from a CMS table names the table, edition and file first.
+                    rule: Some(match table {
+                        Some(t) => Arc::from(format!("{t}; {}", rule.origin)),
+                        None => rule.origin.clone(),
+                    }),
                 });
             }
         }

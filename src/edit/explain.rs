@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::checks::CHECKS;
+use super::cms::{Provenance, Setting, TableInfo, TableKind};
 use super::rules::{PayerScope, Rule, RuleSet};
 
 fn payers(rs: &RuleSet, r: &Rule) -> String {
@@ -86,6 +87,7 @@ pub fn explain(rs: &RuleSet, edit: &str) -> Result<String, String> {
         }
         let _ = writeln!(s, "  rule:      {}", r.origin);
     }
+    tables(&mut s, rs, &rules);
     let mut fixes: Vec<&str> = rules.iter().map(|r| r.fix.as_str()).collect();
     fixes.dedup();
     let _ = writeln!(s);
@@ -94,6 +96,80 @@ pub fn explain(rs: &RuleSet, edit: &str) -> Result<String, String> {
         let _ = writeln!(s, "  {f}");
     }
     Ok(s)
+}
+
+fn table_line(i: &TableInfo) -> String {
+    format!(
+        "{}: {} rows, {}",
+        i.cite,
+        i.rows,
+        if i.embedded {
+            "embedded in the binary".to_owned()
+        } else {
+            format!("from {}", i.path)
+        }
+    )
+}
+
+/// The tables the rules of an edit read, by provenance, kind and setting: what is loaded.
+fn tables(s: &mut String, rs: &RuleSet, rules: &[&Rule]) {
+    let mut reads: Vec<(TableKind, Provenance)> =
+        rules.iter().filter_map(|r| r.check.reads_table()).collect();
+    reads.sort();
+    reads.dedup();
+    if reads.is_empty() {
+        return;
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Tables:");
+    for (kind, provenance) in reads {
+        for setting in [Setting::Practitioner, Setting::OutpatientHospital] {
+            let infos: Vec<&TableInfo> = match kind {
+                TableKind::Ptp => rs
+                    .tables()
+                    .ptp(provenance, setting)
+                    .map(|p| p.tables().collect())
+                    .unwrap_or_default(),
+                TableKind::Mue => rs
+                    .tables()
+                    .mue(provenance, setting)
+                    .map(|m| m.editions().iter().map(|t| &t.info).collect())
+                    .unwrap_or_default(),
+            };
+            let what = format!(
+                "{} {}, {} ({})",
+                match provenance {
+                    Provenance::Cms => "CMS",
+                    Provenance::Excerpt => "curated excerpt (unverified),",
+                },
+                match kind {
+                    TableKind::Ptp => "NCCI PTP",
+                    TableKind::Mue => "MUE",
+                },
+                setting.as_str(),
+                setting.kind().as_str()
+            );
+            if infos.is_empty() {
+                let then = match (kind, provenance) {
+                    (TableKind::Ptp, Provenance::Cms) => {
+                        "; the rule with table = \"cms\" applies once they are (CMS files given \
+                         to the run, or ccipra…/ccioph… files in the rules directory)"
+                    }
+                    (TableKind::Mue, Provenance::Cms) => {
+                        "; the rules' own limits apply (CMS files given to the run, or MCR_MUE_… \
+                         files in the rules directory, replace them per code)"
+                    }
+                    _ => "",
+                };
+                let _ = writeln!(s, "  {what}: none loaded{then}");
+            } else {
+                let _ = writeln!(s, "  {what}:");
+                for i in infos {
+                    let _ = writeln!(s, "    {}", table_line(i));
+                }
+            }
+        }
+    }
 }
 
 /// The loaded rules, one line each, with the pack and profiles.
@@ -138,9 +214,13 @@ pub fn list(rs: &RuleSet, checks: bool) -> String {
                 .collect::<Vec<_>>()
                 .join(","),
         };
+        let waiting = r.check.needs_cms_ptp()
+            && r.kinds
+                .iter()
+                .all(|&k| rs.tables().ptp(Provenance::Cms, Setting::of(k)).is_none());
         let _ = writeln!(
             s,
-            "{:<5} {:<7} {:<10} {:<10} {:<26} {:<10} {}{}",
+            "{:<5} {:<7} {:<10} {:<10} {:<26} {:<10} {}{}{}",
             r.edit,
             r.severity.as_str(),
             r.stc.as_deref().unwrap_or("-"),
@@ -148,8 +228,22 @@ pub fn list(rs: &RuleSet, checks: bool) -> String {
             payers,
             dates(r),
             r.title,
-            if r.verified { "" } else { " [unverified]" }
+            if r.verified { "" } else { " [unverified]" },
+            if waiting {
+                " [applies once CMS PTP tables are loaded]"
+            } else {
+                ""
+            }
         );
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "tables:");
+    let infos = rs.tables().infos();
+    if infos.is_empty() {
+        let _ = writeln!(s, "  none");
+    }
+    for i in infos {
+        let _ = writeln!(s, "  {}", table_line(i));
     }
     if checks {
         let _ = writeln!(s);

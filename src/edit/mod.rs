@@ -2,6 +2,7 @@
 //! parallel stage, producing findings with catalogue ids and 277CA codes.
 
 pub mod checks;
+pub mod cms;
 pub mod codes;
 pub mod engine;
 pub mod explain;

@@ -4,14 +4,20 @@
 //! A rule says which check (a kind of check written in Rust, see [`super::checks`]) runs with
 //! which values, for which payers, claim kinds and dates of service, with which severity and
 //! 277CA code. Every error names the file and line it comes from.
+//!
+//! A rule set also carries tables in the CMS layouts ([`super::cms`]): the curated excerpt
+//! shipped with the pack, and the CMS quarterly NCCI PTP and MUE files a deployment supplies
+//! ([`RuleSet::attach_cms`], or placed in the rules directory).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::checks::Check;
+use super::cms::{Provenance, Setting, Table, TableError, TableKind, Tables};
 use super::codes::CodeSet;
 use super::finding::Severity;
 use super::payer::{Profile, Profiles};
@@ -23,6 +29,20 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("payers.toml", include_str!("../../rules/payers.toml")),
     ("codesets.toml", include_str!("../../rules/codesets.toml")),
     ("edits.toml", include_str!("../../rules/edits.toml")),
+    ("history.toml", include_str!("../../rules/history.toml")),
+];
+
+/// The table files bundled with the binary (`rules/excerpt-*`: the curated, unverified
+/// excerpt in the CMS layouts), by name.
+pub const BUNDLED_TABLES: &[(&str, &[u8])] = &[
+    (
+        "excerpt-ccipra-64633-64636.txt",
+        include_bytes!("../../rules/excerpt-ccipra-64633-64636.txt"),
+    ),
+    (
+        "excerpt-ccioph-64633-64636.txt",
+        include_bytes!("../../rules/excerpt-ccioph-64633-64636.txt"),
+    ),
 ];
 
 /// A rule pack that cannot be used: file, line and what is wrong.
@@ -35,6 +55,16 @@ pub struct RuleError {
     pub line: usize,
     /// What is wrong.
     pub message: String,
+}
+
+impl From<TableError> for RuleError {
+    fn from(e: TableError) -> Self {
+        RuleError {
+            file: e.file,
+            line: e.line,
+            message: e.message,
+        }
+    }
 }
 
 /// Pack metadata (`[pack]`).
@@ -229,8 +259,11 @@ pub struct RuleSet {
     pub codesets: BTreeMap<String, (CodeSet, String, bool)>,
     /// Rules, in file order.
     pub rules: Vec<Rule>,
+    /// The curated excerpt and the CMS tables loaded.
+    tables: Tables,
     /// Candidate rules per (profile or none, kind): indices into `rules`, grouped by edit,
-    /// explicit payer rules before `"*"` rules.
+    /// explicit payer rules before `"*"` rules, rules reading CMS PTP tables first; those
+    /// only for kinds whose tables are loaded.
     selection: Vec<Vec<Vec<usize>>>,
 }
 
@@ -259,6 +292,11 @@ impl<'a> Params<'a> {
         self.table.keys()
     }
 
+    /// Whether a parameter is given.
+    pub fn has(&self, key: &str) -> bool {
+        self.table.contains_key(key)
+    }
+
     /// A list of codes; `@name` entries pull in a code set.
     pub fn codes(&self, key: &str) -> Result<CodeSet, String> {
         let list = self.strings(key)?;
@@ -284,6 +322,14 @@ impl<'a> Params<'a> {
             return Err(format!("params.{key}: empty code list"));
         }
         Ok(set)
+    }
+
+    /// A code set by name (for parameters that name sets one by one).
+    pub fn codeset(&self, name: &str) -> Result<CodeSet, String> {
+        self.codesets
+            .get(name)
+            .map(|(cs, _, _)| cs.clone())
+            .ok_or_else(|| format!("no code set named `{name}`"))
     }
 
     /// Like [`Params::codes`], empty when absent.
@@ -401,19 +447,37 @@ impl RuleSet {
         RuleSet::from_texts("bundled", &files)
     }
 
-    /// Every `*.toml` file of a directory, in name order (replaces the bundled packs).
+    /// Every `*.toml` file of a directory, in name order (replaces the bundled packs), and the
+    /// table files in it, by name: `ccipra…`, `ccioph…` (NCCI PTP) and `MCR_MUE_…` files are
+    /// CMS tables, as if given to [`RuleSet::attach_cms`]; `excerpt-…` files replace the
+    /// bundled curated excerpt (which stays when the directory has none).
     pub fn from_dir(dir: &Path) -> Result<RuleSet, RuleError> {
         let err = |message: String| RuleError {
             file: dir.display().to_string(),
             line: 0,
             message,
         };
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        let entries: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| err(format!("cannot read the rules directory: {e}")))?
             .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        let mut paths: Vec<PathBuf> = entries
+            .iter()
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .cloned()
             .collect();
         paths.sort();
+        let mut table_paths: Vec<PathBuf> = entries
+            .iter()
+            .filter(|p| {
+                p.is_file()
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(super::cms::is_table_name)
+            })
+            .cloned()
+            .collect();
+        table_paths.sort();
         if paths.is_empty() {
             return Err(err("no *.toml rule files in the rules directory".into()));
         }
@@ -426,7 +490,42 @@ impl RuleSet {
             })?;
             files.push((p.display().to_string(), text));
         }
-        RuleSet::from_texts(&dir.display().to_string(), &files)
+        let mut rs = RuleSet::from_texts(&dir.display().to_string(), &files)?;
+        let tables = load_tables(&table_paths, None)?;
+        if tables
+            .iter()
+            .any(|t| t.info().provenance == Provenance::Excerpt)
+        {
+            rs.tables.clear_excerpt();
+        }
+        rs.attach_tables(tables)?;
+        Ok(rs)
+    }
+
+    /// Loads CMS quarterly tables into the rule set: NCCI PTP files (`ccipra…` practitioner,
+    /// `ccioph…` hospital outpatient; the tab-delimited `.txt` of each part) and MUE files
+    /// (`MCR_MUE_PractitionerServices_Eff_MM-DD-YYYY.csv`,
+    /// `MCR_MUE_OutpatientHospitalServices_Eff_MM-DD-YYYY.csv`). 837P claims use the
+    /// practitioner tables, 837I claims the hospital outpatient ones. Rules with
+    /// `table = "cms"` read them; a `ptp_pairs` rule with `table = "cms"` applies (instead of
+    /// the edit's other rules) once PTP tables for the claim's kind are loaded. Files are read
+    /// in parallel; calling it again adds tables. Errors name the file and line.
+    pub fn attach_cms(&mut self, ptp: &[PathBuf], mue: &[PathBuf]) -> Result<(), RuleError> {
+        let mut tables = load_tables(ptp, Some(TableKind::Ptp))?;
+        tables.extend(load_tables(mue, Some(TableKind::Mue))?);
+        self.attach_tables(tables)
+    }
+
+    /// Adds tables already read (see [`Table::parse`]).
+    pub fn attach_tables(&mut self, tables: Vec<Table>) -> Result<(), RuleError> {
+        self.tables.add(tables)?;
+        self.selection = select_table(&self.rules, self.profiles.len(), &self.tables);
+        Ok(())
+    }
+
+    /// The tables loaded: the curated excerpt and any CMS tables.
+    pub fn tables(&self) -> &Tables {
+        &self.tables
     }
 
     /// Builds a rule set from `(file name, text)` pairs.
@@ -703,13 +802,21 @@ impl RuleSet {
                 message: "no [[rule]] entries".into(),
             });
         }
-        let selection = select_table(&rules, profiles.len());
+        let mut tables = Tables::default();
+        tables.add(
+            BUNDLED_TABLES
+                .iter()
+                .map(|(name, bytes)| Table::parse(name, bytes).map(Table::embedded))
+                .collect::<Result<_, _>>()?,
+        )?;
+        let selection = select_table(&rules, profiles.len(), &tables);
         Ok(RuleSet {
             pack,
             origin: origin.to_owned(),
             profiles,
             codesets,
             rules,
+            tables,
             selection,
         })
     }
@@ -741,8 +848,36 @@ impl RuleSet {
     }
 }
 
+/// Reads table files in parallel; with `want`, each must be of that kind.
+fn load_tables(paths: &[PathBuf], want: Option<TableKind>) -> Result<Vec<Table>, RuleError> {
+    paths
+        .par_iter()
+        .map(|p| {
+            let t = Table::load(p)?;
+            match want {
+                Some(k) if t.info().kind != k => Err(TableError {
+                    file: p.display().to_string(),
+                    line: 0,
+                    message: match k {
+                        TableKind::Ptp => "an MUE table, not an NCCI PTP table".into(),
+                        TableKind::Mue => "an NCCI PTP table, not an MUE table".into(),
+                    },
+                }),
+                _ => Ok(t),
+            }
+        })
+        .collect::<Result<Vec<_>, TableError>>()
+        .map_err(RuleError::from)
+}
+
+/// Whether two rules would both apply to the same claims: same edit, a common kind and payer
+/// scope and overlapping dates. A rule reading CMS PTP tables may overlap one that does not
+/// (it takes precedence when the tables are loaded).
 fn overlaps(a: &Rule, b: &Rule) -> bool {
-    if a.edit != b.edit || !a.kinds.iter().any(|k| b.kinds.contains(k)) {
+    if a.edit != b.edit
+        || !a.kinds.iter().any(|k| b.kinds.contains(k))
+        || a.check.needs_cms_ptp() != b.check.needs_cms_ptp()
+    {
         return false;
     }
     let payers = match (&a.payers, &b.payers) {
@@ -760,7 +895,7 @@ fn overlaps(a: &Rule, b: &Rule) -> bool {
     starts_before_end(a.effective, b.expires) && starts_before_end(b.effective, a.expires)
 }
 
-fn select_table(rules: &[Rule], n_profiles: usize) -> Vec<Vec<Vec<usize>>> {
+fn select_table(rules: &[Rule], n_profiles: usize, tables: &Tables) -> Vec<Vec<Vec<usize>>> {
     let mut table = vec![Vec::new(); (n_profiles + 1) * 2];
     let profiles = std::iter::once(None).chain((0..n_profiles).map(Some));
     for profile in profiles {
@@ -771,11 +906,16 @@ fn select_table(rules: &[Rule], n_profiles: usize) -> Vec<Vec<Vec<usize>>> {
                 if !r.kinds.contains(&kind) {
                     continue;
                 }
-                let explicit = match (&r.payers, profile) {
-                    (PayerScope::All, _) => false,
-                    (PayerScope::Profiles(ps), Some(p)) if ps.contains(&p) => true,
+                if r.check.needs_cms_ptp()
+                    && tables.ptp(Provenance::Cms, Setting::of(kind)).is_none()
+                {
+                    continue;
+                }
+                match (&r.payers, profile) {
+                    (PayerScope::All, _) => {}
+                    (PayerScope::Profiles(ps), Some(p)) if ps.contains(&p) => {}
                     _ => continue,
-                };
+                }
                 let g = match order.iter().position(|e| *e == r.edit) {
                     Some(g) => g,
                     None => {
@@ -784,15 +924,17 @@ fn select_table(rules: &[Rule], n_profiles: usize) -> Vec<Vec<Vec<usize>>> {
                         groups.len() - 1
                     }
                 };
-                if explicit {
-                    let at = groups[g]
-                        .iter()
-                        .position(|&j| matches!(rules[j].payers, PayerScope::All))
-                        .unwrap_or(groups[g].len());
-                    groups[g].insert(at, i);
-                } else {
-                    groups[g].push(i);
-                }
+                groups[g].push(i);
+            }
+            // Explicit payer rules before "*" rules; within each, rules reading the CMS PTP
+            // tables first; otherwise file order.
+            for g in &mut groups {
+                g.sort_by_key(|&j| {
+                    (
+                        matches!(rules[j].payers, PayerScope::All),
+                        !rules[j].check.needs_cms_ptp(),
+                    )
+                });
             }
             table[slot(profile, kind)] = groups;
         }

@@ -13,7 +13,9 @@ use crate::ack::ack277::{Ack277Writer, ClaimAck, Counts277, Header837};
 use crate::ack::claim277::{ClaimAcks, Render277};
 use crate::ack::Reserved277;
 use crate::claim::{ClaimBatch, Spares};
-use crate::report::claims_jsonl::{prepend_findings, LateRejection};
+use crate::history::index::HistClaim;
+use crate::history::{HistoryIndex, HistoryPlan};
+use crate::report::claims_jsonl::{add_findings_around, LateRejection};
 use crate::report::summary::{ClaimTally, Tally};
 use crate::x12::{
     AckStatus, GroupHeader, GroupOutcome, InterchangeOutcome, IsaHeader, SegmentError,
@@ -26,6 +28,8 @@ struct BatchOut {
     claims: Vec<Edited>,
     lines: Vec<u8>,
     acks: Vec<u8>,
+    /// What history needs of its claims that have services history tracks (by position).
+    hist: Vec<(u32, HistClaim)>,
 }
 
 impl BatchOut {
@@ -39,12 +43,21 @@ impl BatchOut {
         let mut lines = Vec::with_capacity(batch.claims.len() * 512);
         let mut claims = Vec::with_capacity(batch.claims.len());
         let mut acks = render.map(ClaimAcks::new);
-        engine.edit_batch_lines(&batch, label, &mut lines, acks.as_mut(), &mut claims);
+        let mut hist = Vec::new();
+        engine.edit_batch_lines(
+            &batch,
+            label,
+            &mut lines,
+            acks.as_mut(),
+            Some(&mut hist),
+            &mut claims,
+        );
         spares.give(batch);
         BatchOut {
             claims,
             lines,
             acks: acks.map(ClaimAcks::into_bytes).unwrap_or_default(),
+            hist,
         }
     }
 }
@@ -54,6 +67,7 @@ struct Pending {
     claim: Edited,
     buf: usize,
     range: std::ops::Range<usize>,
+    hist: Option<Box<HistClaim>>,
 }
 
 enum Item {
@@ -90,6 +104,10 @@ pub struct EditStage<'w> {
     out: &'w mut dyn Write,
     render: Option<Arc<Render277>>,
     ack277: Option<Ack277Writer<'w>>,
+    /// The member history of the run and the history rules (E-37…E-39).
+    history: Option<(Arc<std::sync::Mutex<HistoryIndex>>, Arc<HistoryPlan>)>,
+    /// History marks at the start of the open group and interchange.
+    hist_marks: (u32, u32),
     rules_label: String,
     group_start: u64,
     interchange_start: u64,
@@ -124,6 +142,8 @@ impl<'w> EditStage<'w> {
             out,
             render: None,
             ack277: None,
+            history: None,
+            hist_marks: (0, 0),
             rules_label,
             group_start: 0,
             interchange_start: 0,
@@ -151,6 +171,14 @@ impl<'w> EditStage<'w> {
     pub fn ack277(&mut self, writer: Ack277Writer<'w>, render: Render277) {
         self.ack277 = Some(writer);
         self.render = Some(Arc::new(render));
+    }
+
+    /// Judges claims against `index` with the history rules of `plan`, in input order, and
+    /// records them.
+    pub fn history(&mut self, index: Arc<std::sync::Mutex<HistoryIndex>>, rules: Arc<HistoryPlan>) {
+        let mark = index.lock().map(|i| i.mark()).unwrap_or(0);
+        self.hist_marks = (mark, mark);
+        self.history = Some((index, rules));
     }
 
     /// Where used batches go back to (the builder's spares).
@@ -258,7 +286,7 @@ impl<'w> EditStage<'w> {
                 .get(p.buf)
                 .and_then(|b| b.get(p.range))
                 .unwrap_or_default();
-            self.write(p.claim, line, &[]);
+            self.write(p.claim, line, &[], &[]);
         }
         let counts = match self.ack277.take() {
             Some(w) => w.finish()?,
@@ -293,6 +321,7 @@ impl<'w> EditStage<'w> {
                                 claims: Vec::new(),
                                 lines: Vec::new(),
                                 acks: Vec::new(),
+                                hist: Vec::new(),
                             })
                         }
                     }
@@ -314,11 +343,16 @@ impl<'w> EditStage<'w> {
                     }
                     let mut start = 0;
                     let buf = self.bufs.len();
-                    for claim in e.claims {
+                    let mut hist = e.hist.into_iter().peekable();
+                    for (i, claim) in e.claims.into_iter().enumerate() {
+                        let h = hist
+                            .next_if(|(at, _)| *at as usize == i)
+                            .map(|(_, h)| Box::new(h));
                         self.current.push(Pending {
                             claim,
                             buf,
                             range: start..claim.end,
+                            hist: h,
                         });
                         start = claim.end;
                     }
@@ -350,25 +384,31 @@ impl<'w> EditStage<'w> {
                             s
                         })
                         .collect();
+                    let later = self.judge_history(&claims, &structural);
                     if let (None, Some(w)) = (&rejected, self.ack277.as_mut()) {
                         let acks: Vec<ClaimAck<'_>> = claims
                             .iter()
                             .zip(&structural)
-                            .map(|(p, s)| ClaimAck {
+                            .zip(&later)
+                            .map(|((p, s), l)| ClaimAck {
                                 bytes: ack_bufs.get(p.buf).map_or(&[][..], |b| &b[..]),
                                 frag: p.claim.ack,
                                 edit_rejected: p.claim.rejected,
                                 cents: p.claim.cents,
                                 structural: s,
+                                later: l,
                             })
                             .collect();
                         if let Err(e) = w.transaction(&header, &acks) {
                             self.error.get_or_insert(e);
                         }
                     }
-                    for (Pending { claim, buf, range }, s) in claims.into_iter().zip(structural) {
-                        let line = bufs.get(buf).and_then(|b| b.get(range)).unwrap_or_default();
-                        self.write(claim, line, &s);
+                    for ((p, s), l) in claims.into_iter().zip(structural).zip(later) {
+                        let line = bufs
+                            .get(p.buf)
+                            .and_then(|b| b.get(p.range))
+                            .unwrap_or_default();
+                        self.write(p.claim, line, &s, &l);
                     }
                 }
                 (
@@ -381,8 +421,10 @@ impl<'w> EditStage<'w> {
                 ) => {
                     if let Some(finding) = rejected {
                         self.reject_late(self.group_start, finding);
+                        self.uncount_history(self.hist_marks.0);
                     }
                     self.group_start = self.written;
+                    self.hist_marks.0 = self.history_mark();
                     if let Some(w) = self.ack277.as_mut() {
                         if let Err(e) = w.group_end(&header, accepted) {
                             self.error.get_or_insert(e);
@@ -400,9 +442,12 @@ impl<'w> EditStage<'w> {
                 ) => {
                     if let Some(finding) = rejected {
                         self.reject_late(self.interchange_start, finding);
+                        self.uncount_history(self.hist_marks.1);
                     }
                     self.interchange_start = self.written;
                     self.group_start = self.written;
+                    let mark = self.history_mark();
+                    self.hist_marks = (mark, mark);
                     if let Some(w) = self.ack277.as_mut() {
                         if let Err(e) = w.interchange_end(&header, accepted, &numbers) {
                             self.error.get_or_insert(e);
@@ -414,6 +459,57 @@ impl<'w> EditStage<'w> {
         }
     }
 
+    fn history_mark(&self) -> u32 {
+        self.history
+            .as_ref()
+            .and_then(|(ix, _)| ix.lock().ok().map(|i| i.mark()))
+            .unwrap_or(0)
+    }
+
+    /// Claims of a group or interchange rejected at its trailer stop counting as sessions.
+    fn uncount_history(&mut self, mark: u32) {
+        if let Some((ix, _)) = &self.history {
+            if let Ok(mut ix) = ix.lock() {
+                ix.uncount_since(mark);
+            }
+        }
+    }
+
+    /// Judges each claim of a finished transaction set against member history, in order, and
+    /// records it (counted unless something rejects it); returns the history findings of each.
+    fn judge_history(
+        &mut self,
+        claims: &[Pending],
+        structural: &[Vec<Finding>],
+    ) -> Vec<Vec<Finding>> {
+        let mut out = vec![Vec::new(); claims.len()];
+        let Some((ix, rules)) = &self.history else {
+            return out;
+        };
+        let Ok(mut ix) = ix.lock() else {
+            self.error
+                .get_or_insert_with(|| io::Error::other("member history is unusable"));
+            return out;
+        };
+        for (i, p) in claims.iter().enumerate() {
+            let Some(h) = &p.hist else { continue };
+            // A void is not a session: it only takes its claim's services off the record.
+            let found = if h.frequency == crate::history::index::Frequency::Void {
+                Vec::new()
+            } else {
+                ix.judge(h, &rules.rules)
+            };
+            let rejected = p.claim.rejected
+                || structural
+                    .get(i)
+                    .is_some_and(|s| s.iter().any(|f| f.severity == Severity::Reject))
+                || found.iter().any(|f| f.severity == Severity::Reject);
+            ix.record(h, rejected);
+            out[i] = found;
+        }
+        out
+    }
+
     fn reject_late(&mut self, from: u64, finding: Finding) {
         if from < self.written {
             self.late.push(LateRejection {
@@ -423,14 +519,23 @@ impl<'w> EditStage<'w> {
         }
     }
 
-    /// Writes a claim's line, with structural findings put first when there are any.
-    fn write(&mut self, claim: Edited, line: &[u8], structural: &[Finding]) {
+    /// Writes a claim's line, with structural findings put first and history findings last
+    /// when there are any.
+    fn write(&mut self, claim: Edited, line: &[u8], structural: &[Finding], later: &[Finding]) {
         self.written += 1;
         let mut rejects = claim.rejects;
-        for f in structural.iter().filter(|f| f.severity == Severity::Reject) {
-            rejects.add(&f.edit);
+        let mut warns = claim.warns;
+        for f in structural.iter().chain(later) {
+            match f.severity {
+                Severity::Reject => rejects.add(&f.edit),
+                Severity::Warn => warns.add(&f.edit),
+            }
         }
-        let rejected = claim.rejected || structural.iter().any(|f| f.severity == Severity::Reject);
+        let rejected = claim.rejected
+            || structural
+                .iter()
+                .chain(later)
+                .any(|f| f.severity == Severity::Reject);
         self.tally.add(
             &ClaimTally {
                 profile: claim
@@ -440,7 +545,7 @@ impl<'w> EditStage<'w> {
                 cents: claim.cents,
                 rejected,
                 rejects,
-                warns: claim.warns,
+                warns,
             },
             1,
         );
@@ -461,10 +566,10 @@ impl<'w> EditStage<'w> {
             }
         }
         if self.error.is_none() {
-            let res = if structural.is_empty() {
+            let res = if structural.is_empty() && later.is_empty() {
                 self.out.write_all(line)
             } else {
-                prepend_findings(line, structural, self.out)
+                add_findings_around(line, structural, later, self.out)
             };
             if let Err(e) = res {
                 self.error = Some(e);

@@ -338,6 +338,22 @@ pub struct LateRejection {
     pub finding: Finding,
 }
 
+/// A written line with `first` put before its findings (structural findings) and `last` after
+/// them (history findings), both found after the worker wrote it; the claim becomes rejected
+/// when any of them rejects.
+pub fn add_findings_around(
+    line: &[u8],
+    first: &[Finding],
+    last: &[Finding],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut c: ClaimLine = serde_json::from_slice(line.strip_suffix(b"\n").unwrap_or(line))
+        .map_err(io::Error::other)?;
+    c.add_findings(0, first.iter());
+    c.add_findings(usize::MAX, last.iter());
+    c.write(out)
+}
+
 /// A written line with `findings` put first (structural findings that came after the worker
 /// wrote it); the claim becomes rejected when any of them rejects.
 pub fn prepend_findings(line: &[u8], findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {

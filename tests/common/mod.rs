@@ -281,6 +281,7 @@ pub fn settings(read_size: usize) -> Settings {
         progress: None,
         html: false,
         redact: false,
+        history: None,
     }
 }
 
@@ -391,4 +392,21 @@ pub fn phi_of(path: &Path) -> Vec<String> {
         .join("~");
     out.retain(|s| s.len() > 2 && !public.contains(s.as_str()));
     out
+}
+
+/// Scrubs bytes in memory (64 KiB reads) with the given edit engine, e.g. one over a rule set
+/// with CMS tables attached; returns the result and the problem lines.
+pub fn scrub_with_engine(
+    bytes: &[u8],
+    engine: std::sync::Arc<scrub837::edit::Engine>,
+) -> (Scrubbed, Vec<String>) {
+    let mut lines = Vec::new();
+    let mut numbers = ControlNumbers::starting_at(1);
+    let mut s = settings(64 << 10);
+    s.engine = Some(engine);
+    let scrubbed = scrub_reader(bytes, &s, &mut numbers, &mut |p| {
+        lines.push(scrub837::cli::problem_line("input", p))
+    })
+    .expect("reading memory cannot fail");
+    (scrubbed, lines)
 }

@@ -1,0 +1,74 @@
+//! What history needs from one claim, read by an edit worker from the claim's facts: whose
+//! history (payer, member, patient), the claim's identity and frequency, and its services in
+//! the spinal regions the rules track.
+
+use super::fnv1a;
+use super::index::{Frequency, HistClaim, MemberKey, Service, Side};
+use crate::claim::view::ClaimView;
+use crate::edit::codes::CodeSet;
+use crate::edit::facts::Facts;
+
+/// The patient's key: FNV-1a of last name, first name (upper case, trimmed) and birth date.
+fn patient_key(view: &ClaimView<'_>) -> u64 {
+    let p = view
+        .patient()
+        .or_else(|| view.subscriber())
+        .unwrap_or_default();
+    let norm = |b: &[u8]| -> Vec<u8> { b.trim_ascii().to_ascii_uppercase() };
+    let dob = p.birth_date.map(|d| d.to_string()).unwrap_or_default();
+    fnv1a(&[&norm(p.last_name), &norm(p.first_name), dob.as_bytes()])
+}
+
+/// The claim as history sees it, or `None` when it has no service in a tracked region or no
+/// member id to file it under. `regions` are the tracked regions' code sets by region index;
+/// `rules` the history rules in force for it.
+pub fn hist_claim(
+    view: &ClaimView<'_>,
+    f: &Facts<'_>,
+    profile: Option<&str>,
+    regions: &[CodeSet],
+    rules: Vec<u16>,
+) -> Option<HistClaim> {
+    let member = f.member_id.filter(|m| !m.is_empty())?;
+    let mut services = Vec::new();
+    for l in &f.lines {
+        let Some(region) = regions.iter().position(|r| r.contains(l.code)) else {
+            continue;
+        };
+        let Some(date) = f.line_date(l) else {
+            continue;
+        };
+        services.push(Service {
+            code: std::str::from_utf8(l.code).unwrap_or("").into(),
+            region: region as u16,
+            side: Side::of(&l.modifiers),
+            date,
+            line: l.number,
+            segment: l.loc.segment,
+            byte: l.loc.byte,
+        });
+    }
+    let frequency = match f.frequency {
+        b"7" => Frequency::Replacement,
+        b"8" => Frequency::Void,
+        _ => Frequency::Original,
+    };
+    if services.is_empty() && frequency != Frequency::Void {
+        return None;
+    }
+    let payer = match profile {
+        Some(p) => p.to_owned(),
+        None => format!("payer:{}", String::from_utf8_lossy(f.payer_id)),
+    };
+    Some(HistClaim {
+        key: MemberKey {
+            payer: payer.into(),
+            member: String::from_utf8_lossy(member).into(),
+            patient: patient_key(view),
+        },
+        claim: String::from_utf8_lossy(f.id).into(),
+        frequency,
+        services,
+        rules,
+    })
+}

@@ -1,0 +1,907 @@
+//! The in-memory history index: per member, the services (RFA sessions and facet blocks) of
+//! every claim seen, with the order they were first seen in; and the frequency checks judged
+//! against it.
+//!
+//! A claim already in the index (the same file scrubbed again) is judged against the history
+//! as it stood when the claim was first recorded, so scrubbing a file twice gives the same
+//! answer twice; a new claim is judged against everything recorded.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::day_number;
+use crate::claim::Date;
+use crate::edit::codes::CodeSet;
+use crate::edit::finding::{Finding, Severity};
+
+/// The side a service was on, from its modifiers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Side {
+    /// No side modifier.
+    Unknown,
+    /// RT.
+    Right,
+    /// LT.
+    Left,
+    /// 50 (bilateral).
+    Both,
+}
+
+impl Side {
+    /// From a line's modifiers.
+    pub fn of(modifiers: &[&[u8]]) -> Side {
+        let has = |m: &[u8]| modifiers.contains(&m);
+        match (has(b"50"), has(b"RT"), has(b"LT")) {
+            (true, _, _) | (false, true, true) => Side::Both,
+            (false, true, false) => Side::Right,
+            (false, false, true) => Side::Left,
+            _ => Side::Unknown,
+        }
+    }
+
+    /// Whether two services may have been on the same side (an unknown side may be either).
+    pub fn overlaps(self, other: Side) -> bool {
+        match (self, other) {
+            (Side::Unknown, _) | (_, Side::Unknown) | (Side::Both, _) | (_, Side::Both) => true,
+            (a, b) => a == b,
+        }
+    }
+
+    /// `RT`, `LT`, `50` or `-` (as stored).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Unknown => "-",
+            Side::Right => "RT",
+            Side::Left => "LT",
+            Side::Both => "50",
+        }
+    }
+
+    /// Parses [`Side::as_str`].
+    pub fn parse(s: &str) -> Option<Side> {
+        Some(match s {
+            "-" => Side::Unknown,
+            "RT" => Side::Right,
+            "LT" => Side::Left,
+            "50" => Side::Both,
+            _ => return None,
+        })
+    }
+}
+
+/// A procedure code held inline (HCPCS/CPT codes are five characters; at most seven are kept).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Code([u8; 7], u8);
+
+impl Code {
+    /// The code's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0[..usize::from(self.1).min(7)]
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+}
+
+impl From<&str> for Code {
+    fn from(s: &str) -> Code {
+        let mut c = Code::default();
+        for (slot, b) in c.0.iter_mut().zip(s.bytes()) {
+            *slot = b;
+        }
+        c.1 = s.len().min(7) as u8;
+        c
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whose history: payer profile (or payer id), member id, and which patient under it (a hash
+/// of the patient's name and birth date, since dependents share the subscriber's member id).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MemberKey {
+    /// Payer profile id (`medicare`, …) or `payer:ID` for a payer with no profile (shared
+    /// by every member of the payer in the index).
+    pub payer: Arc<str>,
+    /// 2010BA NM109.
+    pub member: Box<str>,
+    /// FNV-1a of the patient's last name, first name and birth date.
+    pub patient: u64,
+}
+
+/// One service line of a claim that history keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    /// The procedure code.
+    pub code: Code,
+    /// Spinal region (index into [`HistoryIndex::regions`]).
+    pub region: u16,
+    /// Side.
+    pub side: Side,
+    /// Date of service.
+    pub date: Date,
+    /// LX01 of its line.
+    pub line: u32,
+    /// Where its SV1/SV2 is: segment ordinal and byte.
+    pub segment: u64,
+    /// Byte offset.
+    pub byte: u64,
+}
+
+/// What a claim is to history (CLM05-3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frequency {
+    /// Original (or anything but 7 and 8).
+    Original,
+    /// 7: replaces the earlier claim with its id.
+    Replacement,
+    /// 8: voids it.
+    Void,
+}
+
+/// A claim as history sees it, read by a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistClaim {
+    /// Whose history.
+    pub key: MemberKey,
+    /// CLM01.
+    pub claim: Box<str>,
+    /// Original, replacement or void.
+    pub frequency: Frequency,
+    /// Its services in regions history tracks.
+    pub services: Vec<Service>,
+    /// The history rules in force for it (indices into the rule list).
+    pub rules: Vec<u16>,
+}
+
+/// A kind of history check, with its parameters (rule data).
+#[derive(Clone, Debug)]
+pub enum HistoryCheck {
+    /// E-37: more than `max_sessions` sessions (distinct dates with a `codes` line) in one
+    /// region within any `window_days` days.
+    Sessions {
+        /// Codes that make a session.
+        codes: CodeSet,
+        /// Window length in days.
+        window_days: i64,
+        /// Sessions allowed in a window.
+        max_sessions: usize,
+    },
+    /// E-38: a session in the same region on a side that may be the same, less than
+    /// `min_days` before this one.
+    Interval {
+        /// Codes that make a session.
+        codes: CodeSet,
+        /// Minimum days between sessions.
+        min_days: i64,
+    },
+    /// E-39: the first session in a region without `min_blocks` earlier dates of `blocks`.
+    PriorBlocks {
+        /// Codes that make a session.
+        codes: CodeSet,
+        /// Diagnostic block codes.
+        blocks: CodeSet,
+        /// Block dates required before the first session.
+        min_blocks: usize,
+    },
+}
+
+/// One history rule in force: what to report when its check fires.
+#[derive(Clone, Debug)]
+pub struct HistoryRule {
+    /// Catalogue id.
+    pub edit: Arc<str>,
+    /// Reject or warn.
+    pub severity: Severity,
+    /// 277CA code.
+    pub stc: Option<Arc<str>>,
+    /// Further 277CA codes.
+    pub stc_extra: Vec<Arc<str>>,
+    /// The check.
+    pub check: HistoryCheck,
+    /// Where the rule came from.
+    pub origin: Arc<str>,
+}
+
+/// One remembered service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// CLM01 of its claim.
+    pub claim: Arc<str>,
+    /// Procedure code.
+    pub code: Code,
+    /// Region index.
+    pub region: u16,
+    /// Side.
+    pub side: Side,
+    /// Date of service.
+    pub date: Date,
+    /// When its claim was first recorded (increasing).
+    pub seq: u64,
+    /// Whether it counts (its claim was not rejected).
+    pub counted: bool,
+    /// When this run recorded it (0: read from the database); late rejections find the
+    /// records of their group or interchange by it.
+    pub stamp: u32,
+    /// Whether the database holds its claim.
+    pub stored: bool,
+}
+
+impl Record {
+    /// Day number of its date.
+    pub fn day(&self) -> i64 {
+        day_number(self.date)
+    }
+}
+
+/// The index.
+#[derive(Debug, Default)]
+pub struct HistoryIndex {
+    /// Region names, as the rule data names them.
+    pub regions: Vec<String>,
+    /// Whether it is backed by a database (`--history`): only then can the absence of earlier
+    /// services mean something, so only then does E-39 (first session without blocks) run.
+    pub persistent: bool,
+    members: HashMap<MemberKey, Vec<Record>>,
+    next_seq: u64,
+    next_stamp: u32,
+    /// Payer keys, shared by their members.
+    payers: Vec<Arc<str>>,
+    /// Claims whose records changed in this run (to persist; kept only when persistent), and
+    /// whether the database held the claim before.
+    touched: HashMap<(MemberKey, Arc<str>), bool>,
+}
+
+fn fmt_date(d: Date) -> String {
+    d.to_string()
+}
+
+impl HistoryIndex {
+    /// An empty index over these regions.
+    pub fn new(regions: Vec<String>) -> Self {
+        HistoryIndex {
+            regions,
+            next_seq: 1,
+            next_stamp: 1,
+            ..HistoryIndex::default()
+        }
+    }
+
+    /// Records held.
+    pub fn len(&self) -> usize {
+        self.members.values().map(Vec::len).sum()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The region index of a name, added when new.
+    pub fn region(&mut self, name: &str) -> u16 {
+        match self.regions.iter().position(|r| r == name) {
+            Some(i) => i as u16,
+            None => {
+                self.regions.push(name.to_owned());
+                (self.regions.len() - 1) as u16
+            }
+        }
+    }
+
+    /// A record read from the store.
+    pub fn load(&mut self, key: MemberKey, record: Record) {
+        self.next_seq = self.next_seq.max(record.seq + 1);
+        let key = self.key(&key);
+        self.members.entry(key).or_default().push(record);
+    }
+
+    /// A member key whose payer is the index's shared copy.
+    fn key(&mut self, k: &MemberKey) -> MemberKey {
+        let payer = match self.payers.iter().find(|p| ***p == *k.payer) {
+            Some(p) => p.clone(),
+            None => {
+                self.payers.push(k.payer.clone());
+                k.payer.clone()
+            }
+        };
+        MemberKey {
+            payer,
+            member: k.member.clone(),
+            patient: k.patient,
+        }
+    }
+
+    /// The records of a member.
+    pub fn records(&self, key: &MemberKey) -> &[Record] {
+        self.members.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every member with its records, in key order (for `history show` and tests).
+    pub fn members(&self) -> Vec<(&MemberKey, &[Record])> {
+        let mut v: Vec<_> = self
+            .members
+            .iter()
+            .map(|(k, r)| (k, r.as_slice()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
+    /// Claims whose records changed since the index was loaded (whether the database held
+    /// them before, and their current records), when the index is persistent.
+    pub fn changes(&self) -> Vec<(&MemberKey, &str, bool, Vec<&Record>)> {
+        let mut out: Vec<_> = self
+            .touched
+            .iter()
+            .map(|((k, c), stored)| {
+                let recs = self.records(k).iter().filter(|r| *r.claim == **c).collect();
+                (k, &**c, *stored, recs)
+            })
+            .collect();
+        out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        out
+    }
+
+    /// The records a claim is judged against: the member's, less the claim's own, and, for a
+    /// claim recorded before, only those recorded before it.
+    fn view<'a>(&'a self, c: &'a HistClaim) -> impl Iterator<Item = &'a Record> + 'a {
+        let recs = self.records(&c.key);
+        let own = recs
+            .iter()
+            .filter(|r| *r.claim == *c.claim)
+            .map(|r| r.seq)
+            .min()
+            .unwrap_or(u64::MAX);
+        recs.iter()
+            .filter(move |r| r.counted && *r.claim != *c.claim && r.seq < own)
+    }
+
+    /// Judges a claim against history with the rules in force for it.
+    pub fn judge(&self, c: &HistClaim, rules: &[HistoryRule]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for &i in &c.rules {
+            let Some(rule) = rules.get(i as usize) else {
+                continue;
+            };
+            match &rule.check {
+                HistoryCheck::Sessions {
+                    codes,
+                    window_days,
+                    max_sessions,
+                } => self.sessions(c, rule, codes, *window_days, *max_sessions, &mut out),
+                HistoryCheck::Interval { codes, min_days } => {
+                    self.interval(c, rule, codes, *min_days, &mut out)
+                }
+                HistoryCheck::PriorBlocks {
+                    codes,
+                    blocks,
+                    min_blocks,
+                } => {
+                    if self.persistent {
+                        self.prior_blocks(c, rule, codes, blocks, *min_blocks, &mut out)
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The claim's sessions: the first service of each (region, date) with a `codes` line.
+    fn sessions_of<'c>(c: &'c HistClaim, codes: &CodeSet) -> Vec<&'c Service> {
+        let mut seen = Vec::<(u16, Date)>::new();
+        let mut out = Vec::new();
+        for s in &c.services {
+            if codes.contains(s.code.as_bytes()) && !seen.contains(&(s.region, s.date)) {
+                seen.push((s.region, s.date));
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    fn region_name(&self, r: u16) -> &str {
+        self.regions.get(r as usize).map_or("?", String::as_str)
+    }
+
+    fn sessions(
+        &self,
+        c: &HistClaim,
+        rule: &HistoryRule,
+        codes: &CodeSet,
+        window: i64,
+        max: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        for s in Self::sessions_of(c, codes) {
+            let d = day_number(s.date);
+            let mut others: Vec<(i64, Date)> = self
+                .view(c)
+                .filter(|r| {
+                    r.region == s.region
+                        && r.day() != d
+                        && (r.day() - d).abs() < window
+                        && codes.contains(r.code.as_bytes())
+                })
+                .map(|r| (r.day(), r.date))
+                .collect();
+            others.sort_unstable();
+            others.dedup();
+            // The most other sessions in one window of `window` days that holds this date.
+            let mut best: Vec<Date> = Vec::new();
+            // A window's count only changes where a date enters or leaves it.
+            let starts = [d - window + 1, d]
+                .into_iter()
+                .chain(others.iter().flat_map(|o| [o.0, o.0 - window + 1]));
+            for start in starts {
+                if start > d || start + window - 1 < d {
+                    continue;
+                }
+                let inside: Vec<Date> = others
+                    .iter()
+                    .filter(|o| o.0 >= start && o.0 < start + window)
+                    .map(|o| o.1)
+                    .collect();
+                if inside.len() > best.len() {
+                    best = inside;
+                }
+            }
+            if best.len() + 1 > max {
+                let dates: Vec<String> = best.iter().map(|x| fmt_date(*x)).collect();
+                out.push(finding(
+                    rule,
+                    s,
+                    format!(
+                        "{} on {} makes {} sessions in the {} region within {window} days (at most {max}); other sessions: {}",
+                        s.code,
+                        fmt_date(s.date),
+                        best.len() + 1,
+                        self.region_name(s.region),
+                        dates.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+
+    fn interval(
+        &self,
+        c: &HistClaim,
+        rule: &HistoryRule,
+        codes: &CodeSet,
+        min_days: i64,
+        out: &mut Vec<Finding>,
+    ) {
+        for s in c
+            .services
+            .iter()
+            .filter(|s| codes.contains(s.code.as_bytes()))
+        {
+            let d = day_number(s.date);
+            let prior = self
+                .view(c)
+                .filter(|r| {
+                    r.region == s.region
+                        && r.side.overlaps(s.side)
+                        && r.day() < d
+                        && d - r.day() < min_days
+                        && codes.contains(r.code.as_bytes())
+                })
+                .max_by_key(|r| r.day());
+            if let Some(p) = prior {
+                out.push(finding(
+                    rule,
+                    s,
+                    format!(
+                        "{} ({}) on {}: a session in the {} region ({} on {}, {}) was {} days before, under {min_days}",
+                        s.code,
+                        s.side.as_str(),
+                        fmt_date(s.date),
+                        self.region_name(s.region),
+                        p.code,
+                        fmt_date(p.date),
+                        p.side.as_str(),
+                        d - p.day()
+                    ),
+                ));
+                // One finding per claim and rule is enough to act on.
+                return;
+            }
+        }
+    }
+
+    fn prior_blocks(
+        &self,
+        c: &HistClaim,
+        rule: &HistoryRule,
+        codes: &CodeSet,
+        blocks: &CodeSet,
+        min_blocks: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        for s in Self::sessions_of(c, codes) {
+            let d = day_number(s.date);
+            let earlier_session = self
+                .view(c)
+                .any(|r| r.region == s.region && r.day() < d && codes.contains(r.code.as_bytes()));
+            if earlier_session {
+                continue;
+            }
+            let mut dates: Vec<i64> = self
+                .view(c)
+                .filter(|r| {
+                    r.region == s.region && r.day() < d && blocks.contains(r.code.as_bytes())
+                })
+                .map(|r| r.day())
+                .chain(
+                    c.services
+                        .iter()
+                        .filter(|x| {
+                            x.region == s.region
+                                && blocks.contains(x.code.as_bytes())
+                                && day_number(x.date) < d
+                        })
+                        .map(|x| day_number(x.date)),
+                )
+                .collect();
+            dates.sort_unstable();
+            dates.dedup();
+            if dates.len() < min_blocks {
+                out.push(finding(
+                    rule,
+                    s,
+                    format!(
+                        "{} on {} is the first session in the {} region with {} earlier diagnostic block date(s) on record (expected {min_blocks})",
+                        s.code,
+                        fmt_date(s.date),
+                        self.region_name(s.region),
+                        dates.len()
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Where the run stands (see [`HistoryIndex::uncount_since`]).
+    pub fn mark(&self) -> u32 {
+        self.next_stamp
+    }
+
+    /// Claims recorded since `mark` were rejected after all (with their group or
+    /// interchange): their services stop counting. Rare, so a scan of the index will do.
+    pub fn uncount_since(&mut self, mark: u32) {
+        let persistent = self.persistent;
+        for (key, recs) in self.members.iter_mut() {
+            for r in recs.iter_mut().filter(|r| r.stamp >= mark && r.counted) {
+                r.counted = false;
+                if persistent {
+                    self.touched
+                        .entry((key.clone(), r.claim.clone()))
+                        .or_insert(true);
+                }
+            }
+        }
+    }
+
+    /// Records a judged claim: a void removes the claim's services, a replacement replaces them,
+    /// an original (re)records them, counted unless the claim was rejected.
+    pub fn record(&mut self, c: &HistClaim, rejected: bool) {
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        let key = self.key(&c.key);
+        let recs = self.members.entry(key.clone()).or_default();
+        let mut old: Vec<Record> = Vec::new();
+        let mut i = 0;
+        while i < recs.len() {
+            if *recs[i].claim == *c.claim {
+                old.push(recs.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        let own_seq = old.iter().map(|r| r.seq).min();
+        let stored = old.iter().any(|r| r.stored);
+        let claim: Arc<str> = old
+            .first()
+            .map_or_else(|| Arc::from(&*c.claim), |r| r.claim.clone());
+        let mut new: Vec<Record> = Vec::new();
+        if c.frequency != Frequency::Void {
+            let seq = match (c.frequency, own_seq) {
+                (Frequency::Original, Some(s)) => s,
+                _ => {
+                    let s = self.next_seq;
+                    self.next_seq += 1;
+                    s
+                }
+            };
+            for s in &c.services {
+                let dup = new.iter().any(|r| {
+                    r.code == s.code && r.region == s.region && r.side == s.side && r.date == s.date
+                });
+                if dup {
+                    continue;
+                }
+                new.push(Record {
+                    claim: claim.clone(),
+                    code: s.code,
+                    region: s.region,
+                    side: s.side,
+                    date: s.date,
+                    seq,
+                    counted: !rejected,
+                    stamp,
+                    stored,
+                });
+            }
+        }
+        // Recording a claim as it already stands changes nothing to persist.
+        let same = old.len() == new.len()
+            && new.iter().all(|n| {
+                old.iter().any(|o| {
+                    o.code == n.code
+                        && o.region == n.region
+                        && o.side == n.side
+                        && o.date == n.date
+                        && o.seq == n.seq
+                        && o.counted == n.counted
+                })
+            });
+        // Most members have a claim or two: no room to spare per member.
+        recs.reserve_exact(new.len());
+        recs.extend(new);
+        if self.persistent && !same {
+            let was = self.touched.entry((key, claim)).or_insert(stored);
+            *was |= stored;
+        }
+    }
+}
+
+fn finding(rule: &HistoryRule, s: &Service, message: String) -> Finding {
+    Finding {
+        edit: rule.edit.clone(),
+        severity: rule.severity,
+        stc: rule.stc.clone(),
+        stc_extra: rule.stc_extra.clone(),
+        line: Some(s.line),
+        message,
+        segment: s.segment,
+        byte: s.byte,
+        ack: None,
+        rule: Some(rule.origin.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse_d8(s.as_bytes()).unwrap()
+    }
+
+    fn codes(list: &[&str]) -> CodeSet {
+        let mut c = CodeSet::default();
+        for x in list {
+            c.insert(x);
+        }
+        c
+    }
+
+    fn rules() -> Vec<HistoryRule> {
+        let rule = |edit: &str, severity, check| HistoryRule {
+            edit: Arc::from(edit),
+            severity,
+            stc: Some(Arc::from("A8:779")),
+            stc_extra: Vec::new(),
+            check,
+            origin: Arc::from("test"),
+        };
+        vec![
+            rule(
+                "E-37",
+                Severity::Reject,
+                HistoryCheck::Sessions {
+                    codes: codes(&["64635"]),
+                    window_days: 365,
+                    max_sessions: 2,
+                },
+            ),
+            rule(
+                "E-38",
+                Severity::Warn,
+                HistoryCheck::Interval {
+                    codes: codes(&["64635"]),
+                    min_days: 183,
+                },
+            ),
+            rule(
+                "E-39",
+                Severity::Warn,
+                HistoryCheck::PriorBlocks {
+                    codes: codes(&["64635"]),
+                    blocks: codes(&["64493", "64494"]),
+                    min_blocks: 2,
+                },
+            ),
+        ]
+    }
+
+    fn claim(id: &str, code: &str, side: Side, date: &str, rules: &[u16]) -> HistClaim {
+        HistClaim {
+            key: MemberKey {
+                payer: "medicare".into(),
+                member: "M1".into(),
+                patient: 7,
+            },
+            claim: id.into(),
+            frequency: Frequency::Original,
+            services: vec![Service {
+                code: code.into(),
+                region: 0,
+                side,
+                date: d(date),
+                line: 1,
+                segment: 10,
+                byte: 100,
+            }],
+            rules: rules.to_vec(),
+        }
+    }
+
+    /// Judges and records claims in order; returns the edit ids found per claim.
+    fn run(index: &mut HistoryIndex, claims: &[HistClaim]) -> Vec<Vec<String>> {
+        let rules = rules();
+        claims
+            .iter()
+            .map(|c| {
+                let f = index.judge(c, &rules);
+                let rejected = f.iter().any(|f| f.severity == Severity::Reject);
+                index.record(c, rejected);
+                f.iter().map(|f| f.edit.to_string()).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_third_session_within_a_year_fires_and_a_rejected_one_does_not_count() {
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        let got = run(
+            &mut ix,
+            &[
+                claim("A", "64635", Side::Right, "20250101", &[0]),
+                claim("B", "64635", Side::Right, "20250601", &[0]),
+                claim("C", "64635", Side::Right, "20251201", &[0]),
+                // C was rejected, so D is only the third counted session outside C's window.
+                claim("D", "64635", Side::Right, "20260115", &[0]),
+                claim("E", "64635", Side::Right, "20260301", &[0]),
+            ],
+        );
+        assert_eq!(got[0], Vec::<String>::new());
+        assert_eq!(got[1], Vec::<String>::new());
+        assert_eq!(got[2], vec!["E-37"]);
+        // 2025-06-01 and 2026-01-15 are within 365 days; 2025-01-01 is not.
+        assert_eq!(got[3], Vec::<String>::new());
+        assert_eq!(got[4], vec!["E-37"]);
+    }
+
+    #[test]
+    fn windows_look_both_ways_and_same_day_claims_are_one_session() {
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        let got = run(
+            &mut ix,
+            &[
+                claim("A", "64635", Side::Right, "20250601", &[0]),
+                claim("A2", "64635", Side::Left, "20250601", &[0]),
+                claim("B", "64635", Side::Right, "20250901", &[0]),
+                // Filed late with an earlier date: A and B fall in a window with it.
+                claim("C", "64635", Side::Right, "20250301", &[0]),
+            ],
+        );
+        assert_eq!(got, vec![vec![], vec![], vec![], vec!["E-37".to_owned()]]);
+    }
+
+    #[test]
+    fn repeats_on_the_same_side_under_six_months_warn_the_other_side_does_not() {
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        let got = run(
+            &mut ix,
+            &[
+                claim("A", "64635", Side::Right, "20250101", &[1]),
+                claim("B", "64635", Side::Left, "20250301", &[1]),
+                claim("C", "64635", Side::Right, "20250501", &[1]),
+                claim("D", "64635", Side::Right, "20251201", &[1]),
+                claim("E", "64635", Side::Unknown, "20260101", &[1]),
+            ],
+        );
+        assert_eq!(got[1], Vec::<String>::new(), "other side");
+        assert_eq!(got[2], vec!["E-38"], "same side, 120 days");
+        assert_eq!(got[3], Vec::<String>::new(), "same side, 214 days");
+        assert_eq!(got[4], vec!["E-38"], "unknown side may be either");
+    }
+
+    #[test]
+    fn a_first_session_needs_two_prior_blocks() {
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        let c = claim("X", "64635", Side::Right, "20250101", &[2]);
+        assert!(ix.judge(&c, &rules()).is_empty(), "only with a database");
+        ix.persistent = true;
+        let got = run(
+            &mut ix,
+            &[
+                claim("X", "64635", Side::Right, "20250101", &[2]),
+                claim("M1", "64493", Side::Right, "20250201", &[2]),
+                claim("M2", "64493", Side::Right, "20250215", &[2]),
+                claim("Y", "64635", Side::Right, "20250301", &[2]),
+            ],
+        );
+        // X is a first session with no blocks; Y is not a first session (X was counted).
+        assert_eq!(got[0], vec!["E-39"]);
+        assert_eq!(got[3], Vec::<String>::new());
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        ix.persistent = true;
+        let got = run(
+            &mut ix,
+            &[
+                claim("M1", "64493", Side::Right, "20250201", &[2]),
+                claim("Y", "64635", Side::Right, "20250301", &[2]),
+            ],
+        );
+        assert_eq!(got[1], vec!["E-39"], "one block is not enough");
+    }
+
+    #[test]
+    fn the_same_claims_again_get_the_same_answers() {
+        let claims = [
+            claim("A", "64635", Side::Right, "20250601", &[0, 1]),
+            claim("B", "64635", Side::Right, "20250701", &[0, 1]),
+            claim("C", "64635", Side::Right, "20250301", &[0, 1]),
+            claim("D", "64635", Side::Left, "20250801", &[0, 1]),
+        ];
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        let first = run(&mut ix, &claims);
+        let second = run(&mut ix, &claims);
+        assert_eq!(first, second);
+        assert!(first.iter().any(|f| f.contains(&"E-37".to_owned())));
+        assert_eq!(ix.len(), 4, "nothing counted twice");
+    }
+
+    #[test]
+    fn replacements_replace_voids_remove_and_late_rejections_uncount() {
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        ix.persistent = true;
+        run(
+            &mut ix,
+            &[
+                claim("A", "64635", Side::Right, "20250101", &[0]),
+                claim("B", "64635", Side::Right, "20250201", &[0]),
+            ],
+        );
+        let mut repl = claim("B", "64635", Side::Right, "20240201", &[0]);
+        repl.frequency = Frequency::Replacement;
+        let mut void = claim("A", "64635", Side::Right, "20250101", &[0]);
+        void.frequency = Frequency::Void;
+        run(&mut ix, &[repl, void]);
+        let key = claim("A", "64635", Side::Right, "20250101", &[]).key;
+        let recs = ix.records(&key);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(&*recs[0].claim, "B");
+        assert_eq!(recs[0].date, d("20240201"));
+        let mark = ix.mark();
+        run(
+            &mut ix,
+            &[claim("C", "64635", Side::Right, "20250301", &[0])],
+        );
+        ix.uncount_since(mark);
+        assert!(ix
+            .records(&key)
+            .iter()
+            .filter(|r| &*r.claim == "C")
+            .all(|r| !r.counted));
+        assert_eq!(ix.changes().len(), 3);
+    }
+}

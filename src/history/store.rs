@@ -1,0 +1,413 @@
+//! The persistent history (`--history FILE`): a SQLite database (rusqlite, bundled) with a
+//! schema version, read before a run and written after it in the same transaction, which is
+//! held (`BEGIN IMMEDIATE`) for the whole run so two runs cannot lose each other's updates.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, ErrorCode};
+
+use super::index::{HistoryIndex, MemberKey, Record, Side};
+use crate::claim::Date;
+
+/// The schema this build reads and writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// A history database that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("history database {path}: {message}")]
+pub struct HistoryError {
+    /// The database file.
+    pub path: PathBuf,
+    /// What is wrong, in plain words.
+    pub message: String,
+}
+
+/// An open history database, its write lock held until [`HistoryStore::save`] or drop.
+pub struct HistoryStore {
+    path: PathBuf,
+    conn: Connection,
+}
+
+fn explain(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
+            "it is locked by another process (is another scrub837 run using it?)".to_owned()
+        }
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+            "it is not a scrub837 history database, or it is corrupt".to_owned()
+        }
+        Some(ErrorCode::ReadOnly)
+        | Some(ErrorCode::CannotOpen)
+        | Some(ErrorCode::PermissionDenied) => {
+            format!("it cannot be opened for writing ({e})")
+        }
+        _ => e.to_string(),
+    }
+}
+
+fn parse_date(s: &str) -> Option<Date> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let d8 = [&b[0..4], &b[5..7], &b[8..10]].concat();
+    Date::parse_d8(&d8)
+}
+
+impl HistoryStore {
+    fn err(&self, e: &rusqlite::Error) -> HistoryError {
+        HistoryError {
+            path: self.path.clone(),
+            message: explain(e),
+        }
+    }
+
+    fn fail(&self, message: String) -> HistoryError {
+        HistoryError {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    /// Opens (creating on first use) the database and takes its write lock.
+    pub fn open(path: &Path) -> Result<Self, HistoryError> {
+        let conn = Connection::open(path).map_err(|e| HistoryError {
+            path: path.to_owned(),
+            message: explain(&e),
+        })?;
+        let store = HistoryStore {
+            path: path.to_owned(),
+            conn,
+        };
+        // Fail at once rather than wait when another run holds the lock.
+        store
+            .conn
+            .busy_timeout(std::time::Duration::from_millis(0))
+            .map_err(|e| store.err(&e))?;
+        // WAL: a commit appends to the log instead of rewriting pages twice; NORMAL sync is
+        // still durable across a crash of the process (the database stays consistent).
+        store
+            .conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
+            )
+            .map_err(|e| store.err(&e))?;
+        store
+            .conn
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS services (
+                     member TEXT NOT NULL, payer TEXT NOT NULL, patient TEXT NOT NULL,
+                     claim TEXT NOT NULL, code TEXT NOT NULL, side TEXT NOT NULL,
+                     dos TEXT NOT NULL, region TEXT NOT NULL, seq INTEGER NOT NULL,
+                     counted INTEGER NOT NULL, recorded TEXT NOT NULL,
+                     PRIMARY KEY (member, payer, patient, claim, code, side, dos))
+                     WITHOUT ROWID;",
+            )
+            .map_err(|e| store.err(&e))?;
+        let version: Option<String> = store
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })
+            .map_err(|e| store.err(&e))?;
+        match version.as_deref() {
+            None => {
+                store
+                    .conn
+                    .execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                        [SCHEMA_VERSION.to_string()],
+                    )
+                    .map_err(|e| store.err(&e))?;
+            }
+            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) => {
+                return Err(store.fail(format!(
+                    "schema version {v}; this scrub837 reads version {SCHEMA_VERSION}"
+                )))
+            }
+        }
+        Ok(store)
+    }
+
+    /// Reads every stored service into `index`.
+    pub fn load(&self, index: &mut HistoryIndex) -> Result<u64, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT payer, member, patient, claim, code, region, side, dos, seq, counted
+                 FROM services ORDER BY seq, member, payer, patient, claim, code, side, dos",
+            )
+            .map_err(|e| self.err(&e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(&e))?;
+        let mut n = 0;
+        while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
+            let get = |i: usize| -> Result<String, HistoryError> {
+                row.get::<_, String>(i).map_err(|e| self.err(&e))
+            };
+            let bad = |what: &str| self.fail(format!("row {}: bad {what}", n + 1));
+            let patient = u64::from_str_radix(&get(2)?, 16).map_err(|_| bad("patient key"))?;
+            let side = Side::parse(&get(6)?).ok_or_else(|| bad("side"))?;
+            let date = parse_date(&get(7)?).ok_or_else(|| bad("date of service"))?;
+            let seq: i64 = row.get(8).map_err(|e| self.err(&e))?;
+            let counted: i64 = row.get(9).map_err(|e| self.err(&e))?;
+            let region = index.region(&get(5)?);
+            index.load(
+                MemberKey {
+                    payer: get(0)?.into(),
+                    member: get(1)?.into(),
+                    patient,
+                },
+                Record {
+                    claim: get(3)?.into(),
+                    code: get(4)?.as_str().into(),
+                    region,
+                    side,
+                    date,
+                    seq: u64::try_from(seq).map_err(|_| bad("sequence"))?,
+                    counted: counted != 0,
+                    stamp: 0,
+                    stored: true,
+                },
+            );
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Writes what changed in `index` and commits; `recorded` stamps the new rows (`--now`).
+    pub fn save(self, index: &HistoryIndex, recorded: &str) -> Result<u64, HistoryError> {
+        let mut written = 0;
+        {
+            let mut delete = self
+                .conn
+                .prepare_cached(
+                    "DELETE FROM services WHERE member = ?2 AND payer = ?1 AND patient = ?3 AND claim = ?4",
+                )
+                .map_err(|e| self.err(&e))?;
+            let mut insert = self
+                .conn
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO services (payer, member, patient, claim, code, region, side, dos, seq, counted, recorded)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .map_err(|e| self.err(&e))?;
+            // In key order (member first), so the B-tree is written front to back.
+            let mut changes = index.changes();
+            changes.sort_by(|a, b| {
+                (&a.0.member, &a.0.payer, a.0.patient, a.1).cmp(&(
+                    &b.0.member,
+                    &b.0.payer,
+                    b.0.patient,
+                    b.1,
+                ))
+            });
+            for (key, claim, stored, records) in changes {
+                let patient = format!("{:016x}", key.patient);
+                if stored {
+                    delete
+                        .execute(params![&*key.payer, &*key.member, patient, claim])
+                        .map_err(|e| self.err(&e))?;
+                }
+                for r in records {
+                    let region = index
+                        .regions
+                        .get(r.region as usize)
+                        .map_or("?", String::as_str);
+                    insert
+                        .execute(params![
+                            &*key.payer,
+                            &*key.member,
+                            patient,
+                            claim,
+                            r.code.as_str(),
+                            region,
+                            r.side.as_str(),
+                            r.date.to_string(),
+                            r.seq as i64,
+                            i64::from(r.counted),
+                            recorded,
+                        ])
+                        .map_err(|e| self.err(&e))?;
+                    written += 1;
+                }
+            }
+        }
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| self.err(&e))?;
+        Ok(written)
+    }
+
+    /// Removes services dated before `before`; returns how many, committed.
+    pub fn forget_before(self, before: Date) -> Result<u64, HistoryError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM services WHERE dos < ?1", [before.to_string()])
+            .map_err(|e| self.err(&e))?;
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| self.err(&e))?;
+        Ok(n as u64)
+    }
+
+    /// The stored services of a member id (any payer, any patient under it), by date.
+    pub fn show(&self, member: &str) -> Result<Vec<Vec<String>>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT payer, patient, claim, code, region, side, dos, counted, recorded
+                 FROM services WHERE member = ?1 ORDER BY payer, patient, dos, claim, code",
+            )
+            .map_err(|e| self.err(&e))?;
+        let rows = stmt
+            .query_map([member], |r| {
+                Ok(vec![
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    if r.get::<_, i64>(7)? != 0 {
+                        "counted".to_owned()
+                    } else {
+                        "rejected".to_owned()
+                    },
+                    r.get::<_, String>(8)?,
+                ])
+            })
+            .map_err(|e| self.err(&e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::index::{Frequency, HistClaim, Service};
+    use super::*;
+
+    fn claim(id: &str, date: &str) -> HistClaim {
+        HistClaim {
+            key: MemberKey {
+                payer: "medicare".into(),
+                member: "M1".into(),
+                patient: 0xabc,
+            },
+            claim: id.into(),
+            frequency: Frequency::Original,
+            services: vec![Service {
+                code: "64635".into(),
+                region: 0,
+                side: Side::Left,
+                date: Date::parse_d8(date.as_bytes()).unwrap(),
+                line: 1,
+                segment: 1,
+                byte: 1,
+            }],
+            rules: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn what_is_saved_loads_back_and_nothing_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        ix.persistent = true;
+        let store = HistoryStore::open(&path).unwrap();
+        assert_eq!(store.load(&mut ix).unwrap(), 0);
+        ix.record(&claim("A", "20250101"), false);
+        ix.record(&claim("B", "20250301"), true);
+        assert_eq!(store.save(&ix, "2026-11-27T12:00:00Z").unwrap(), 2);
+        for _ in 0..2 {
+            let mut back = HistoryIndex::new(Vec::new());
+            back.persistent = true;
+            let store = HistoryStore::open(&path).unwrap();
+            assert_eq!(store.load(&mut back).unwrap(), 2);
+            let strip = |i: &HistoryIndex| -> Vec<(String, String, Date, u64, bool)> {
+                i.members()
+                    .iter()
+                    .flat_map(|(_, recs)| recs.iter())
+                    .map(|r| {
+                        (
+                            r.claim.to_string(),
+                            r.code.to_string(),
+                            r.date,
+                            r.seq,
+                            r.counted,
+                        )
+                    })
+                    .collect()
+            };
+            assert_eq!(strip(&back), strip(&ix));
+            // Recording the same claims again changes nothing; a changed verdict is written.
+            back.record(&claim("A", "20250101"), false);
+            back.record(&claim("B", "20250301"), true);
+            assert!(back.changes().is_empty());
+            back.record(&claim("B", "20250301"), false);
+            back.record(&claim("B", "20250301"), true);
+            assert_eq!(store.save(&back, "2026-11-28T12:00:00Z").unwrap(), 1);
+        }
+        let store = HistoryStore::open(&path).unwrap();
+        let rows = store.show("M1").unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0][6], "2025-01-01");
+        assert_eq!(rows[1][7], "rejected");
+        assert_eq!(
+            store
+                .forget_before(Date::parse_d8(b"20250201").unwrap())
+                .unwrap(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_locked_a_corrupt_and_a_newer_database_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let held = HistoryStore::open(&path).unwrap();
+        let e = HistoryStore::open(&path).err().expect("locked");
+        assert!(e.to_string().contains("locked by another process"), "{e}");
+        drop(held);
+        assert!(
+            HistoryStore::open(&path).is_ok(),
+            "the lock goes with the run"
+        );
+
+        let junk = dir.path().join("junk.sqlite");
+        std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
+        let e = HistoryStore::open(&junk).err().expect("corrupt");
+        assert!(
+            e.to_string().contains("not a scrub837 history database"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read(&junk).unwrap(),
+            vec![b'x'; 4096],
+            "left as it was"
+        );
+
+        let newer = dir.path().join("newer.sqlite");
+        let s = HistoryStore::open(&newer).unwrap();
+        s.conn
+            .execute(
+                "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
+        s.conn.execute_batch("COMMIT").unwrap();
+        drop(s);
+        let e = HistoryStore::open(&newer).err().expect("newer schema");
+        assert!(e.to_string().contains("schema version 99"), "{e}");
+    }
+}
