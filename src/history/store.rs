@@ -176,6 +176,7 @@ impl HistoryStore {
                     counted: counted != 0,
                     stamp: 0,
                     stored: true,
+                    dirty: false,
                 },
             );
             n += 1;
@@ -185,19 +186,64 @@ impl HistoryStore {
 
     /// Writes what changed in `index` and commits; `recorded` stamps the new rows (`--now`).
     pub fn save(self, index: &HistoryIndex, recorded: &str) -> Result<u64, HistoryError> {
-        let mut written = 0;
+        /// Rows per INSERT statement: one statement per row spends most of a save on
+        /// statement overhead.
+        const CHUNK: usize = 64;
+        let values = |n: usize| {
+            let mut sql = "INSERT OR REPLACE INTO services (payer, member, patient, claim, code, \
+                           region, side, dos, seq, counted, recorded) VALUES "
+                .to_owned();
+            for i in 0..n {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str("(?,?,?,?,?,?,?,?,?,?,?)");
+            }
+            sql
+        };
+        struct Row {
+            payer: String,
+            member: String,
+            patient: String,
+            claim: String,
+            code: String,
+            region: String,
+            side: &'static str,
+            dos: String,
+            seq: i64,
+            counted: i64,
+        }
+        let insert = |rows: &[Row]| -> Result<(), HistoryError> {
+            let mut stmt = self
+                .conn
+                .prepare_cached(&values(rows.len()))
+                .map_err(|e| self.err(&e))?;
+            let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 11);
+            for r in rows {
+                args.extend([
+                    &r.payer as &dyn rusqlite::ToSql,
+                    &r.member,
+                    &r.patient,
+                    &r.claim,
+                    &r.code,
+                    &r.region,
+                    &r.side,
+                    &r.dos,
+                    &r.seq,
+                    &r.counted,
+                    &recorded,
+                ]);
+            }
+            stmt.execute(args.as_slice()).map_err(|e| self.err(&e))?;
+            Ok(())
+        };
+        let mut rows: Vec<Row> = Vec::with_capacity(CHUNK);
+        let mut written = 0u64;
         {
             let mut delete = self
                 .conn
                 .prepare_cached(
                     "DELETE FROM services WHERE member = ?2 AND payer = ?1 AND patient = ?3 AND claim = ?4",
-                )
-                .map_err(|e| self.err(&e))?;
-            let mut insert = self
-                .conn
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO services (payer, member, patient, claim, code, region, side, dos, seq, counted, recorded)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
                 .map_err(|e| self.err(&e))?;
             // In key order (member first), so the B-tree is written front to back.
@@ -213,33 +259,39 @@ impl HistoryStore {
             for (key, claim, stored, records) in changes {
                 let patient = format!("{:016x}", key.patient);
                 if stored {
+                    // Only this claim's rows go; rows waiting in `rows` are other claims'.
                     delete
                         .execute(params![&*key.payer, &*key.member, patient, claim])
                         .map_err(|e| self.err(&e))?;
                 }
                 for r in records {
-                    let region = index
-                        .regions
-                        .get(r.region as usize)
-                        .map_or("?", String::as_str);
-                    insert
-                        .execute(params![
-                            &*key.payer,
-                            &*key.member,
-                            patient,
-                            claim,
-                            r.code.as_str(),
-                            region,
-                            r.side.as_str(),
-                            r.date.to_string(),
-                            r.seq as i64,
-                            i64::from(r.counted),
-                            recorded,
-                        ])
-                        .map_err(|e| self.err(&e))?;
-                    written += 1;
+                    rows.push(Row {
+                        payer: key.payer.to_string(),
+                        member: key.member.to_string(),
+                        patient: patient.clone(),
+                        claim: claim.to_owned(),
+                        code: r.code.as_str().to_owned(),
+                        region: index
+                            .regions
+                            .get(r.region as usize)
+                            .map_or("?", String::as_str)
+                            .to_owned(),
+                        side: r.side.as_str(),
+                        dos: r.date.to_string(),
+                        seq: r.seq as i64,
+                        counted: i64::from(r.counted),
+                    });
+                    if rows.len() == CHUNK {
+                        insert(&rows)?;
+                        written += rows.len() as u64;
+                        rows.clear();
+                    }
                 }
             }
+        }
+        if !rows.is_empty() {
+            insert(&rows)?;
+            written += rows.len() as u64;
         }
         self.conn
             .execute_batch("COMMIT")
