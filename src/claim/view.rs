@@ -140,14 +140,30 @@ impl<'b> ClaimView<'b> {
     /// is `entity` (`85`, `IL`, `PR`, `QC`, …).
     pub fn context_nm1(&self, entity: &[u8]) -> Option<Segment<'b>> {
         let ctx = self.context()?;
+        let sep = self.batch.delimiters.element;
+        // Only a segment whose bytes start `NM1*<entity>*` is parsed.
+        let wanted = |raw: &[u8]| {
+            raw.len() > 4 + entity.len()
+                && raw.starts_with(b"NM1")
+                && raw[3] == sep
+                && raw[4..].starts_with(entity)
+                && raw.get(4 + entity.len()).is_none_or(|&b| b == sep)
+        };
         [
             ctx.billing.clone(),
             ctx.subscriber.clone(),
             ctx.patient.clone(),
         ]
         .into_iter()
-        .flat_map(|r| self.range(r))
-        .find(|s| s.id() == b"NM1" && s.value(1) == entity)
+        .flatten()
+        .find_map(|i| {
+            let r = self.batch.segs.get(i as usize)?;
+            let raw = self
+                .batch
+                .data
+                .get(r.start as usize..(r.start + r.len) as usize)?;
+            wanted(raw).then(|| Segment::parse(raw, self.batch.delimiters).ok())?
+        })
     }
 
     /// The claim's own segments (2300 and below), in order.

@@ -8,15 +8,18 @@ use crate::claim::view::ClaimView;
 use crate::edit::codes::CodeSet;
 use crate::edit::facts::Facts;
 
-/// The patient's key: FNV-1a of last name, first name (upper case, trimmed) and birth date.
-fn patient_key(view: &ClaimView<'_>) -> u64 {
-    let p = view
-        .patient()
-        .or_else(|| view.subscriber())
-        .unwrap_or_default();
-    let norm = |b: &[u8]| -> Vec<u8> { b.trim_ascii().to_ascii_uppercase() };
-    let dob = p.birth_date.map(|d| d.to_string()).unwrap_or_default();
-    fnv1a(&[&norm(p.last_name), &norm(p.first_name), dob.as_bytes()])
+/// The patient's key: FNV-1a of last name, first name (upper case, trimmed) and birth date, from
+/// 2010CA when there is a patient loop, else 2010BA.
+fn patient_key(view: &ClaimView<'_>, f: &Facts<'_>) -> u64 {
+    let nm1 = view.context_nm1(b"QC").or_else(|| view.context_nm1(b"IL"));
+    let name = |i: usize| -> Vec<u8> {
+        nm1.as_ref()
+            .map_or(&b""[..], |s| s.value(i))
+            .trim_ascii()
+            .to_ascii_uppercase()
+    };
+    let dob = f.patient_dmg.map_or(&b""[..], |d| d.0);
+    fnv1a(&[&name(3), &name(4), dob])
 }
 
 /// The claim as history sees it, or `None` when it has no service in a tracked region or no
@@ -64,7 +67,7 @@ pub fn hist_claim(
         key: MemberKey {
             payer: payer.into(),
             member: String::from_utf8_lossy(member).into(),
-            patient: patient_key(view),
+            patient: patient_key(view, f),
         },
         claim: String::from_utf8_lossy(f.id).into(),
         frequency,

@@ -104,7 +104,7 @@ impl std::fmt::Display for Code {
 
 /// Whose history: payer profile (or payer id), member id, and which patient under it (a hash
 /// of the patient's name and birth date, since dependents share the subscriber's member id).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct MemberKey {
     /// Payer profile id (`medicare`, …) or `payer:ID` for a payer with no profile (shared
     /// by every member of the payer in the index).
@@ -113,6 +113,15 @@ pub struct MemberKey {
     pub member: Box<str>,
     /// FNV-1a of the patient's last name, first name and birth date.
     pub patient: u64,
+}
+
+impl std::hash::Hash for MemberKey {
+    /// The member id and patient key pick the bucket; the payer (a handful of values) is left
+    /// to equality.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.member.as_bytes());
+        state.write_u64(self.patient);
+    }
 }
 
 /// One service line of a claim that history keeps.
@@ -263,6 +272,11 @@ impl std::hash::Hasher for FnvHasher {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
     }
 }
 
