@@ -306,19 +306,7 @@ impl<'w> Ack277Writer<'w> {
                     .iter()
                     .filter(|f| f.severity == Severity::Reject)
                     .collect();
-                for f in &structural {
-                    let extra: Vec<&str> = f.stc_extra.iter().map(|s| &**s).collect();
-                    write_stc(
-                        &mut self.scratch,
-                        f.stc.as_deref().unwrap_or("A3:684"),
-                        &date,
-                        "U",
-                        Some(&amount(c.cents)),
-                        &extra,
-                        &finding_text(f),
-                    )?;
-                }
-                self.put_scratch()?;
+                self.reject_stcs(&structural, "A3:684", &date, c.cents)?;
                 // The edits' own STCs: their rejections always; their acceptance only when
                 // nothing else rejects the claim.
                 let later: Vec<&Finding> = c
@@ -329,19 +317,7 @@ impl<'w> Ack277Writer<'w> {
                 if c.edit_rejected || (structural.is_empty() && later.is_empty()) {
                     self.put(c.part(c.frag.stc..c.frag.tail))?;
                 }
-                for f in &later {
-                    let extra: Vec<&str> = f.stc_extra.iter().map(|s| &**s).collect();
-                    write_stc(
-                        &mut self.scratch,
-                        f.stc.as_deref().unwrap_or("A3:21"),
-                        &date,
-                        "U",
-                        Some(&amount(c.cents)),
-                        &extra,
-                        &finding_text(f),
-                    )?;
-                }
-                self.put_scratch()?;
+                self.reject_stcs(&later, "A3:21", &date, c.cents)?;
                 self.put(c.part(c.frag.tail..c.frag.end))?;
             }
         }
@@ -357,6 +333,31 @@ impl<'w> Ack277Writer<'w> {
         self.pending.accepted += all.accepted;
         self.pending.rejected += all.rejected;
         Ok(())
+    }
+
+    /// One rejecting STC per finding the stage added (structural or history), with `fallback`
+    /// for a finding without a 277CA code of its own.
+    fn reject_stcs(
+        &mut self,
+        findings: &[&Finding],
+        fallback: &str,
+        date: &str,
+        cents: i64,
+    ) -> io::Result<()> {
+        let charge = amount(cents);
+        for f in findings {
+            let extra: Vec<&str> = f.stc_extra.iter().map(|s| &**s).collect();
+            write_stc(
+                &mut self.scratch,
+                f.stc.as_deref().unwrap_or(fallback),
+                date,
+                "U",
+                Some(&charge),
+                &extra,
+                &finding_text(f),
+            )?;
+        }
+        self.put_scratch()
     }
 
     /// A group ended; `accepted` is false when the 999 rejects it (its sets are dropped).

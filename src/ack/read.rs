@@ -157,22 +157,7 @@ impl EnvelopeSink for Collector {
             w.finish(&outcome.end, !outcome.codes.contains(&"2"));
             let (errors, _) = w.take();
             for e in errors {
-                self.file.problems.push(Problem {
-                    level: Level::Segment,
-                    code: e.code,
-                    reject: true,
-                    position: e.position,
-                    message: format!(
-                        "999 {} in loop {}: IK304 {} {:?}",
-                        e.segment_id,
-                        e.loop_id.as_deref().unwrap_or("-"),
-                        e.code,
-                        e.elements
-                            .iter()
-                            .map(|x| (x.element.to_string(), x.code))
-                            .collect::<Vec<_>>()
-                    ),
-                });
+                self.file.problems.push(guide_problem("999", &e));
             }
         }
     }
@@ -227,6 +212,27 @@ impl EnvelopeSink for Collector {
 
     fn problem(&mut self, problem: &Problem) {
         self.file.problems.push(problem.clone());
+    }
+}
+
+/// An implementation-guide error in an acknowledgment we read back, as a problem naming the
+/// transaction set type (`999`, `277CA`), segment, loop and codes.
+pub(crate) fn guide_problem(kind: &str, e: &crate::x12::SegmentError) -> Problem {
+    Problem {
+        level: Level::Segment,
+        code: e.code,
+        reject: true,
+        position: e.position,
+        message: format!(
+            "{kind} {} in loop {}: IK304 {} {:?}",
+            e.segment_id,
+            e.loop_id.as_deref().unwrap_or("-"),
+            e.code,
+            e.elements
+                .iter()
+                .map(|x| (x.element.to_string(), x.code))
+                .collect::<Vec<_>>()
+        ),
     }
 }
 

@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 use crate::grammar::walker::Walker;
 use crate::grammar::Grammar;
 use crate::x12::{
-    EnvelopeChecker, EnvelopeConfig, EnvelopeSink, Framer, GroupHeader, Level, Position, Problem,
-    Segment, TransactionHeader, TransactionOutcome,
+    EnvelopeChecker, EnvelopeConfig, EnvelopeSink, Framer, GroupHeader, Position, Problem, Segment,
+    TransactionHeader, TransactionOutcome,
 };
 
 /// One STC segment read back (2200B, 2200C, 2200D or 2220D).
@@ -490,22 +490,9 @@ impl EnvelopeSink for Collector {
             w.finish(&outcome.end, !outcome.codes.contains(&"2"));
             let (errors, _) = w.take();
             for e in errors {
-                self.file.problems.push(Problem {
-                    level: Level::Segment,
-                    code: e.code,
-                    reject: true,
-                    position: e.position,
-                    message: format!(
-                        "277CA {} in loop {}: IK304 {} {:?}",
-                        e.segment_id,
-                        e.loop_id.as_deref().unwrap_or("-"),
-                        e.code,
-                        e.elements
-                            .iter()
-                            .map(|x| (x.element.to_string(), x.code))
-                            .collect::<Vec<_>>()
-                    ),
-                });
+                self.file
+                    .problems
+                    .push(super::read::guide_problem("277CA", &e));
             }
         }
     }
@@ -556,6 +543,7 @@ pub fn read_277ca(bytes: &[u8]) -> Ack277File {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::x12::Level;
 
     /// Segments of the well-formed transaction set, ST and SE excluded.
     const BODY: &[&str] = &[

@@ -354,15 +354,6 @@ pub fn add_findings_around(
     c.write(out)
 }
 
-/// A written line with `findings` put first (structural findings that came after the worker
-/// wrote it); the claim becomes rejected when any of them rejects.
-pub fn prepend_findings(line: &[u8], findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
-    let mut c: ClaimLine = serde_json::from_slice(line.strip_suffix(b"\n").unwrap_or(line))
-        .map_err(io::Error::other)?;
-    c.add_findings(0, findings.iter());
-    c.write(out)
-}
-
 /// Copies `src` to `dst`, applying late rejections (in one sweep: `late` is in the order the
 /// stage found them, each range starting at or after the previous one's start).
 /// `tally` is corrected for every line that changes.
