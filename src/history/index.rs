@@ -397,7 +397,15 @@ impl HistoryIndex {
                 out.push((k, c, true, Vec::new()));
             }
         }
-        out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        // Member first: the database's key order, so the save writes the B-tree front to back.
+        out.sort_by(|a, b| {
+            (&a.0.member, &a.0.payer, a.0.patient, a.1).cmp(&(
+                &b.0.member,
+                &b.0.payer,
+                b.0.patient,
+                b.1,
+            ))
+        });
         out
     }
 

@@ -247,16 +247,7 @@ impl HistoryStore {
                 )
                 .map_err(|e| self.err(&e))?;
             // In key order (member first), so the B-tree is written front to back.
-            let mut changes = index.changes();
-            changes.sort_by(|a, b| {
-                (&a.0.member, &a.0.payer, a.0.patient, a.1).cmp(&(
-                    &b.0.member,
-                    &b.0.payer,
-                    b.0.patient,
-                    b.1,
-                ))
-            });
-            for (key, claim, stored, records) in changes {
+            for (key, claim, stored, records) in index.changes() {
                 let patient = format!("{:016x}", key.patient);
                 if stored {
                     // Only this claim's rows go; rows waiting in `rows` are other claims'.
