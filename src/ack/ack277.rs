@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 use std::ops::Range;
 
-use super::claim277::{amount, finding_text, fit, write_stc, Frag, Render277};
+use super::claim277::{amount, extras, finding_text, fit, write_stc, Frag, Render277};
 use super::spool::Spool;
 use super::{reply_envelope, Reserved277};
 use crate::clock::Timestamp;
@@ -346,7 +346,7 @@ impl<'w> Ack277Writer<'w> {
     ) -> io::Result<()> {
         let charge = amount(cents);
         for f in findings {
-            let extra: Vec<&str> = f.stc_extra.iter().map(|s| &**s).collect();
+            let extra = extras(f);
             write_stc(
                 &mut self.scratch,
                 f.stc.as_deref().unwrap_or(fallback),

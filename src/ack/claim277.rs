@@ -275,7 +275,7 @@ impl ClaimAcks {
             let mut rejected = false;
             for x in findings.iter().filter(|x| x.severity == Severity::Reject) {
                 rejected = true;
-                let extra: Vec<&str> = x.stc_extra.iter().map(|s| &**s).collect();
+                let extra = extras(x);
                 write_stc(
                     &mut self.w,
                     x.stc.as_deref().unwrap_or(FALLBACK_STC),

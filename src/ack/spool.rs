@@ -44,11 +44,6 @@ impl Spool {
         self.len() == 0
     }
 
-    /// Whether it has moved to a file.
-    pub fn spilled(&self) -> bool {
-        self.file.is_some()
-    }
-
     /// Appends bytes.
     pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.mem.extend_from_slice(bytes);

@@ -95,19 +95,16 @@ pub fn day_number(d: Date) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// FNV-1a, 64 bits: a hash that never changes between builds (it is stored in the database).
+/// FNV-1a, 64 bits, over `parts` with a separator after each (so ("ab", "c") and ("a", "bc")
+/// differ): a hash that never changes between builds (it is stored in the database).
 pub fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    use std::hash::Hasher;
+    let mut h = index::FnvHasher::default();
     for p in parts {
-        for &b in *p {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        // A separator, so ("ab", "c") and ("a", "bc") differ.
-        h ^= 0xff;
-        h = h.wrapping_mul(0x0100_0000_01b3);
+        h.write(p);
+        h.write(&[0xff]);
     }
-    h
+    h.finish()
 }
 
 #[cfg(test)]
