@@ -52,7 +52,10 @@ fn batches(data: &[u8], s: &Settings) -> Vec<ClaimBatch> {
         s,
         &mut numbers,
         &mut |_| {},
-        Some(&mut |b| out.push(b)),
+        Some(&mut |b| {
+            out.push(b);
+            None
+        }),
     )
     .expect("reading a slice cannot fail");
     out

@@ -58,6 +58,8 @@ fn claims(data: &[u8], s: &Settings) -> (u64, i64) {
                 sum += line.procedure().map_or(0, |p| p.modifiers.len() as i64);
             }
         }
+        // Handed back for reuse, as the edit stage does.
+        Some(b)
     };
     let scrubbed =
         scrub_reader_with_claims(data, s, &mut numbers, &mut |_| {}, Some(&mut on_batch))

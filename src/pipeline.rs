@@ -87,14 +87,19 @@ pub struct FileReport {
 
 /// Where claim batches go: a caller's consumer, or the edit stage.
 enum Target<'c> {
-    Consumer(&'c mut dyn FnMut(ClaimBatch)),
+    Consumer(&'c mut dyn FnMut(ClaimBatch) -> Option<ClaimBatch>),
     Stage(Box<EditStage<'c>>),
 }
 
-impl Target<'_> {
-    fn take(&mut self, batch: ClaimBatch) {
-        match self {
-            Target::Consumer(c) => c(batch),
+impl Batches<'_> {
+    /// Hands a full batch on; a batch the consumer gives back is reused.
+    fn send(&mut self, batch: ClaimBatch) {
+        match &mut self.target {
+            Target::Consumer(c) => {
+                if let Some(used) = c(batch) {
+                    self.builder.spares().give(used);
+                }
+            }
             Target::Stage(s) => s.batch(batch),
         }
     }
@@ -179,7 +184,7 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
         ) {
             let d = segment.delimiters();
             if let Some(full) = b.builder.segment(segment.raw(), d, position, &p, g) {
-                b.target.take(full);
+                b.send(full);
             }
         }
     }
@@ -196,7 +201,7 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
     fn transaction_end(&mut self, outcome: &TransactionOutcome) {
         if let Some(b) = self.batches.as_mut() {
             if let Some(last) = b.builder.flush() {
-                b.target.take(last);
+                b.send(last);
             }
             if let Target::Stage(s) = &mut b.target {
                 s.transaction_end(outcome, std::mem::take(&mut self.header));
@@ -489,12 +494,13 @@ pub fn scrub_reader<R: Read>(
 
 /// Like [`scrub_reader`] without the edit stage: every claim, in batches of whole claims with
 /// their context, goes to `claims` (input order; a batch never spans two transaction sets).
+/// A batch `claims` returns is reused for a later one (its contents cleared).
 pub fn scrub_reader_with_claims<R: Read>(
     src: R,
     settings: &Settings,
     numbers: &mut ControlNumbers,
     report: &mut dyn FnMut(&Problem),
-    claims: Option<&mut dyn FnMut(ClaimBatch)>,
+    claims: Option<&mut dyn FnMut(ClaimBatch) -> Option<ClaimBatch>>,
 ) -> io::Result<Scrubbed> {
     let sink = match claims {
         Some(c) => Sink::Batches(c),
@@ -507,8 +513,8 @@ pub fn scrub_reader_with_claims<R: Read>(
 pub enum Sink<'c> {
     /// Nowhere (structural checks only).
     Nothing,
-    /// Batches to a consumer.
-    Batches(&'c mut dyn FnMut(ClaimBatch)),
+    /// Batches to a consumer, which may give each back for reuse.
+    Batches(&'c mut dyn FnMut(ClaimBatch) -> Option<ClaimBatch>),
     /// Edited, as `claims.jsonl` lines and (when given) a 277CA, when the settings carry an
     /// engine.
     Claims {
@@ -611,7 +617,7 @@ pub fn scrub_stream<R: Read>(
     // claim can be left behind in the builder.
     if let Some(b) = sink.batches.as_mut() {
         if let Some(last) = b.builder.flush() {
-            b.target.take(last);
+            b.send(last);
         }
     }
     let (tally, late, counts277) = match sink.batches.take().map(|b| b.target) {

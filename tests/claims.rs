@@ -16,7 +16,10 @@ fn read(bytes: &[u8], chunk: usize) -> (Scrubbed, Vec<String>, Vec<ClaimBatch>) 
     let mut numbers = ControlNumbers::starting_at(1);
     let mut s = settings(chunk.clamp(1, 64 << 10));
     s.grammars = grammars();
-    let mut keep = |b: ClaimBatch| batches.push(b);
+    let mut keep = |b: ClaimBatch| {
+        batches.push(b);
+        None
+    };
     let scrubbed = scrub_reader_with_claims(
         Chunked {
             inner: bytes,
@@ -88,6 +91,35 @@ fn chunk_size_does_not_change_the_claims() {
         let (_, _, batches) = read(&bytes, chunk);
         assert_eq!(batches, reference, "{chunk}-byte reads");
     }
+}
+
+#[test]
+fn reused_batches_hold_the_same_claims_as_fresh_ones() {
+    // Three transaction sets, so at least three batches: the second and third are the first
+    // one handed back, cleared and refilled.
+    let bytes = gen837("P", 90, 12, &["--claims-per-st", "30"]);
+    let (_, _, fresh) = read(&bytes, 64 << 10);
+    assert!(
+        fresh.len() >= 3,
+        "want several batches, got {}",
+        fresh.len()
+    );
+    let mut reused = Vec::new();
+    let mut s = settings(64 << 10);
+    s.grammars = grammars();
+    let mut keep = |b: ClaimBatch| {
+        reused.push(b.clone());
+        Some(b)
+    };
+    scrub_reader_with_claims(
+        &bytes[..],
+        &s,
+        &mut ControlNumbers::starting_at(1),
+        &mut |_| {},
+        Some(&mut keep),
+    )
+    .expect("memory reads cannot fail");
+    assert_eq!(reused, fresh);
 }
 
 #[test]

@@ -134,6 +134,7 @@ fn touch_every_accessor(bytes: &[u8]) -> u64 {
                 let _ = l.rendering_provider();
             }
         }
+        Some(b)
     };
     let scrubbed = scrub837::pipeline::scrub_reader_with_claims(
         Chunked {

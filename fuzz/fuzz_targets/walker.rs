@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = l.rendering_provider();
             }
         }
+        Some(b)
     };
     let scrubbed = scrub_reader_with_claims(
         Chunked { inner: data, chunk: 64 },

@@ -2,9 +2,9 @@
 //! the implementation guide (sequence, required segments and loops, max use, repeats, element
 //! rules, the HL hierarchy, LX numbering) and attributes what it finds to claims where it can.
 
-use super::elements::check_segment;
+use super::elements::check_split;
 use super::{Child, Grammar, LoopIx, SegIx, Usage};
-use crate::x12::{ElementError, ElementRef, Position, Segment, SegmentError};
+use crate::x12::{ElementError, ElementRef, Position, Segment, SegmentError, Split};
 
 /// Where a segment was placed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,7 +144,7 @@ impl<'g> Walker<'g> {
     }
 
     #[inline]
-    fn matches(&self, sx: SegIx, key: u64, seg: &Segment<'_>, strict: bool) -> bool {
+    fn matches(&self, sx: SegIx, key: u64, seg: &Split<'_>, strict: bool) -> bool {
         let Some(s) = self.g.segments.get(sx as usize) else {
             return false;
         };
@@ -166,8 +166,7 @@ impl<'g> Walker<'g> {
         }
     }
 
-    fn locate(&self, seg: &Segment<'_>, strict: bool) -> Option<(usize, usize, SegIx)> {
-        let key = super::pack(seg.id()).unwrap_or(u64::MAX - 1);
+    fn locate(&self, key: u64, seg: &Split<'_>, strict: bool) -> Option<(usize, usize, SegIx)> {
         for depth in (0..self.stack.len()).rev() {
             let f = self.stack[depth];
             let heads = &self.g.loops[f.lp as usize].heads;
@@ -262,19 +261,20 @@ impl<'g> Walker<'g> {
 
     /// Places one segment (`position.in_transaction` must be set), checking it.
     pub fn segment(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
-        let (found, qualifier_fault) = match self.locate(seg, true) {
+        let split = seg.split();
+        let key = super::pack(seg.id()).unwrap_or(u64::MAX - 1);
+        let (found, qualifier_fault) = match self.locate(key, &split, true) {
             Some(hit) => (Some(hit), false),
-            None => (self.locate(seg, false), true),
+            None => (self.locate(key, &split, false), true),
         };
         let Some((depth, ci, sx)) = found else {
             let code = if !self.g.knows_segment(seg.id()) {
                 "1"
             } else {
                 let f = self.stack[self.stack.len() - 1];
-                let key = super::pack(seg.id()).unwrap_or(u64::MAX - 1);
                 let behind = self.g.loops[f.lp as usize].heads[..f.pos]
                     .iter()
-                    .any(|&h| self.matches(h, key, seg, true));
+                    .any(|&h| self.matches(h, key, &split, true));
                 if behind {
                     "7"
                 } else {
@@ -329,7 +329,7 @@ impl<'g> Walker<'g> {
         if def.usage == Usage::N {
             self.error(seg.id_str(), position, loop_ix, "I4");
         }
-        self.check_elements(seg, position, loop_ix, sx, qualifier_fault);
+        self.check_elements(seg, &split, position, loop_ix, sx, qualifier_fault);
         Some(Placement {
             loop_ix,
             seg_ix: sx,
@@ -341,6 +341,7 @@ impl<'g> Walker<'g> {
     fn check_elements(
         &mut self,
         seg: &Segment<'_>,
+        split: &Split<'_>,
         position: &Position,
         lp: LoopIx,
         sx: SegIx,
@@ -348,7 +349,7 @@ impl<'g> Walker<'g> {
     ) {
         let mut found = std::mem::take(&mut self.element_errors);
         found.clear();
-        check_segment(seg, &self.g.segments[sx as usize].rules, &mut found);
+        check_split(seg, split, &self.g.segments[sx as usize].rules, &mut found);
         if qualifier_fault {
             if let Some(id) = &self.g.segments[sx as usize].identity {
                 let already = found

@@ -183,13 +183,19 @@ impl<'a> Iterator for Elements<'a> {
 }
 
 /// A segment's elements split once, for code that reads many of them (element `n` is then an
-/// index, not a scan). Holds the first [`Split::MAX`] elements as offsets, so it stays small.
+/// index, not a scan). Holds the first [`Split::MAX`] elements as offsets, so it stays small,
+/// and notes which of them hold a component or repetition separator.
 #[derive(Clone, Copy, Debug)]
 pub struct Split<'a> {
     raw: &'a [u8],
-    /// End of each element in `raw` (each starts one byte after the previous end).
     ends: [u32; Split::MAX],
     len: u8,
+    /// More than [`Split::MAX`] elements: the rest are not held.
+    more: bool,
+    /// Bit `n - 1`: element `n` holds a component separator.
+    composite: u32,
+    /// Bit `n - 1`: element `n` holds a repetition separator.
+    repeated: u32,
     delims: Delimiters,
 }
 
@@ -231,6 +237,18 @@ impl<'a> Split<'a> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// Whether the segment has more than [`Split::MAX`] elements (only the first are held).
+    pub fn truncated(&self) -> bool {
+        self.more
+    }
+
+    /// Whether element `n` (1-based, within [`Split::MAX`]) holds a component or repetition
+    /// separator, i.e. is more than one simple value.
+    #[inline]
+    pub fn compound(&self, n: usize) -> bool {
+        (1..=Split::MAX).contains(&n) && (self.composite | self.repeated) >> (n - 1) & 1 == 1
+    }
 }
 
 impl<'a> Segment<'a> {
@@ -239,17 +257,28 @@ impl<'a> Segment<'a> {
         let rest = self.raw.get(self.id_len + 1..).unwrap_or_default();
         let mut ends = [0u32; Split::MAX];
         let mut len = 0usize;
+        let mut more = false;
+        let (mut composite, mut repeated) = (0u32, 0u32);
         if self.raw.len() > self.id_len {
+            let d = self.delims;
+            // A byte that never occurs inside a segment stands in for a missing repetition
+            // separator.
+            let rep = d.repetition.unwrap_or(d.segment);
             for (i, &b) in rest.iter().enumerate() {
-                if b == self.delims.element {
-                    if len == Split::MAX {
-                        break;
-                    }
+                if b == d.element {
                     ends[len] = i as u32;
                     len += 1;
+                    if len == Split::MAX {
+                        more = true;
+                        break;
+                    }
+                } else if b == d.component {
+                    composite |= 1 << len;
+                } else if b == rep {
+                    repeated |= 1 << len;
                 }
             }
-            if len < Split::MAX {
+            if !more {
                 ends[len] = rest.len() as u32;
                 len += 1;
             }
@@ -258,12 +287,14 @@ impl<'a> Segment<'a> {
             raw: rest,
             ends,
             len: len as u8,
+            more,
+            composite,
+            repeated,
             delims: self.delims,
         }
     }
 }
 
-/// One element (or one repetition of it), borrowed.
 #[derive(Clone, Copy, Debug)]
 pub struct Element<'a> {
     bytes: &'a [u8],
@@ -346,6 +377,25 @@ mod tests {
             );
         }
         assert_eq!(e.element(5).unwrap().component(3), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn split_flags_compound_elements_and_overflow() {
+        let s = Segment::parse(b"SV1*HC:64635:RT*100*UN*1***1:2^3", D).unwrap();
+        let e = s.split();
+        assert!(e.compound(1) && e.compound(7));
+        assert!(!e.compound(2) && !e.compound(6) && !e.compound(0) && !e.compound(99));
+        assert!(!e.truncated());
+        let long = format!("REF{}", "*X".repeat(Split::MAX + 1));
+        let s = Segment::parse(long.as_bytes(), D).unwrap();
+        let e = s.split();
+        assert!(e.truncated());
+        assert_eq!(e.len(), Split::MAX);
+        assert_eq!(e.value(Split::MAX), b"X");
+        let exact = format!("REF{}", "*X".repeat(Split::MAX));
+        let e = Segment::parse(exact.as_bytes(), D).unwrap().split();
+        assert!(!e.truncated());
+        assert_eq!(e.len(), Split::MAX);
     }
 
     #[test]
