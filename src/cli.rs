@@ -113,7 +113,7 @@ pub struct HistoryArgs {
 #[derive(Subcommand, Debug)]
 pub enum HistoryAction {
     /// Print the services on record for a member id (tab-separated: payer, patient key, claim,
-    /// code, region, side, date of service, counted or rejected, when recorded).
+    /// code, region, side, units, date of service, counted or rejected, when recorded).
     Show {
         /// The member id (2010BA NM109).
         #[arg(long, value_name = "ID")]
@@ -570,7 +570,7 @@ fn history(args: &HistoryArgs) -> i32 {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(
                     out,
-                    "payer\tpatient\tclaim\tcode\tregion\tside\tdate\tstatus\trecorded"
+                    "payer\tpatient\tclaim\tcode\tregion\tside\tunits\tdate\tstatus\trecorded"
                 );
                 for r in &rows {
                     let _ = writeln!(out, "{}", r.join("\t"));

@@ -54,6 +54,12 @@ impl L {
 /// with its lines replaced, CLM02 (100.00 per line), the 837I statement period and the
 /// trailer counts recomputed.
 fn claim(kind: Kind, id: &str, lines: &[L]) -> Vec<u8> {
+    claims(kind, &[(id, lines)])
+}
+
+/// Like [`claim`], with several claims of the same subscriber and billing provider, one
+/// after the other in the one transaction set.
+fn claims(kind: Kind, list: &[(&str, &[L])]) -> Vec<u8> {
     let name = match kind {
         Kind::Professional => "edits/E-34.p.x12",
         Kind::Institutional => "edits/E-34.i.x12",
@@ -65,32 +71,38 @@ fn claim(kind: Kind, id: &str, lines: &[L]) -> Vec<u8> {
         .filter(|s| !s.is_empty())
         .collect();
     let first_lx = segs.iter().position(|s| *s == "LX*1").expect("a line");
-    let mut out: Vec<String> = Vec::new();
-    let (mut from, mut thru) = (lines[0].dos, lines[0].dos);
-    for x in lines {
-        from = from.min(x.dos);
-        thru = thru.max(x.dos);
-    }
-    for s in &segs[..first_lx] {
-        if s.starts_with("CLM*") {
-            let mut e: Vec<String> = s.split('*').map(str::to_owned).collect();
-            e[1] = id.to_owned();
-            e[2] = (100 * lines.len()).to_string();
-            out.push(e.join("*"));
-        } else if s.starts_with("DTP*434*") {
-            out.push(format!("DTP*434*RD8*{from}-{thru}"));
-        } else {
-            out.push((*s).to_owned());
+    let clm = segs
+        .iter()
+        .position(|s| s.starts_with("CLM*"))
+        .expect("a claim");
+    let mut out: Vec<String> = segs[..clm].iter().map(|s| (*s).to_owned()).collect();
+    for (id, lines) in list {
+        let (mut from, mut thru) = (lines[0].dos, lines[0].dos);
+        for x in lines.iter() {
+            from = from.min(x.dos);
+            thru = thru.max(x.dos);
         }
-    }
-    for (n, x) in lines.iter().enumerate() {
-        let mods: String = x.mods.iter().map(|m| format!(":{m}")).collect();
-        out.push(format!("LX*{}", n + 1));
-        out.push(match kind {
-            Kind::Professional => format!("SV1*HC:{}{mods}*100*UN*{}***1", x.code, x.units),
-            Kind::Institutional => format!("SV2*0360*HC:{}{mods}*100*UN*{}", x.code, x.units),
-        });
-        out.push(format!("DTP*472*D8*{}", x.dos));
+        for s in &segs[clm..first_lx] {
+            if s.starts_with("CLM*") {
+                let mut e: Vec<String> = s.split('*').map(str::to_owned).collect();
+                e[1] = (*id).to_owned();
+                e[2] = (100 * lines.len()).to_string();
+                out.push(e.join("*"));
+            } else if s.starts_with("DTP*434*") {
+                out.push(format!("DTP*434*RD8*{from}-{thru}"));
+            } else {
+                out.push((*s).to_owned());
+            }
+        }
+        for (n, x) in lines.iter().enumerate() {
+            let mods: String = x.mods.iter().map(|m| format!(":{m}")).collect();
+            out.push(format!("LX*{}", n + 1));
+            out.push(match kind {
+                Kind::Professional => format!("SV1*HC:{}{mods}*100*UN*{}***1", x.code, x.units),
+                Kind::Institutional => format!("SV2*0360*HC:{}{mods}*100*UN*{}", x.code, x.units),
+            });
+            out.push(format!("DTP*472*D8*{}", x.dos));
+        }
     }
     let st = out.iter().position(|s| s.starts_with("ST*")).expect("ST");
     let field = |seg: &str, n: usize| -> String {
@@ -143,12 +155,18 @@ fn engine(rs: RuleSet) -> Arc<Engine> {
 
 /// Scrubs one file and returns its one claim line (the file must be structurally clean).
 fn run(engine: &Arc<Engine>, bytes: &[u8]) -> ClaimLine {
-    let (s, problems) = scrub_with_engine(bytes, engine.clone());
-    assert!(problems.is_empty(), "structurally clean: {problems:?}");
-    let mut lines = read_claims(&s.claims_jsonl[..]).expect("claims.jsonl re-reads");
-    common::check_277(&s.ack277, &lines).expect("277CA agrees with claims.jsonl");
+    let mut lines = run_all(engine, bytes);
     assert_eq!(lines.len(), 1);
     lines.remove(0)
+}
+
+/// Scrubs one file and returns its claim lines (the file must be structurally clean).
+fn run_all(engine: &Arc<Engine>, bytes: &[u8]) -> Vec<ClaimLine> {
+    let (s, problems) = scrub_with_engine(bytes, engine.clone());
+    assert!(problems.is_empty(), "structurally clean: {problems:?}");
+    let lines = read_claims(&s.claims_jsonl[..]).expect("claims.jsonl re-reads");
+    common::check_277(&s.ack277, &lines).expect("277CA agrees with claims.jsonl");
+    lines
 }
 
 fn of<'c>(c: &'c ClaimLine, edit: &str) -> Vec<&'c FindingOut> {
@@ -491,6 +509,99 @@ fn mue_mai_2_sums_units_over_the_lines_of_a_date() {
     );
     // (3 levels on one side each day: E-27, not the units.)
     assert!(of(&c, "E-26").is_empty(), "{:?}", c.findings);
+}
+
+#[test]
+fn mue_mai_2_sums_units_across_the_claims_of_a_date() {
+    // Fixture: 64636 MUE 2, MAI 2. Two claims of one member, provider and date: 1 + 2 units.
+    let e = engine(rules_with(&[], &[MUE_PRA]));
+    let first: &[L] = &[l("64635", &["RT"]), l("64636", &["RT"])];
+    let second: &[L] = &[l("64635", &["LT"]), l("64636", &["LT"]).units(2)];
+    let c = run_all(
+        &e,
+        &claims(Kind::Professional, &[("A", first), ("B", second)]),
+    );
+    assert!(c[0].findings.is_empty(), "{:?}", c[0].findings);
+    assert_eq!(c[1].status, "rejected", "{:?}", c[1].findings);
+    let f = of(&c[1], "E-26");
+    assert_eq!(f.len(), 1, "{:?}", c[1].findings);
+    assert_eq!(f[0].line, Some(2));
+    assert_eq!(
+        f[0].message,
+        "3 units of 64636 on 2025-06-10 with the member's other claims of that date (2 on this claim, 1 already billed; MUE 2 per date of service, MAI 2)"
+    );
+    assert!(
+        f[0].rule
+            .as_deref()
+            .is_some_and(|r| r.starts_with("CMS MUE practitioner services")),
+        "{:?}",
+        f[0].rule
+    );
+    // Another date, or at the MUE together: nothing.
+    let later: &[L] = &[
+        l("64635", &["LT"]).on(DOS2),
+        l("64636", &["LT"]).units(2).on(DOS2),
+    ];
+    let at: &[L] = &[l("64635", &["LT"]), l("64636", &["LT"])];
+    for other in [later, at] {
+        let c = run_all(
+            &e,
+            &claims(Kind::Professional, &[("A", first), ("B", other)]),
+        );
+        assert!(
+            c.iter().all(|c| of(c, "E-26").is_empty()),
+            "{:?}",
+            c.iter().map(|c| &c.findings).collect::<Vec<_>>()
+        );
+    }
+    // A rejected claim's units do not count (E-27 rejects the first: three levels on one side).
+    let rejected: &[L] = &[
+        l("64635", &["RT"]),
+        l("64636", &["RT"]),
+        l("64636", &["RT"]),
+    ];
+    let c = run_all(
+        &e,
+        &claims(Kind::Professional, &[("A", rejected), ("B", at)]),
+    );
+    assert_eq!(c[0].status, "rejected");
+    assert!(of(&c[1], "E-26").is_empty(), "{:?}", c[1].findings);
+    // Without the table the rule's own daily limit (4) sums across claims too: two units
+    // on each of three claims (two levels a side each), over it at the third.
+    let bundled = engine(RuleSet::bundled().unwrap());
+    let both: &[L] = &[
+        l("64635", &["50"]),
+        l("64636", &["RT"]),
+        l("64636", &["LT"]),
+    ];
+    let c = run_all(
+        &bundled,
+        &claims(Kind::Professional, &[("A", both), ("B", both), ("C", both)]),
+    );
+    assert!(
+        c[0].findings.is_empty() && c[1].findings.is_empty(),
+        "{c:?}"
+    );
+    let f = of(&c[2], "E-26");
+    assert_eq!(f.len(), 1, "{:?}", c[2].findings);
+    assert_eq!(
+        f[0].message,
+        "6 units of 64636 on 2025-06-10 with the member's other claims of that date (2 on this claim, 4 already billed; at most 4 per date of service)"
+    );
+}
+
+#[test]
+fn mue_mai_1_is_per_line_across_claims_too() {
+    // Fixture: 64635 MUE 1, MAI 1: one unit on a line of each of two claims the same date.
+    let e = engine(rules_with(&[], &[MUE_PRA]));
+    let one: &[L] = &[l("64635", &["RT"])];
+    let other: &[L] = &[l("64635", &["LT"])];
+    let c = run_all(&e, &claims(Kind::Professional, &[("A", one), ("B", other)]));
+    assert!(
+        c.iter().all(|c| of(c, "E-25").is_empty()),
+        "{:?}",
+        c.iter().map(|c| &c.findings).collect::<Vec<_>>()
+    );
 }
 
 #[test]

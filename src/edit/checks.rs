@@ -1246,6 +1246,81 @@ impl Check {
     }
 }
 
+/// A per-date-of-service unit limit one of a claim's codes is under (an MUE with MAI 2 or 3,
+/// or a `units_per_day` rule's own limit): what the history stage needs to add the units of
+/// the member's other claims of that date.
+#[derive(Clone, Debug)]
+pub struct DayLimit<'b> {
+    /// The code.
+    pub code: &'b [u8],
+    /// The date of service.
+    pub date: Date,
+    /// This claim's units of the code on that date, in hundredths.
+    pub units: i64,
+    /// Units allowed per date of service.
+    pub limit: u32,
+    /// The MUE adjudication indicator, when the limit is an MUE.
+    pub mai: Option<u8>,
+    /// The first line of the code on that date (where a finding points).
+    pub line: u32,
+    /// Where that line is.
+    pub loc: Loc,
+    /// The finding variant a sum over lines takes.
+    pub variant: Option<&'static str>,
+    /// The CMS table, when the limit comes from one.
+    pub table: Option<Arc<str>>,
+}
+
+impl Check {
+    /// The per-date-of-service unit limits this check puts on the claim's lines (empty for a
+    /// check that has none). The check itself judges the claim's own lines; these let the
+    /// history stage judge them together with the member's other claims.
+    pub fn day_limits<'b>(&self, f: &Facts<'b>, cx: &Context<'_>, out: &mut Vec<DayLimit<'b>>) {
+        let (codes, table, own_limit, variant) = match self {
+            Check::UnitsAndLines { codes, table, .. } => (codes, *table, None, Some("lines")),
+            Check::UnitsPerDay {
+                codes,
+                table,
+                max_units,
+            } => (codes, *table, Some(*max_units), None),
+            _ => return,
+        };
+        let mue = table.and_then(|p| cx.tables.mue(p, Setting::of(f.kind())));
+        for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+            let Some(date) = f.line_date(l) else {
+                continue;
+            };
+            let (limit, mai, cite) = match mue.and_then(|m| m.get(l.code, Some(date))) {
+                Some((row, _)) if row.mai == 1 => continue,
+                Some((row, t)) => (
+                    row.value,
+                    Some(row.mai),
+                    (t.info.provenance == Provenance::Cms).then(|| t.info.cite.clone()),
+                ),
+                None => match own_limit {
+                    Some(max) => (max, None, None),
+                    None => continue,
+                },
+            };
+            let n = l.units.map_or(100, |u| u.cents);
+            match out.iter_mut().find(|d| d.code == l.code && d.date == date) {
+                Some(d) => d.units = d.units.saturating_add(n),
+                None => out.push(DayLimit {
+                    code: l.code,
+                    date,
+                    units: n,
+                    limit,
+                    mai,
+                    line: l.number,
+                    loc: l.loc,
+                    variant,
+                    table: cite,
+                }),
+            }
+        }
+    }
+}
+
 impl Check {
     /// E-25 / E-26: units against the rule's limits, or against a code's MUE from the loaded
     /// table when the rule names one and it lists the code (a code absent from the table has
@@ -1527,7 +1602,7 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn units(u: Option<Money>) -> String {
+pub(crate) fn units(u: Option<Money>) -> String {
     match u {
         None => "?".into(),
         Some(m) if m.cents % 100 == 0 => (m.cents / 100).to_string(),

@@ -11,6 +11,7 @@ use super::rules::RuleSet;
 use crate::ack::claim277::{ClaimAcks, Frag};
 use crate::claim::view::ClaimView;
 use crate::claim::{ClaimBatch, Date, Kind};
+use crate::history::index::{DayUnits, HistClaim};
 use crate::report::summary::EditSet;
 
 /// One edited claim as the ordered stage needs it (its line is in the batch's buffer).
@@ -113,7 +114,8 @@ impl Engine {
                     .and_then(|m| self.profile_ids.get(m.0))
                     .map(|p| &**p);
                 let view = ClaimView::new(batch, rec);
-                if let Some(c) = self.history.claim(&view, &f, profile, &scratch.rules) {
+                if let Some(mut c) = self.history.claim(&view, &f, profile, &scratch.rules) {
+                    self.day_units(&f, &scratch.rules, &mut c);
                     h.push((out.len() as u32, c));
                 }
             }
@@ -139,6 +141,45 @@ impl Engine {
         }
     }
 
+    /// The per-date-of-service unit limits of the rules in force (`applicable`) on the codes
+    /// history keeps of the claim, for the history stage to judge with the member's other
+    /// claims.
+    fn day_units(&self, f: &Facts<'_>, applicable: &[usize], c: &mut HistClaim) {
+        let cx = self.context();
+        let mut limits = Vec::new();
+        for &i in applicable {
+            limits.clear();
+            self.rules.rules[i].check.day_limits(f, &cx, &mut limits);
+            for d in &limits {
+                let code = std::str::from_utf8(d.code).unwrap_or("").into();
+                if !c.services.iter().any(|s| s.code == code) {
+                    continue;
+                }
+                c.day_units.push(DayUnits {
+                    code,
+                    date: d.date,
+                    units: d.units,
+                    limit: d.limit,
+                    mai: d.mai,
+                    rule: i as u32,
+                    line: d.line,
+                    segment: d.loc.segment,
+                    byte: d.loc.byte,
+                    variant: d.variant,
+                    table: d.table.clone(),
+                });
+            }
+        }
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context {
+            profiles: &self.rules.profiles,
+            today: self.today,
+            tables: self.rules.tables(),
+        }
+    }
+
     /// Runs the rules in force for one claim; returns the profile it matched.
     fn run(
         &self,
@@ -154,49 +195,48 @@ impl Engine {
         let profile = matched.map(|m| m.0);
         self.rules
             .applicable(profile, kind, f.date_of_service(), &mut s.rules);
-        let cx = Context {
-            profiles: &self.rules.profiles,
-            today: self.today,
-            tables: self.rules.tables(),
-        };
+        let cx = self.context();
         for &i in &s.rules {
             let rule = &self.rules.rules[i];
             s.hits.clear();
             rule.check.run(f, &cx, &mut s.hits);
-            for Hit {
-                line,
-                loc,
-                message,
-                variant,
-                table,
-            } in s.hits.drain(..)
-            {
-                findings.push(Finding {
-                    edit: rule.edit.clone(),
-                    severity: rule.severity,
-                    stc: rule.stc_for(variant),
-                    // A variant with its own STC replaces the rule's whole code set.
-                    stc_extra: if variant
-                        .is_some_and(|v| rule.stc_variants.iter().any(|(k, _)| k == v))
-                    {
-                        Vec::new()
-                    } else {
-                        rule.stc_extra.clone()
-                    },
-                    line,
-                    message,
-                    segment: loc.segment,
-                    byte: loc.byte,
-                    ack: None,
-                    // A finding from a CMS table names the table, edition and file first.
-                    rule: Some(match table {
-                        Some(t) => Arc::from(format!("{t}; {}", rule.origin)),
-                        None => rule.origin.clone(),
-                    }),
-                });
+            for hit in s.hits.drain(..) {
+                findings.push(finding_of(rule, hit));
             }
         }
         matched
+    }
+}
+
+/// The finding a rule's hit makes.
+pub(crate) fn finding_of(rule: &super::rules::Rule, hit: Hit) -> Finding {
+    let Hit {
+        line,
+        loc,
+        message,
+        variant,
+        table,
+    } = hit;
+    Finding {
+        edit: rule.edit.clone(),
+        severity: rule.severity,
+        stc: rule.stc_for(variant),
+        // A variant with its own STC replaces the rule's whole code set.
+        stc_extra: if variant.is_some_and(|v| rule.stc_variants.iter().any(|(k, _)| k == v)) {
+            Vec::new()
+        } else {
+            rule.stc_extra.clone()
+        },
+        line,
+        message,
+        segment: loc.segment,
+        byte: loc.byte,
+        ack: None,
+        // A finding from a CMS table names the table, edition and file first.
+        rule: Some(match table {
+            Some(t) => Arc::from(format!("{t}; {}", rule.origin)),
+            None => rule.origin.clone(),
+        }),
     }
 }
 

@@ -497,7 +497,9 @@ impl<'w> EditStage<'w> {
             let found = if h.frequency == crate::history::index::Frequency::Void {
                 Vec::new()
             } else {
-                ix.judge(h, &rules.rules)
+                let mut found = ix.judge(h, &rules.rules);
+                day_units_over(&ix, h, &self.engine.rules.rules, &mut found);
+                found
             };
             let rejected = p.claim.rejected
                 || structural
@@ -690,4 +692,55 @@ fn interchange_rejection(o: &InterchangeOutcome) -> Option<Finding> {
         &o.position,
         format!("TA1 R {}", codes.join(" ")),
     ))
+}
+
+/// E-25/E-26 across claims: a code's units on a date of service, with what the member's other
+/// counted claims billed that date, over its per-date limit (an MUE with MAI 2 or 3, or the
+/// rule's own daily limit). A claim over the limit on its own lines was judged by its rule
+/// already and is left alone here.
+fn day_units_over(
+    ix: &HistoryIndex,
+    h: &HistClaim,
+    rules: &[super::rules::Rule],
+    out: &mut Vec<Finding>,
+) {
+    for d in &h.day_units {
+        let limit = i64::from(d.limit) * 100;
+        if d.units > limit {
+            continue;
+        }
+        let seen = ix.units_on(h, d.code, d.date);
+        let total = d.units.saturating_add(seen);
+        if seen == 0 || total <= limit {
+            continue;
+        }
+        let Some(rule) = rules.get(d.rule as usize) else {
+            continue;
+        };
+        let units = |n: i64| super::checks::units(Some(crate::claim::Money { cents: n }));
+        let limit_text = match d.mai {
+            Some(mai) => format!("MUE {} per date of service, MAI {mai}", d.limit),
+            None => format!("at most {} per date of service", d.limit),
+        };
+        out.push(super::engine::finding_of(
+            rule,
+            super::checks::Hit {
+                line: Some(d.line),
+                loc: super::facts::Loc {
+                    segment: d.segment,
+                    byte: d.byte,
+                },
+                message: format!(
+                    "{} units of {} on {} with the member's other claims of that date ({} on this claim, {} already billed; {limit_text})",
+                    units(total),
+                    d.code,
+                    d.date,
+                    units(d.units),
+                    units(seen),
+                ),
+                variant: d.variant,
+                table: d.table.clone(),
+            },
+        ));
+    }
 }

@@ -49,6 +49,7 @@ pub fn hist_claim(
             line: l.number,
             segment: l.loc.segment,
             byte: l.loc.byte,
+            units: super::index::hundredths(l.units.map_or(100, |u| u.cents)),
         });
     }
     let frequency = match f.frequency {
@@ -71,7 +72,11 @@ pub fn hist_claim(
         },
         claim: String::from_utf8_lossy(f.id).into(),
         frequency,
+        provider: f
+            .billing_npi
+            .map_or(0, |(npi, _)| super::fnv1a(&[npi]).max(1)),
         services,
         rules,
+        day_units: Vec::new(),
     })
 }

@@ -141,6 +141,13 @@ pub struct Service {
     pub segment: u64,
     /// Byte offset.
     pub byte: u64,
+    /// Units billed, in hundredths (one unit is 100).
+    pub units: u32,
+}
+
+/// Units in hundredths as a record keeps them (negative as none, past `u32` saturated).
+pub fn hundredths(units: i64) -> u32 {
+    u32::try_from(units.max(0)).unwrap_or(u32::MAX)
 }
 
 /// What a claim is to history (CLM05-3).
@@ -163,10 +170,43 @@ pub struct HistClaim {
     pub claim: Box<str>,
     /// Original, replacement or void.
     pub frequency: Frequency,
+    /// Its billing provider: FNV-1a of the 2010AA NPI (0 when it has none).
+    pub provider: u64,
     /// Its services in regions history tracks.
     pub services: Vec<Service>,
     /// The history rules in force for it (indices into the rule list).
     pub rules: Vec<u16>,
+    /// Per-date-of-service unit limits on its codes, to be judged with the member's other
+    /// claims of the same date (E-25/E-26 with an MUE of MAI 2 or 3, or a daily limit).
+    pub day_units: Vec<DayUnits>,
+}
+
+/// A per-date-of-service unit limit on one of a claim's codes, with the edit rule that
+/// applies it (see `edit::checks::DayLimit`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayUnits {
+    /// The code.
+    pub code: Code,
+    /// The date of service.
+    pub date: Date,
+    /// The claim's own units of the code on that date, in hundredths.
+    pub units: i64,
+    /// Units allowed per date of service.
+    pub limit: u32,
+    /// The MUE adjudication indicator, when the limit is an MUE.
+    pub mai: Option<u8>,
+    /// The edit rule (index into the engine's rule set).
+    pub rule: u32,
+    /// LX01 of the code's first line that date.
+    pub line: u32,
+    /// Where that line is: segment ordinal.
+    pub segment: u64,
+    /// Byte offset.
+    pub byte: u64,
+    /// The finding variant (the rule's STC choice for a sum over lines).
+    pub variant: Option<&'static str>,
+    /// The CMS table, named with its edition and file, when the limit comes from one.
+    pub table: Option<Arc<str>>,
 }
 
 /// A kind of history check, with its parameters (rule data).
@@ -235,6 +275,11 @@ pub struct Record {
     pub seq: u64,
     /// Whether it counts (its claim was not rejected).
     pub counted: bool,
+    /// Units billed, in hundredths (summed over the claim's lines of this code, side and
+    /// date).
+    pub units: u32,
+    /// Its claim's billing provider ([`HistClaim::provider`]; 0 when unknown).
+    pub provider: u64,
     /// When this run recorded it (0: read from the database); late rejections find the
     /// records of their group or interchange by it.
     pub stamp: u32,
@@ -421,6 +466,19 @@ impl HistoryIndex {
             .unwrap_or(u64::MAX);
         recs.iter()
             .filter(move |r| r.counted && *r.claim != *c.claim && r.seq < own)
+    }
+
+    /// Units of `code` on `date` that the member's other counted claims from the same billing
+    /// provider billed (in hundredths), as [`HistoryIndex::judge`] sees them. A claim whose
+    /// provider is unknown shares with no one.
+    pub fn units_on(&self, c: &HistClaim, code: Code, date: Date) -> i64 {
+        if c.provider == 0 {
+            return 0;
+        }
+        self.view(c)
+            .filter(|r| r.provider == c.provider && r.code == code && r.date == date)
+            .map(|r| i64::from(r.units))
+            .sum()
     }
 
     /// Judges a claim against history with the rules in force for it.
@@ -696,10 +754,12 @@ impl HistoryIndex {
             // Most members have a claim or two: no room to spare per member.
             recs.reserve_exact(c.services.len());
             for s in &c.services {
-                let dup = recs[at..].iter().any(|r| {
+                let dup = recs[at..].iter_mut().find(|r| {
                     r.code == s.code && r.region == s.region && r.side == s.side && r.date == s.date
                 });
-                if !dup {
+                if let Some(r) = dup {
+                    r.units = r.units.saturating_add(s.units);
+                } else {
                     recs.push(Record {
                         claim: claim.clone(),
                         code: s.code,
@@ -708,6 +768,8 @@ impl HistoryIndex {
                         date: s.date,
                         seq,
                         counted: !rejected,
+                        units: s.units,
+                        provider: c.provider,
                         stamp,
                         stored,
                         dirty: true,
@@ -726,6 +788,8 @@ impl HistoryIndex {
                         && o.date == n.date
                         && o.seq == n.seq
                         && o.counted == n.counted
+                        && o.units == n.units
+                        && o.provider == n.provider
                 })
             });
         if same {
@@ -819,6 +883,7 @@ mod tests {
             },
             claim: id.into(),
             frequency: Frequency::Original,
+            provider: 1,
             services: vec![Service {
                 code: code.into(),
                 region: 0,
@@ -827,9 +892,43 @@ mod tests {
                 line: 1,
                 segment: 10,
                 byte: 100,
+                units: 100,
             }],
             rules: rules.to_vec(),
+            day_units: Vec::new(),
         }
+    }
+
+    #[test]
+    fn units_on_a_date_sum_the_same_providers_counted_claims_only() {
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        let code: Code = "64636".into();
+        let mut a = claim("A", "64636", Side::Left, "20250610", &[]);
+        a.services[0].units = 200;
+        a.services.push(Service {
+            side: Side::Right,
+            ..a.services[0].clone()
+        });
+        ix.record(&a, false);
+        let mut other_provider = claim("P", "64636", Side::Left, "20250610", &[]);
+        other_provider.provider = 2;
+        ix.record(&other_provider, false);
+        ix.record(&claim("R", "64636", Side::Left, "20250610", &[]), true);
+        ix.record(&claim("D", "64636", Side::Left, "20250611", &[]), false);
+        let b = claim("B", "64636", Side::Left, "20250610", &[]);
+        assert_eq!(ix.units_on(&b, code, d("20250610")), 400);
+        // The claim's own units are not "other claims'"; an unknown provider shares nothing.
+        assert_eq!(ix.units_on(&a, code, d("20250610")), 0);
+        let unknown = HistClaim {
+            provider: 0,
+            ..b.clone()
+        };
+        assert_eq!(ix.units_on(&unknown, code, d("20250610")), 0);
+        // Two lines of one code, side and date are one record with their units summed.
+        let mut twice = claim("T", "64636", Side::Left, "20250612", &[]);
+        twice.services.push(twice.services[0].clone());
+        ix.record(&twice, false);
+        assert_eq!(ix.units_on(&b, code, d("20250612")), 200);
     }
 
     /// Judges and records claims in order; returns the edit ids found per claim.

@@ -10,7 +10,7 @@ use super::index::{HistoryIndex, MemberKey, Record, Side};
 use crate::claim::Date;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// A history database that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +101,8 @@ impl HistoryStore {
                      claim TEXT NOT NULL, code TEXT NOT NULL, side TEXT NOT NULL,
                      dos TEXT NOT NULL, region TEXT NOT NULL, seq INTEGER NOT NULL,
                      counted INTEGER NOT NULL, recorded TEXT NOT NULL,
+                     units INTEGER NOT NULL DEFAULT 100,
+                     provider TEXT NOT NULL DEFAULT '0000000000000000',
                      PRIMARY KEY (member, payer, patient, claim, code, side, dos))
                      WITHOUT ROWID;",
             )
@@ -129,6 +131,20 @@ impl HistoryStore {
                     .map_err(|e| store.err(&e))?;
             }
             Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            // Version 1 had no units (each service counted as one) and no billing provider
+            // (unknown: its units are summed with no other claim's). Upgraded in the run's
+            // transaction, so it lands only with the run's own changes.
+            Some("1") => {
+                store
+                    .conn
+                    .execute_batch(
+                        "ALTER TABLE services ADD COLUMN units INTEGER NOT NULL DEFAULT 100;
+                         ALTER TABLE services ADD COLUMN provider TEXT NOT NULL
+                             DEFAULT '0000000000000000';
+                         UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+                    )
+                    .map_err(|e| store.err(&e))?;
+            }
             Some(v) => {
                 return Err(store.fail(format!(
                     "schema version {v}; this scrub837 reads version {SCHEMA_VERSION}"
@@ -143,8 +159,8 @@ impl HistoryStore {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT payer, member, patient, claim, code, region, side, dos, seq, counted
-                 FROM services ORDER BY seq, member, payer, patient, claim, code, side, dos",
+                "SELECT payer, member, patient, claim, code, region, side, dos, seq, counted, units,
+                 provider FROM services ORDER BY seq, member, payer, patient, claim, code, side, dos",
             )
             .map_err(|e| self.err(&e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(&e))?;
@@ -159,6 +175,8 @@ impl HistoryStore {
             let date = parse_date(&get(7)?).ok_or_else(|| bad("date of service"))?;
             let seq: i64 = row.get(8).map_err(|e| self.err(&e))?;
             let counted: i64 = row.get(9).map_err(|e| self.err(&e))?;
+            let units: i64 = row.get(10).map_err(|e| self.err(&e))?;
+            let provider = u64::from_str_radix(&get(11)?, 16).map_err(|_| bad("provider key"))?;
             let region = index.region(&get(5)?);
             index.load(
                 MemberKey {
@@ -174,6 +192,8 @@ impl HistoryStore {
                     date,
                     seq: u64::try_from(seq).map_err(|_| bad("sequence"))?,
                     counted: counted != 0,
+                    units: u32::try_from(units).map_err(|_| bad("units"))?,
+                    provider,
                     stamp: 0,
                     stored: true,
                     dirty: false,
@@ -191,13 +211,13 @@ impl HistoryStore {
         const CHUNK: usize = 64;
         let values = |n: usize| {
             let mut sql = "INSERT OR REPLACE INTO services (payer, member, patient, claim, code, \
-                           region, side, dos, seq, counted, recorded) VALUES "
+                           region, side, dos, seq, counted, units, provider, recorded) VALUES "
                 .to_owned();
             for i in 0..n {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str("(?,?,?,?,?,?,?,?,?,?,?)");
+                sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
             }
             sql
         };
@@ -212,13 +232,15 @@ impl HistoryStore {
             dos: String,
             seq: i64,
             counted: i64,
+            units: i64,
+            provider: String,
         }
         let insert = |rows: &[Row]| -> Result<(), HistoryError> {
             let mut stmt = self
                 .conn
                 .prepare_cached(&values(rows.len()))
                 .map_err(|e| self.err(&e))?;
-            let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 11);
+            let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 13);
             for r in rows {
                 args.extend([
                     &r.payer as &dyn rusqlite::ToSql,
@@ -231,6 +253,8 @@ impl HistoryStore {
                     &r.dos,
                     &r.seq,
                     &r.counted,
+                    &r.units,
+                    &r.provider,
                     &recorded,
                 ]);
             }
@@ -271,6 +295,8 @@ impl HistoryStore {
                         dos: r.date.to_string(),
                         seq: r.seq as i64,
                         counted: i64::from(r.counted),
+                        units: i64::from(r.units),
+                        provider: format!("{:016x}", r.provider),
                     });
                     if rows.len() == CHUNK {
                         insert(&rows)?;
@@ -307,7 +333,7 @@ impl HistoryStore {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT payer, patient, claim, code, region, side, dos, counted, recorded
+                "SELECT payer, patient, claim, code, region, side, units, dos, counted, recorded
                  FROM services WHERE member = ?1 ORDER BY payer, patient, dos, claim, code",
             )
             .map_err(|e| self.err(&e))?;
@@ -320,13 +346,16 @@ impl HistoryStore {
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
                     r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    if r.get::<_, i64>(7)? != 0 {
+                    crate::edit::checks::units(Some(crate::claim::Money {
+                        cents: r.get::<_, i64>(6)?,
+                    })),
+                    r.get::<_, String>(7)?,
+                    if r.get::<_, i64>(8)? != 0 {
                         "counted".to_owned()
                     } else {
                         "rejected".to_owned()
                     },
-                    r.get::<_, String>(8)?,
+                    r.get::<_, String>(9)?,
                 ])
             })
             .map_err(|e| self.err(&e))?;
@@ -348,6 +377,7 @@ mod tests {
             },
             claim: id.into(),
             frequency: Frequency::Original,
+            provider: 7,
             services: vec![Service {
                 code: "64635".into(),
                 region: 0,
@@ -356,8 +386,10 @@ mod tests {
                 line: 1,
                 segment: 1,
                 byte: 1,
+                units: 100,
             }],
             rules: Vec::new(),
+            day_units: Vec::new(),
         }
     }
 
@@ -377,7 +409,8 @@ mod tests {
             back.persistent = true;
             let store = HistoryStore::open(&path).unwrap();
             assert_eq!(store.load(&mut back).unwrap(), 2);
-            let strip = |i: &HistoryIndex| -> Vec<(String, String, Date, u64, bool)> {
+            type Row = (String, String, Date, u64, bool, u32, u64);
+            let strip = |i: &HistoryIndex| -> Vec<Row> {
                 i.members()
                     .iter()
                     .flat_map(|(_, recs)| recs.iter())
@@ -388,6 +421,8 @@ mod tests {
                             r.date,
                             r.seq,
                             r.counted,
+                            r.units,
+                            r.provider,
                         )
                     })
                     .collect()
@@ -404,14 +439,60 @@ mod tests {
         let store = HistoryStore::open(&path).unwrap();
         let rows = store.show("M1").unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0][6], "2025-01-01");
-        assert_eq!(rows[1][7], "rejected");
+        assert_eq!(rows[0][6], "1", "units");
+        assert_eq!(rows[0][7], "2025-01-01");
+        assert_eq!(rows[1][8], "rejected");
         assert_eq!(
             store
                 .forget_before(Date::parse_d8(b"20250201").unwrap())
                 .unwrap(),
             1
         );
+    }
+
+    #[test]
+    fn a_version_1_database_is_upgraded_with_one_unit_and_no_provider_per_service() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.sqlite");
+        {
+            // The version 1 layout, as scrub837 2026.11 wrote it.
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 INSERT INTO meta VALUES ('schema_version', '1');
+                 CREATE TABLE services (
+                     member TEXT NOT NULL, payer TEXT NOT NULL, patient TEXT NOT NULL,
+                     claim TEXT NOT NULL, code TEXT NOT NULL, side TEXT NOT NULL,
+                     dos TEXT NOT NULL, region TEXT NOT NULL, seq INTEGER NOT NULL,
+                     counted INTEGER NOT NULL, recorded TEXT NOT NULL,
+                     PRIMARY KEY (member, payer, patient, claim, code, side, dos))
+                     WITHOUT ROWID;
+                 INSERT INTO services VALUES ('M1', 'medicare', '0000000000000001', 'OLD',
+                     '64636', 'LT', '2025-01-01', 'lumbar', 1, 1, '2026-11-01T00:00:00Z');",
+            )
+            .unwrap();
+        }
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        ix.persistent = true;
+        let store = HistoryStore::open(&path).unwrap();
+        assert_eq!(store.load(&mut ix).unwrap(), 1);
+        let recs: Vec<&Record> = ix.members().iter().flat_map(|m| m.1.iter()).collect();
+        assert_eq!((recs[0].units, recs[0].provider), (100, 0));
+        ix.record(&claim("NEW", "20250301"), false);
+        assert_eq!(store.save(&ix, "2026-11-27T12:00:00Z").unwrap(), 1);
+        let store = HistoryStore::open(&path).unwrap();
+        let version: String = store
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, "2");
+        let rows = store.show("M1").unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0][2], "OLD");
     }
 
     #[test]
