@@ -96,6 +96,46 @@ pub enum Command {
     Rules(RulesArgs),
     /// Look at or prune the member history database (`--history FILE`).
     History(HistoryArgs),
+    /// Write a synthetic 837P/837I with seeded defects and its truth file (the Rust counterpart
+    /// of shared/tools/gen837.py: same defects, edits and truth format).
+    Gen(GenArgs),
+}
+
+/// Arguments of `scrub837 gen`.
+#[derive(clap::Args, Debug)]
+pub struct GenArgs {
+    /// `p` (837P, professional) or `i` (837I, institutional), either case.
+    #[arg(long, value_parser = parse_kind, value_name = "P|I")]
+    pub kind: crate::claim::Kind,
+    /// Number of claims.
+    #[arg(long, value_name = "N")]
+    pub claims: u64,
+    /// Seed; it also sets ISA13/GS06 and the CLM01 prefix. The same arguments give the same bytes.
+    #[arg(long, value_name = "S")]
+    pub seed: u64,
+    /// Probability (0 to 1) that a claim carries one seeded defect.
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub error_rate: f64,
+    /// Write the truth file: CLM01, 837P|837I, defect and edit, tab-separated, one line per claim.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// A newline after each segment terminator.
+    #[arg(long)]
+    pub newlines: bool,
+    /// Claims per ST/SE transaction set.
+    #[arg(long, default_value_t = 5000, value_name = "K")]
+    pub claims_per_st: u64,
+    /// Output file (default: stdout).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_kind(s: &str) -> Result<crate::claim::Kind, String> {
+    match s {
+        "p" | "P" => Ok(crate::claim::Kind::Professional),
+        "i" | "I" => Ok(crate::claim::Kind::Institutional),
+        _ => Err("expected P or I".into()),
+    }
 }
 
 /// Arguments of `scrub837 history`.
@@ -540,6 +580,26 @@ pub fn main_with_args() -> i32 {
             Ok(crate::edit::explain::list(r, args.checks))
         }),
         Command::History(args) => history(args),
+        Command::Gen(args) => gen(args),
+    }
+}
+
+/// Runs `gen`: exit 0, or 2 with the reason on stderr.
+fn gen(args: &GenArgs) -> i32 {
+    let opts = crate::gen::Options {
+        kind: args.kind,
+        claims: args.claims,
+        seed: args.seed,
+        error_rate: args.error_rate,
+        newlines: args.newlines,
+        claims_per_st: args.claims_per_st,
+    };
+    match crate::gen::write_files(&opts, args.out.as_deref(), args.truth.as_deref()) {
+        Ok(_) => EXIT_CLEAN,
+        Err(e) => {
+            eprintln!("scrub837: gen: {e}");
+            EXIT_ERROR
+        }
     }
 }
 

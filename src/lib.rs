@@ -24,6 +24,7 @@ pub mod cli;
 pub mod clock;
 pub mod edit;
 pub mod error;
+pub mod gen;
 pub mod grammar;
 pub mod history;
 pub mod input;

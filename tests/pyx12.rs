@@ -1,5 +1,5 @@
 //! Differential check against pyx12: its `x12valid` must accept every 999 and 277CA we write
-//! for the fixtures.
+//! for the fixtures, and the 837s `scrub837 gen` writes.
 //!
 //! `.ci/run` installs pyx12 in a virtual environment and sets `SCRUB837_X12VALID` to its
 //! `x12valid` (and `SCRUB837_REQUIRE_PYX12=1`, so a missing validator fails the test there).
@@ -131,5 +131,34 @@ fn pyx12_accepts_every_277ca_we_write() {
         .filter(|p| p.to_string_lossy().ends_with(".277ca.x12"))
         .count();
     assert!(n277 >= 70, "only {n277} 277CA files");
+    validate(&validator, &files);
+}
+
+/// The 837s `scrub837 gen` writes: both kinds, with seeded defects, several transaction sets,
+/// with and without newlines.
+#[test]
+fn pyx12_accepts_the_837s_scrub837_gen_writes() {
+    use scrub837::claim::Kind;
+    use scrub837::gen::{generate, Options};
+    let Some(validator) = validator_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (kind, seed, newlines) in [
+        (Kind::Professional, 3, false),
+        (Kind::Institutional, 4, true),
+    ] {
+        let path = dir.path().join(format!("gen-{}.x12", kind.as_str()));
+        let opts = Options {
+            error_rate: 0.3,
+            newlines,
+            claims_per_st: 120,
+            ..Options::new(kind, 300, seed)
+        };
+        let mut file = std::fs::File::create(&path).unwrap();
+        generate(&opts, &mut file, None).unwrap();
+        files.push(path);
+    }
     validate(&validator, &files);
 }
