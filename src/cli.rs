@@ -99,6 +99,9 @@ pub enum Command {
     /// Write a synthetic 837P/837I with seeded defects and its truth file (the Rust counterpart
     /// of shared/tools/gen837.py: same defects, edits and truth format).
     Gen(GenArgs),
+    /// Time the pipeline's stages and end to end on a generated workload or given files:
+    /// MB/s, claims/s and peak memory per stage, for each thread count.
+    Bench(crate::benchmark::BenchArgs),
 }
 
 /// Arguments of `scrub837 gen`.
@@ -581,6 +584,7 @@ pub fn main_with_args() -> i32 {
         }),
         Command::History(args) => history(args),
         Command::Gen(args) => gen(args),
+        Command::Bench(args) => crate::benchmark::run(args),
     }
 }
 

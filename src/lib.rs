@@ -19,6 +19,7 @@
 //! ```
 
 pub mod ack;
+pub mod benchmark;
 pub mod claim;
 pub mod cli;
 pub mod clock;
