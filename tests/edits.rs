@@ -198,6 +198,55 @@ fn output_is_the_same_for_one_and_two_threads() {
 }
 
 #[test]
+fn the_reading_thread_edits_batches_no_worker_is_free_for() {
+    // The pool's one worker is kept busy for the whole run: every batch must be edited on the
+    // reading thread, which takes jobs no worker has started instead of waiting for one. The
+    // output is the same as with one thread.
+    let bytes = gen837("P", 12_000, 23, &["--error-rate", "0.2"]);
+    let run = |s: &scrub837::pipeline::Settings| {
+        let r = scrub837::pipeline::scrub_reader(
+            &bytes[..],
+            s,
+            &mut scrub837::x12::ControlNumbers::starting_at(1),
+            &mut |_| {},
+        )
+        .unwrap();
+        (r.claims_jsonl, r.ack999, r.ack277)
+    };
+    let one = run(&settings_threads(64 << 10, 1));
+    let pool = std::sync::Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("pool"),
+    );
+    let mut busy = settings_threads(64 << 10, 1);
+    busy.pool = Some(pool.clone());
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (started, worker_busy) = std::sync::mpsc::channel::<()>();
+    let (outcome, released) = std::sync::mpsc::channel::<bool>();
+    pool.spawn(move || {
+        let _ = started.send(());
+        // Released by the test when the run is over, or giving up after a minute.
+        let got = held
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .is_ok();
+        let _ = outcome.send(got);
+    });
+    worker_busy.recv().unwrap();
+    let two = run(&busy);
+    let _ = release.send(());
+    assert!(
+        released.recv().unwrap(),
+        "the run finished only after the worker gave up waiting"
+    );
+    assert!(
+        one == two,
+        "edited on the reading thread, the output differs"
+    );
+}
+
+#[test]
 fn a_rejected_group_rejects_claims_already_written() {
     // A valid file whose GE01 is wrong: the group is rejected at its trailer, after its claims.
     let good = std::fs::read(fixture("edits/E-29.p.x12")).unwrap();

@@ -91,10 +91,31 @@ enum Item {
     },
 }
 
+/// A batch's edits, waiting for whichever thread is free first: a worker, or the reading
+/// thread when it would otherwise wait for one.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Jobs not yet started, oldest first.
+#[derive(Clone, Default)]
+struct Jobs(Arc<std::sync::Mutex<VecDeque<Job>>>);
+
+impl Jobs {
+    fn push(&self, job: Job) {
+        if let Ok(mut q) = self.0.lock() {
+            q.push_back(job);
+        }
+    }
+
+    fn take(&self) -> Option<Job> {
+        self.0.lock().ok()?.pop_front()
+    }
+}
+
 /// The ordered edit stage of one input.
 pub struct EditStage<'w> {
     engine: Arc<Engine>,
     pool: Option<Arc<rayon::ThreadPool>>,
+    jobs: Jobs,
     queue: VecDeque<Item>,
     in_flight: usize,
     max_in_flight: usize,
@@ -133,6 +154,7 @@ impl<'w> EditStage<'w> {
         EditStage {
             engine,
             pool,
+            jobs: Jobs::default(),
             queue: VecDeque::new(),
             in_flight: 0,
             max_in_flight: 2 * threads + 2,
@@ -195,7 +217,7 @@ impl<'w> EditStage<'w> {
                 let label = self.rules_label.clone();
                 let spares = self.spares.clone();
                 let render = self.render.clone();
-                pool.spawn(move || {
+                self.jobs.push(Box::new(move || {
                     // A panic in an edit must not abort the pool: the stage sees the closed
                     // channel and fails the input with an error instead.
                     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -204,11 +226,18 @@ impl<'w> EditStage<'w> {
                     if let Ok(out) = out {
                         let _ = tx.send(out);
                     }
+                }));
+                // Each task runs the oldest job not yet started, if any is left.
+                let jobs = self.jobs.clone();
+                pool.spawn(move || {
+                    if let Some(job) = jobs.take() {
+                        job();
+                    }
                 });
                 self.queue.push_back(Item::Batch(rx));
                 self.in_flight += 1;
                 while self.in_flight > self.max_in_flight {
-                    self.drain(true);
+                    self.wait();
                 }
                 self.drain(false);
             }
@@ -276,7 +305,7 @@ impl<'w> EditStage<'w> {
     /// written, and what the 277CA holds.
     pub fn finish(mut self) -> io::Result<(Tally, Vec<LateRejection>, Counts277)> {
         while !self.queue.is_empty() {
-            self.drain(true);
+            self.wait();
         }
         // Claims of a transaction set cut off without an end event: write them as they are.
         let rest = std::mem::take(&mut self.current);
@@ -297,6 +326,18 @@ impl<'w> EditStage<'w> {
         }
         self.out.flush()?;
         Ok((self.tally, self.late, counts))
+    }
+
+    /// Makes progress on the batches in flight: edits one no worker has started yet on this
+    /// thread (rather than leave its core idle), else waits for the oldest.
+    fn wait(&mut self) {
+        match self.jobs.take() {
+            Some(job) => {
+                job();
+                self.drain(false);
+            }
+            None => self.drain(true),
+        }
     }
 
     fn drain(&mut self, block: bool) {
