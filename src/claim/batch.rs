@@ -73,7 +73,7 @@ pub struct ClaimRec {
     /// Sequence number of its transaction set in the input (from 0).
     pub transaction: u32,
     /// ST02 of its transaction set.
-    pub transaction_control: String,
+    pub transaction_control: std::sync::Arc<str>,
     /// Its index among the claims of its transaction set (from 0).
     pub index: u32,
     /// BHT04, the date its transaction set was created.
@@ -154,7 +154,7 @@ pub struct BatchBuilder {
     batch_ctx_version: Option<u64>,
     kind: Option<Kind>,
     transaction: u32,
-    transaction_control: String,
+    transaction_control: std::sync::Arc<str>,
     claim_index: Option<u32>,
     created: Option<Date>,
 }
@@ -174,7 +174,7 @@ impl BatchBuilder {
             batch_ctx_version: None,
             kind: None,
             transaction: 0,
-            transaction_control: String::new(),
+            transaction_control: std::sync::Arc::from(""),
             claim_index: None,
             created: None,
         }
@@ -188,7 +188,7 @@ impl BatchBuilder {
     /// A transaction set begins (`seq` counts them in the input).
     pub fn transaction_start(&mut self, seq: u32, control: &str, grammar: Option<&Grammar>) {
         self.transaction = seq;
-        self.transaction_control = control.to_owned();
+        self.transaction_control = std::sync::Arc::from(control);
         self.kind = grammar.and_then(Kind::of);
         self.ctx_data.clear();
         self.ctx_segs.clear();

@@ -22,8 +22,6 @@ pub struct Placement {
 /// The claim being walked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct OpenClaim {
-    /// CLM01.
-    id: String,
     /// Whether an error was attributed to it.
     has_errors: bool,
 }
@@ -68,6 +66,8 @@ pub struct Walker<'g> {
     hl_levels: Vec<[u8; 2]>,
     prev_hl: Option<PrevHl>,
     claim: Option<OpenClaim>,
+    /// CLM01 of the open claim (a buffer reused from claim to claim).
+    claim_id: Vec<u8>,
     tally: ClaimTally,
     claim_depth: Option<usize>,
     lx_next: u32,
@@ -86,6 +86,7 @@ impl<'g> Walker<'g> {
             hl_levels: Vec::new(),
             prev_hl: None,
             claim: None,
+            claim_id: Vec::new(),
             tally: ClaimTally::default(),
             claim_depth: None,
             lx_next: 1,
@@ -132,7 +133,10 @@ impl<'g> Walker<'g> {
         if let (Some(index), Some(claim)) = (self.current_claim(), self.claim.as_mut()) {
             claim.has_errors = true;
             e.claim = Some(index);
-            e.context = Some(("CLM01".into(), claim.id.clone()));
+            e.context = Some((
+                "CLM01".into(),
+                String::from_utf8_lossy(&self.claim_id).into_owned(),
+            ));
         }
     }
 
@@ -312,10 +316,9 @@ impl<'g> Walker<'g> {
                 });
                 if self.claim_loop[l as usize] {
                     self.tally.read += 1;
-                    self.claim = Some(OpenClaim {
-                        id: seg.text(1).into_owned(),
-                        has_errors: false,
-                    });
+                    self.claim = Some(OpenClaim { has_errors: false });
+                    self.claim_id.clear();
+                    self.claim_id.extend_from_slice(split.value(1));
                     self.claim_depth = Some(self.stack.len() - 1);
                     self.lx_next = 1;
                 }
