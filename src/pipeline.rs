@@ -18,9 +18,9 @@ use crate::error::Error;
 use crate::report::claims_jsonl::{apply_late, LateRejection};
 
 /// Claims per batch handed to the parallel stage.
-pub const BATCH_CLAIMS: usize = 2048;
+pub const BATCH_CLAIMS: usize = 512;
 /// Bytes per batch (about) handed to the parallel stage.
-pub const BATCH_BYTES: usize = 4 << 20;
+pub const BATCH_BYTES: usize = 1 << 20;
 use crate::grammar::validate::{ClaimCounts, Grammars, Validator};
 use crate::input::{Input, Source};
 use crate::x12::{
