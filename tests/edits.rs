@@ -198,6 +198,50 @@ fn output_is_the_same_for_one_and_two_threads() {
 }
 
 #[test]
+fn output_is_the_same_for_1_2_and_8_threads_and_1_7_and_64k_byte_reads() {
+    // A generated file with defects, several transaction sets, on lines of its own.
+    let bytes = gen837(
+        "I",
+        3_000,
+        29,
+        &[
+            "--error-rate",
+            "0.3",
+            "--newlines",
+            "--claims-per-st",
+            "700",
+        ],
+    );
+    let run = |threads: usize, chunk: usize| {
+        let s = settings_threads(chunk, threads);
+        let r = scrub837::pipeline::scrub_reader(
+            common::Chunked {
+                inner: &bytes[..],
+                chunk,
+            },
+            &s,
+            &mut scrub837::x12::ControlNumbers::starting_at(1),
+            &mut |_| {},
+        )
+        .unwrap();
+        (r.claims_jsonl, r.ack999, r.ack277)
+    };
+    let reference = run(1, 64 << 10);
+    assert_eq!(
+        reference.0.iter().filter(|&&b| b == b'\n').count(),
+        3_000,
+        "every claim answered"
+    );
+    assert!(!reference.2.is_empty(), "a 277CA");
+    for (threads, chunk) in [(2, 7), (8, 1), (8, 64 << 10), (1, 7)] {
+        assert!(
+            reference == run(threads, chunk),
+            "{threads} threads with {chunk}-byte reads differ from 1 thread with 64 KiB reads"
+        );
+    }
+}
+
+#[test]
 fn the_reading_thread_edits_batches_no_worker_is_free_for() {
     // The pool's one worker is kept busy for the whole run: every batch must be edited on the
     // reading thread, which takes jobs no worker has started instead of waiting for one. The
