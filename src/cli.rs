@@ -395,12 +395,14 @@ fn open_history(args: &ScrubArgs, settings: &Settings) -> Result<RunHistory, Err
     let mut index = HistoryIndex::new(engine.history.region_names());
     let store = match &args.history {
         Some(path) => {
+            let started = std::time::Instant::now();
             let store = HistoryStore::open(path).map_err(|e| Error::Config(e.to_string()))?;
             let n = store
                 .load(&mut index)
                 .map_err(|e| Error::Config(e.to_string()))?;
             index.persistent = true;
-            tracing::info!(services = n, "history loaded");
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::info!(services = n, ms, "history loaded");
             Some(store)
         }
         None => None,
@@ -509,6 +511,7 @@ pub fn scrub(args: &ScrubArgs, log_phi: bool) -> i32 {
         if io_failed {
             eprintln!("scrub837: history not updated: an input could not be read");
         } else {
+            let started = std::time::Instant::now();
             let saved = index
                 .lock()
                 .map_err(|_| "member history is unusable".to_owned())
@@ -518,7 +521,10 @@ pub fn scrub(args: &ScrubArgs, log_phi: bool) -> i32 {
                         .map_err(|e| e.to_string())
                 });
             match saved {
-                Ok(n) => tracing::info!(services = n, "history saved"),
+                Ok(n) => {
+                    let ms = started.elapsed().as_millis() as u64;
+                    tracing::info!(services = n, ms, "history saved")
+                }
                 Err(e) => {
                     eprintln!("scrub837: {e}");
                     io_failed = true;

@@ -425,8 +425,18 @@ impl HistoryIndex {
         if !self.persistent {
             return Vec::new();
         }
+        // Member first: the database's key order, so the save writes the B-tree front to back.
+        // Members are sorted (not every change: a member's claims come out sorted already).
+        let mut members: Vec<(&MemberKey, &Vec<Record>)> = self
+            .members
+            .iter()
+            .filter(|(_, recs)| recs.iter().any(|r| r.dirty))
+            .collect();
+        members.sort_unstable_by(|a, b| {
+            (&a.0.member, &a.0.payer, a.0.patient).cmp(&(&b.0.member, &b.0.payer, b.0.patient))
+        });
         let mut out: Vec<(&MemberKey, &str, bool, Vec<&Record>)> = Vec::new();
-        for (k, recs) in &self.members {
+        for (k, recs) in members {
             let mut claims: Vec<&str> =
                 recs.iter().filter(|r| r.dirty).map(|r| &*r.claim).collect();
             claims.sort_unstable();
@@ -437,20 +447,21 @@ impl HistoryIndex {
                 out.push((k, c, stored, mine));
             }
         }
-        for (k, c) in &self.removed {
-            if !out.iter().any(|o| o.0 == k && o.1 == &**c) {
-                out.push((k, c, true, Vec::new()));
+        if !self.removed.is_empty() {
+            for (k, c) in &self.removed {
+                if !out.iter().any(|o| o.0 == k && o.1 == &**c) {
+                    out.push((k, c, true, Vec::new()));
+                }
             }
+            out.sort_by(|a, b| {
+                (&a.0.member, &a.0.payer, a.0.patient, a.1).cmp(&(
+                    &b.0.member,
+                    &b.0.payer,
+                    b.0.patient,
+                    b.1,
+                ))
+            });
         }
-        // Member first: the database's key order, so the save writes the B-tree front to back.
-        out.sort_by(|a, b| {
-            (&a.0.member, &a.0.payer, a.0.patient, a.1).cmp(&(
-                &b.0.member,
-                &b.0.payer,
-                b.0.patient,
-                b.1,
-            ))
-        });
         out
     }
 

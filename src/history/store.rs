@@ -221,40 +221,50 @@ impl HistoryStore {
             }
             sql
         };
-        struct Row {
-            payer: String,
-            member: String,
-            patient: String,
-            claim: String,
-            code: String,
-            region: String,
+        /// One row to write, borrowing from the index; the three short texts it needs of its
+        /// own are kept inline (no allocation per row).
+        struct Row<'i> {
+            payer: &'i str,
+            member: &'i str,
+            patient: [u8; 16],
+            claim: &'i str,
+            code: &'i str,
+            region: &'i str,
             side: &'static str,
-            dos: String,
+            dos: [u8; 10],
             seq: i64,
             counted: i64,
             units: i64,
-            provider: String,
+            provider: [u8; 16],
         }
-        let insert = |rows: &[Row]| -> Result<(), HistoryError> {
+        let insert = |rows: &[Row<'_>]| -> Result<(), HistoryError> {
             let mut stmt = self
                 .conn
                 .prepare_cached(&values(rows.len()))
                 .map_err(|e| self.err(&e))?;
+            // The inline texts as `str`s (ASCII by construction).
+            let inline: Vec<[&str; 3]> = rows
+                .iter()
+                .map(|r| {
+                    [&r.patient[..], &r.dos[..], &r.provider[..]]
+                        .map(|b| std::str::from_utf8(b).unwrap_or_default())
+                })
+                .collect();
             let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 13);
-            for r in rows {
+            for (r, [patient, dos, provider]) in rows.iter().zip(&inline) {
                 args.extend([
                     &r.payer as &dyn rusqlite::ToSql,
                     &r.member,
-                    &r.patient,
+                    patient,
                     &r.claim,
                     &r.code,
                     &r.region,
                     &r.side,
-                    &r.dos,
+                    dos,
                     &r.seq,
                     &r.counted,
                     &r.units,
-                    &r.provider,
+                    provider,
                     &recorded,
                 ]);
             }
@@ -272,31 +282,35 @@ impl HistoryStore {
                 .map_err(|e| self.err(&e))?;
             // In key order (member first), so the B-tree is written front to back.
             for (key, claim, stored, records) in index.changes() {
-                let patient = format!("{:016x}", key.patient);
+                let patient = hex16(key.patient);
                 if stored {
                     // Only this claim's rows go; rows waiting in `rows` are other claims'.
                     delete
-                        .execute(params![&*key.payer, &*key.member, patient, claim])
+                        .execute(params![
+                            &*key.payer,
+                            &*key.member,
+                            std::str::from_utf8(&patient).unwrap_or_default(),
+                            claim
+                        ])
                         .map_err(|e| self.err(&e))?;
                 }
                 for r in records {
                     rows.push(Row {
-                        payer: key.payer.to_string(),
-                        member: key.member.to_string(),
-                        patient: patient.clone(),
-                        claim: claim.to_owned(),
-                        code: r.code.as_str().to_owned(),
+                        payer: &key.payer,
+                        member: &key.member,
+                        patient,
+                        claim,
+                        code: r.code.as_str(),
                         region: index
                             .regions
                             .get(r.region as usize)
-                            .map_or("?", String::as_str)
-                            .to_owned(),
+                            .map_or("?", String::as_str),
                         side: r.side.as_str(),
-                        dos: r.date.to_string(),
+                        dos: iso_date(r.date),
                         seq: r.seq as i64,
                         counted: i64::from(r.counted),
                         units: i64::from(r.units),
-                        provider: format!("{:016x}", r.provider),
+                        provider: hex16(r.provider),
                     });
                     if rows.len() == CHUNK {
                         insert(&rows)?;
@@ -361,6 +375,31 @@ impl HistoryStore {
             .map_err(|e| self.err(&e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(&e))
     }
+}
+
+/// `n` as 16 lower-case hex digits, as the database keeps patient and provider keys.
+fn hex16(n: u64) -> [u8; 16] {
+    let mut out = [b'0'; 16];
+    for (i, slot) in out.iter_mut().enumerate() {
+        let nibble = (n >> (60 - 4 * i)) & 0xf;
+        *slot = b"0123456789abcdef"[nibble as usize];
+    }
+    out
+}
+
+/// CCYY-MM-DD, as the database keeps dates.
+fn iso_date(d: Date) -> [u8; 10] {
+    let mut out = *b"0000-00-00";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, u32::from(d.year));
+    put(5, 2, u32::from(d.month));
+    put(8, 2, u32::from(d.day));
+    out
 }
 
 #[cfg(test)]
@@ -448,6 +487,17 @@ mod tests {
                 .unwrap(),
             1
         );
+    }
+
+    #[test]
+    fn keys_and_dates_are_written_as_format_would() {
+        for n in [0, 1, 0xdead_beef, u64::MAX, 0x0123_4567_89ab_cdef] {
+            assert_eq!(hex16(n), *format!("{n:016x}").as_bytes());
+        }
+        for d in ["20250101", "19991231", "00010203"] {
+            let d = Date::parse_d8(d.as_bytes()).unwrap();
+            assert_eq!(iso_date(d), *d.to_string().as_bytes());
+        }
     }
 
     #[test]
