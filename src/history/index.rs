@@ -380,24 +380,34 @@ impl HistoryIndex {
         }
     }
 
-    /// A record read from the store.
-    pub fn load(&mut self, key: MemberKey, record: Record) {
+    /// A record read from the store, for the member `member` of `payer` (patient key
+    /// `patient`).
+    pub fn load(&mut self, payer: &str, member: &str, patient: u64, record: Record) {
         self.next_seq = self.next_seq.max(record.seq + 1);
-        let key = self.key(&key);
+        let key = MemberKey {
+            payer: self.payer(payer),
+            member: member.into(),
+            patient,
+        };
         self.members.entry(key).or_default().push(record);
+    }
+
+    /// The index's shared copy of a payer key.
+    fn payer(&mut self, payer: &str) -> Arc<str> {
+        match self.payers.iter().find(|p| ***p == *payer) {
+            Some(p) => p.clone(),
+            None => {
+                let p: Arc<str> = Arc::from(payer);
+                self.payers.push(p.clone());
+                p
+            }
+        }
     }
 
     /// A member key whose payer is the index's shared copy.
     fn key(&mut self, k: &MemberKey) -> MemberKey {
-        let payer = match self.payers.iter().find(|p| ***p == *k.payer) {
-            Some(p) => p.clone(),
-            None => {
-                self.payers.push(k.payer.clone());
-                k.payer.clone()
-            }
-        };
         MemberKey {
-            payer,
+            payer: self.payer(&k.payer),
             member: k.member.clone(),
             patient: k.patient,
         }
@@ -633,7 +643,8 @@ impl HistoryIndex {
                         && d - r.day() < min_days
                         && codes.contains(r.code.as_bytes())
                 })
-                .max_by_key(|r| r.day());
+                // The latest; among same-day records the same one whatever their order.
+                .max_by_key(|r| (r.day(), r.seq, r.code, r.side));
             if let Some(p) = prior {
                 out.push(finding(
                     rule,
@@ -1011,6 +1022,29 @@ mod tests {
         assert_eq!(got[2], vec!["E-38"], "same side, 120 days");
         assert_eq!(got[3], Vec::<String>::new(), "same side, 214 days");
         assert_eq!(got[4], vec!["E-38"], "unknown side may be either");
+    }
+
+    #[test]
+    fn the_interval_finding_does_not_depend_on_the_order_of_a_members_records() {
+        // Two services of one earlier claim on the same day: loaded in either order (the
+        // database scans in key order, a run records in line order), the finding is the same.
+        let messages = |first: Side, second: Side| {
+            let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+            let mut a = claim("A", "64635", first, "20250101", &[1]);
+            a.services.push(Service {
+                side: second,
+                ..a.services[0].clone()
+            });
+            ix.record(&a, false);
+            let b = claim("B", "64635", Side::Right, "20250301", &[1]);
+            ix.judge(&b, &rules())
+                .into_iter()
+                .map(|f| f.message)
+                .collect::<Vec<_>>()
+        };
+        let one = messages(Side::Right, Side::Both);
+        assert_eq!(one.len(), 1, "{one:?}");
+        assert_eq!(one, messages(Side::Both, Side::Right));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, ErrorCode};
 
-use super::index::{HistoryIndex, MemberKey, Record, Side};
+use super::index::{HistoryIndex, Record, Side};
 use crate::claim::Date;
 
 /// The schema this build reads and writes.
@@ -160,33 +160,50 @@ impl HistoryStore {
             .conn
             .prepare(
                 "SELECT payer, member, patient, claim, code, region, side, dos, seq, counted, units,
-                 provider FROM services ORDER BY seq, member, payer, patient, claim, code, side, dos",
+                 provider FROM services ORDER BY member, payer, patient, claim, code, side, dos",
             )
             .map_err(|e| self.err(&e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(&e))?;
         let mut n = 0;
+        // In key order (a plain scan of the table): a claim's rows come together and share
+        // one copy of its id. (Judging does not depend on the order of a member's records.)
+        let mut last_claim: Option<std::sync::Arc<str>> = None;
         while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
-            let get = |i: usize| -> Result<String, HistoryError> {
-                row.get::<_, String>(i).map_err(|e| self.err(&e))
-            };
             let bad = |what: &str| self.fail(format!("row {}: bad {what}", n + 1));
-            let patient = u64::from_str_radix(&get(2)?, 16).map_err(|_| bad("patient key"))?;
-            let side = Side::parse(&get(6)?).ok_or_else(|| bad("side"))?;
-            let date = parse_date(&get(7)?).ok_or_else(|| bad("date of service"))?;
+            // Texts borrowed from the row: no allocation per column.
+            let text = |i: usize, what: &str| -> Result<&str, HistoryError> {
+                row.get_ref(i)
+                    .map_err(|e| self.err(&e))?
+                    .as_str()
+                    .map_err(|_| bad(what))
+            };
+            let patient =
+                u64::from_str_radix(text(2, "patient key")?, 16).map_err(|_| bad("patient key"))?;
+            let side = Side::parse(text(6, "side")?).ok_or_else(|| bad("side"))?;
+            let date =
+                parse_date(text(7, "date of service")?).ok_or_else(|| bad("date of service"))?;
             let seq: i64 = row.get(8).map_err(|e| self.err(&e))?;
             let counted: i64 = row.get(9).map_err(|e| self.err(&e))?;
             let units: i64 = row.get(10).map_err(|e| self.err(&e))?;
-            let provider = u64::from_str_radix(&get(11)?, 16).map_err(|_| bad("provider key"))?;
-            let region = index.region(&get(5)?);
+            let provider = u64::from_str_radix(text(11, "provider key")?, 16)
+                .map_err(|_| bad("provider key"))?;
+            let region = index.region(text(5, "region")?);
+            let claim_id = text(3, "claim")?;
+            let claim = match &last_claim {
+                Some(c) if **c == *claim_id => c.clone(),
+                _ => {
+                    let c: std::sync::Arc<str> = claim_id.into();
+                    last_claim = Some(c.clone());
+                    c
+                }
+            };
             index.load(
-                MemberKey {
-                    payer: get(0)?.into(),
-                    member: get(1)?.into(),
-                    patient,
-                },
+                text(0, "payer")?,
+                text(1, "member")?,
+                patient,
                 Record {
-                    claim: get(3)?.into(),
-                    code: get(4)?.as_str().into(),
+                    claim,
+                    code: text(4, "code")?.into(),
                     region,
                     side,
                     date,
@@ -404,7 +421,7 @@ fn iso_date(d: Date) -> [u8; 10] {
 
 #[cfg(test)]
 mod tests {
-    use super::super::index::{Frequency, HistClaim, Service};
+    use super::super::index::{Frequency, HistClaim, MemberKey, Service};
     use super::*;
 
     fn claim(id: &str, date: &str) -> HistClaim {
