@@ -56,6 +56,8 @@ impl ControlNumbers {
 pub struct X12Writer<W: Write> {
     out: W,
     delims: Delimiters,
+    /// The bytes a value cannot hold (delimiters and line ends), which are written as blanks.
+    blank: [bool; 256],
     eol: &'static [u8],
     trim: bool,
     line: Vec<u8>,
@@ -75,9 +77,23 @@ pub struct SegmentBuilder<'w, W: Write> {
 impl<W: Write> X12Writer<W> {
     /// A writer with the given delimiters, writing `eol` (e.g. `b"\n"` or `b""`) after each terminator.
     pub fn new(out: W, delims: Delimiters, eol: &'static [u8]) -> Self {
+        let mut blank = [false; 256];
+        for b in [
+            delims.element,
+            delims.component,
+            delims.segment,
+            b'\r',
+            b'\n',
+        ]
+        .into_iter()
+        .chain(delims.repetition)
+        {
+            blank[usize::from(b)] = true;
+        }
         X12Writer {
             out,
             delims,
+            blank,
             eol,
             trim: true,
             line: Vec::with_capacity(256),
@@ -136,8 +152,8 @@ impl<W: Write> X12Writer<W> {
     /// delimiter inside a value would change the structure. Values rarely hold one, so the
     /// clean run before the first is copied in one piece.
     fn push_value(&mut self, value: &[u8]) {
-        let d = self.delims;
-        let blank = |b: u8| d.is_delimiter(b) || b == b'\r' || b == b'\n';
+        let table = &self.blank;
+        let blank = |b: u8| table[usize::from(b)];
         let clean = value.iter().position(|&b| blank(b)).unwrap_or(value.len());
         let (head, rest) = value.split_at(clean);
         self.line.extend_from_slice(head);
