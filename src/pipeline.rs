@@ -737,7 +737,7 @@ pub fn scrub_input(
                                 rules: &engine.rules,
                                 redact: settings.redact,
                             },
-                            io::BufReader::new(claims),
+                            io::BufReader::with_capacity(1 << 20, claims),
                             &mut html,
                         )
                         .map_err(|e| Error::io(&html_path, e))?;

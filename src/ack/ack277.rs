@@ -7,7 +7,8 @@
 use std::io::{self, Write};
 use std::ops::Range;
 
-use super::claim277::{amount, extras, finding_text, fit, write_stc, Frag, Render277};
+use super::claim277::{finding_text, fit, write_stc, Frag, Render277};
+use super::num::Num;
 use super::spool::Spool;
 use super::{reply_envelope, Reserved277};
 use crate::clock::Timestamp;
@@ -168,7 +169,9 @@ impl<'w> Ack277Writer<'w> {
 
     /// Appends bytes of whole segments to the transaction set being spooled.
     fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.segments += memchr::memchr_iter(self.terminator, bytes).count() as u32;
+        let t = self.terminator;
+        // A plain count: the compiler vectorizes it, and most pieces are a few segments.
+        self.segments += bytes.iter().filter(|&&b| b == t).count() as u32;
         self.spool.append(bytes)
     }
 
@@ -204,12 +207,12 @@ impl<'w> Ack277Writer<'w> {
             }
         }
         let date = self.render.date.clone();
-        let control = format!("{:04}", self.group_sets + 1);
+        let control = Num::padded(u64::from(self.group_sets) + 1, 4);
         let w = &mut self.scratch;
         self.segments = 0;
         w.segment("ST")
             .el("277")
-            .el(&control)
+            .el(control)
             .el(VERSION_277)
             .end()?;
         let bht03 = fit(header.bht03.as_bytes(), 1, 50);
@@ -253,12 +256,12 @@ impl<'w> Ack277Writer<'w> {
             .el(fit(s.id.as_bytes(), 2, 80))
             .end()?;
         w.segment("TRN").el("2").el(bht03).end()?;
-        write_stc(
+        write_stc::<_, &str>(
             w,
             "A1:19:AY",
             &date,
             "WQ",
-            Some(&amount(all.total())),
+            Some(Num::amount(all.total()).as_str()),
             &[],
             "",
         )?;
@@ -271,7 +274,7 @@ impl<'w> Ack277Writer<'w> {
             let first = &claims[range.start];
             self.scratch
                 .segment("HL")
-                .el(provider_hl.to_string())
+                .el(Num::uint(provider_hl.into()))
                 .el("2")
                 .el("19")
                 .el("1")
@@ -280,12 +283,12 @@ impl<'w> Ack277Writer<'w> {
             self.put(first.provider())?;
             let w = &mut self.scratch;
             w.segment("TRN").el("1").el("0").end()?;
-            write_stc(
+            write_stc::<_, &str>(
                 w,
                 "A1:19:AY",
                 "",
                 "WQ",
-                Some(&amount(sums.total())),
+                Some(Num::amount(sums.total()).as_str()),
                 &[],
                 "",
             )?;
@@ -295,37 +298,29 @@ impl<'w> Ack277Writer<'w> {
                 hl += 1;
                 self.scratch
                     .segment("HL")
-                    .el(hl.to_string())
-                    .el(provider_hl.to_string())
+                    .el(Num::uint(hl.into()))
+                    .el(Num::uint(provider_hl.into()))
                     .el("PT")
                     .end()?;
                 self.put_scratch()?;
                 self.put(c.part(c.frag.patient..c.frag.stc))?;
-                let structural: Vec<&Finding> = c
-                    .structural
-                    .iter()
-                    .filter(|f| f.severity == Severity::Reject)
-                    .collect();
-                self.reject_stcs(&structural, "A3:684", &date, c.cents)?;
+                let structural = rejecting(c.structural);
+                self.reject_stcs(structural, "A3:684", &date, c.cents)?;
                 // The edits' own STCs: their rejections always; their acceptance only when
                 // nothing else rejects the claim.
-                let later: Vec<&Finding> = c
-                    .later
-                    .iter()
-                    .filter(|f| f.severity == Severity::Reject)
-                    .collect();
-                if c.edit_rejected || (structural.is_empty() && later.is_empty()) {
+                let later = rejecting(c.later);
+                if c.edit_rejected || (structural.is_none() && later.is_none()) {
                     self.put(c.part(c.frag.stc..c.frag.tail))?;
                 }
-                self.reject_stcs(&later, "A3:21", &date, c.cents)?;
+                self.reject_stcs(later, "A3:21", &date, c.cents)?;
                 self.put(c.part(c.frag.tail..c.frag.end))?;
             }
         }
         let count = self.segments + 1;
         self.scratch
             .segment("SE")
-            .el(count.to_string())
-            .el(&control)
+            .el(Num::uint(count.into()))
+            .el(control)
             .end()?;
         self.put_scratch()?;
         self.group_sets += 1;
@@ -339,21 +334,23 @@ impl<'w> Ack277Writer<'w> {
     /// for a finding without a 277CA code of its own.
     fn reject_stcs(
         &mut self,
-        findings: &[&Finding],
+        findings: Option<&[Finding]>,
         fallback: &str,
         date: &str,
         cents: i64,
     ) -> io::Result<()> {
-        let charge = amount(cents);
-        for f in findings {
-            let extra = extras(f);
+        let Some(findings) = findings else {
+            return Ok(());
+        };
+        let charge = Num::amount(cents);
+        for f in findings.iter().filter(|f| f.severity == Severity::Reject) {
             write_stc(
                 &mut self.scratch,
                 f.stc.as_deref().unwrap_or(fallback),
                 date,
                 "U",
-                Some(&charge),
-                &extra,
+                Some(charge.as_str()),
+                &f.stc_extra,
                 &finding_text(f),
             )?;
         }
@@ -429,20 +426,20 @@ impl<'w> Ack277Writer<'w> {
                 .el(fit(g.header.sender.as_bytes(), 2, 15))
                 .el(&self.render.date)
                 .el(self.now.hhmm())
-                .el(gs06.to_string())
+                .el(Num::uint(gs06))
                 .el("X")
                 .el(VERSION_277)
                 .end()?;
             self.spool.copy_to(g.range.clone(), w.get_mut())?;
             w.segment("GE")
-                .el(g.sets.to_string())
-                .el(gs06.to_string())
+                .el(Num::uint(g.sets.into()))
+                .el(Num::uint(gs06))
                 .end()?;
             written += 1;
         }
         w.segment("IEA")
-            .el(written.to_string())
-            .el(format!("{control:09}"))
+            .el(Num::uint(written.into()))
+            .el(Num::padded(control, 9))
             .end()?;
         w.get_mut().flush()
     }
@@ -455,31 +452,39 @@ impl<'w> Ack277Writer<'w> {
     }
 }
 
+/// `findings` when any of them rejects (only those become STCs), else None.
+fn rejecting(findings: &[Finding]) -> Option<&[Finding]> {
+    findings
+        .iter()
+        .any(|f| f.severity == Severity::Reject)
+        .then_some(findings)
+}
+
 /// QTY and AMT roll-ups: counts and amounts accepted and rejected, each only when its count
 /// is not zero.
 fn roll_up(w: &mut X12Writer<Vec<u8>>, s: &Sums, qty: [&str; 2]) -> io::Result<()> {
     if s.accepted > 0 {
         w.segment("QTY")
             .el(qty[0])
-            .el(s.accepted.to_string())
+            .el(Num::uint(s.accepted))
             .end()?;
     }
     if s.rejected > 0 {
         w.segment("QTY")
             .el(qty[1])
-            .el(s.rejected.to_string())
+            .el(Num::uint(s.rejected))
             .end()?;
     }
     if s.accepted > 0 {
         w.segment("AMT")
             .el("YU")
-            .el(amount(s.accepted_cents))
+            .el(Num::amount(s.accepted_cents))
             .end()?;
     }
     if s.rejected > 0 {
         w.segment("AMT")
             .el("YY")
-            .el(amount(s.rejected_cents))
+            .el(Num::amount(s.rejected_cents))
             .end()?;
     }
     Ok(())

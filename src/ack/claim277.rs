@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
+use super::num::{Num, D8};
 use crate::claim::view::ClaimView;
 use crate::claim::{Date, DateRange, Kind, Money};
 use crate::edit::facts::Facts;
 use crate::edit::finding::{Finding, Severity};
+use crate::x12::writer::SegmentBuilder;
 use crate::x12::{Delimiters, X12Writer};
 
 /// STC12 is at most 264 characters.
@@ -55,15 +57,15 @@ pub fn amount(cents: i64) -> String {
 
 /// `CCYYMMDD`.
 pub fn d8(d: Date) -> String {
-    format!("{:04}{:02}{:02}", d.year, d.month, d.day)
+    String::from_utf8_lossy(D8::day(d).as_bytes()).into_owned()
 }
 
 /// A DTP qualifier and value for a date or range: `D8` for one day, `RD8` for a span.
-pub fn dtp_value(r: DateRange) -> (&'static str, String) {
+pub fn dtp_value(r: DateRange) -> (&'static str, D8) {
     if r.from == r.thru {
-        ("D8", d8(r.from))
+        ("D8", D8::day(r.from))
     } else {
-        ("RD8", format!("{}-{}", d8(r.from), d8(r.thru)))
+        ("RD8", D8::span(r.from, r.thru))
     }
 }
 
@@ -101,24 +103,36 @@ pub fn free_text(s: &str, max: usize) -> String {
     out
 }
 
-/// The components of a `category:status[:entity]` code.
-fn parts(code: &str) -> Vec<&[u8]> {
-    code.split(':').map(str::as_bytes).collect()
+/// Appends a `category:status[:entity]` code as a composite (its components split on the
+/// stack: a code has at most four).
+fn code_comp<'w, W: std::io::Write>(s: SegmentBuilder<'w, W>, code: &str) -> SegmentBuilder<'w, W> {
+    let mut parts: [&[u8]; 4] = [b""; 4];
+    let mut n = 0;
+    for p in code.split(':') {
+        match parts.get_mut(n) {
+            Some(slot) => *slot = p.as_bytes(),
+            None => {
+                let all: Vec<&[u8]> = code.split(':').map(str::as_bytes).collect();
+                return s.comp(&all);
+            }
+        }
+        n += 1;
+    }
+    s.comp(&parts[..n])
 }
 
 /// One STC segment of a 2200D (or, without `amount` and `text`, a 2220D).
-pub fn write_stc<W: std::io::Write>(
+pub fn write_stc<W: std::io::Write, E: AsRef<str>>(
     w: &mut X12Writer<W>,
     code: &str,
     date: &str,
     action: &str,
     amount: Option<&str>,
-    extra: &[&str],
+    extra: &[E],
     text: &str,
 ) -> std::io::Result<()> {
-    let mut s = w
-        .segment("STC")
-        .comp(&parts(code))
+    let s = w.segment("STC");
+    let mut s = code_comp(s, code)
         .el(date)
         .el(action)
         .el(amount.unwrap_or(""));
@@ -127,7 +141,7 @@ pub fn write_stc<W: std::io::Write>(
     }
     for i in 0..2 {
         s = match extra.get(i) {
-            Some(c) => s.comp(&parts(c)),
+            Some(c) => code_comp(s, c.as_ref()),
             None => s.el(""),
         };
     }
@@ -269,40 +283,36 @@ impl ClaimAcks {
     /// The 2200D STC segments the edits call for: one per reject finding, or the acceptance
     /// (with the warnings in STC12).
     fn stcs(&mut self, f: &Facts<'_>, findings: &[Finding]) -> std::io::Result<()> {
-        let charge = amount(f.charge.map_or(0, |c| c.cents));
-        let date = std::mem::take(&mut self.date);
-        let res = (|| {
-            let mut rejected = false;
-            for x in findings.iter().filter(|x| x.severity == Severity::Reject) {
-                rejected = true;
-                let extra = extras(x);
-                write_stc(
-                    &mut self.w,
-                    x.stc.as_deref().unwrap_or(FALLBACK_STC),
-                    &date,
-                    "U",
-                    Some(&charge),
-                    &extra,
-                    &finding_text(x),
-                )?;
-            }
-            if !rejected {
-                let warns: Vec<String> = findings
-                    .iter()
-                    .filter(|x| x.severity == Severity::Warn)
-                    .map(|x| format!("{} {}", x.edit, x.message))
-                    .collect();
-                let text = if warns.is_empty() {
-                    String::new()
-                } else {
-                    free_text(&format!("warning {}", warns.join("; ")), STC12_MAX)
-                };
-                write_stc(&mut self.w, "A2:20", &date, "WQ", Some(&charge), &[], &text)?;
-            }
-            Ok(())
-        })();
-        self.date = date;
-        res
+        let charge = Num::amount(f.charge.map_or(0, |c| c.cents));
+        let charge = Some(charge.as_str());
+        let date = &self.date;
+        let mut rejected = false;
+        for x in findings.iter().filter(|x| x.severity == Severity::Reject) {
+            rejected = true;
+            write_stc(
+                &mut self.w,
+                x.stc.as_deref().unwrap_or(FALLBACK_STC),
+                date,
+                "U",
+                charge,
+                &x.stc_extra,
+                &finding_text(x),
+            )?;
+        }
+        if !rejected {
+            let warns: Vec<String> = findings
+                .iter()
+                .filter(|x| x.severity == Severity::Warn)
+                .map(|x| format!("{} {}", x.edit, x.message))
+                .collect();
+            let text = if warns.is_empty() {
+                String::new()
+            } else {
+                free_text(&format!("warning {}", warns.join("; ")), STC12_MAX)
+            };
+            write_stc::<_, &str>(&mut self.w, "A2:20", date, "WQ", charge, &[], &text)?;
+        }
+        Ok(())
     }
 
     /// REF*D9, REF*BLT, DTP*472 and a 2220D for each line a reject finding names.
@@ -317,13 +327,12 @@ impl ClaimAcks {
                 .el(fit(&f.type_of_bill(), 1, 50))
                 .end()?;
         }
-        let dates = claim_dates(f).map_or_else(|| ("D8", self.date.clone()), dtp_value);
-        self.w
-            .segment("DTP")
-            .el("472")
-            .el(dates.0)
-            .el(dates.1)
-            .end()?;
+        let dtp = self.w.segment("DTP").el("472");
+        match claim_dates(f).map(dtp_value) {
+            Some((q, v)) => dtp.el(q).el(v),
+            None => dtp.el("D8").el(&self.date),
+        }
+        .end()?;
         for line in &f.lines {
             let codes: Vec<&str> = findings
                 .iter()
@@ -357,13 +366,13 @@ impl ClaimAcks {
             let service: Vec<&[u8]> = service.iter().map(|c| &**c).collect();
             let units = line
                 .units
-                .map(|u| amount(u.cents))
-                .filter(|u| digits(u) <= 15)
-                .unwrap_or_default();
+                .map(|u| Num::amount(u.cents))
+                .filter(|u| digits(u.as_str()) <= 15);
+            let units = units.as_ref().map_or(&b""[..], Num::as_bytes);
             self.w
                 .segment("SVC")
                 .comp(&service)
-                .el(amount(line.charge.map_or(0, |c: Money| c.cents)))
+                .el(Num::amount(line.charge.map_or(0, |c: Money| c.cents)))
                 .el("")
                 .el(if f.kind() == Kind::Institutional {
                     fit(line.revenue, 0, 48)
@@ -374,9 +383,8 @@ impl ClaimAcks {
                 .el("")
                 .el(units)
                 .end()?;
-            let extra: Vec<&str> = rest.iter().take(2).copied().collect();
-            let date = self.date.clone();
-            write_stc(&mut self.w, first, &date, "U", None, &extra, "")?;
+            let extra = rest.get(..2).unwrap_or(rest);
+            write_stc(&mut self.w, first, &self.date, "U", None, extra, "")?;
             if let Some(c) = line.control.filter(|c| !c.is_empty()) {
                 self.w.segment("REF").el("FJ").el(fit(c, 1, 50)).end()?;
             }

@@ -7,6 +7,7 @@
 pub mod ack277;
 pub mod ack999;
 pub mod claim277;
+pub mod num;
 pub mod read;
 pub mod read277;
 pub mod spool;

@@ -91,11 +91,7 @@ impl Spool {
             None => out.write_all(&self.mem[range.start as usize..range.end as usize]),
             Some((f, _)) => {
                 f.seek(SeekFrom::Start(range.start))?;
-                let n = io::copy(&mut Read::by_ref(f).take(range.end - range.start), out)?;
-                if n != range.end - range.start {
-                    return Err(io::Error::other("spool file shorter than written"));
-                }
-                Ok(())
+                copy_exact(f, range.end - range.start, out)
             }
         }
     }
@@ -106,6 +102,31 @@ impl Spool {
         self.file = None;
     }
 }
+
+/// Copies the next `len` bytes of `f` to `out` in large pieces (a writer's buffer is bypassed
+/// for pieces this size, so each byte is copied once on the way).
+fn copy_exact(f: &mut File, len: u64, out: &mut dyn Write) -> io::Result<()> {
+    let mut buf = vec![0u8; (len.min(COPY_PIECE as u64)) as usize];
+    let mut left = len;
+    while left > 0 {
+        let want = (left.min(buf.len() as u64)) as usize;
+        let piece = buf.get_mut(..want).unwrap_or_default();
+        let n = match f.read(piece) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Err(io::Error::other("spool file shorter than written"));
+        }
+        out.write_all(piece.get(..n).unwrap_or_default())?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// The piece [`copy_exact`] reads and writes at a time.
+const COPY_PIECE: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -153,17 +153,19 @@ pub fn write_report(
     };
     let mut shown = 0usize;
     let mut more = 0usize;
-    for line in claims.lines() {
-        let line = line?;
-        // Most claims have no finding: skip them without parsing.
-        if line.contains("\"findings\":[]") {
+    // Most claims have no finding: they are skipped without parsing (or a String per line).
+    let no_findings = memchr::memmem::Finder::new(b"\"findings\":[]");
+    let mut claims = claims;
+    let mut buf = Vec::new();
+    while let Some(line) = next_line(&mut claims, &mut buf)? {
+        if no_findings.find(line).is_some() {
             continue;
         }
         if shown >= SHOWN {
             more += 1;
             continue;
         }
-        let c: ClaimLine = serde_json::from_str(&line).map_err(io::Error::other)?;
+        let c: ClaimLine = serde_json::from_slice(line).map_err(io::Error::other)?;
         if c.findings.is_empty() {
             continue;
         }
@@ -180,6 +182,21 @@ pub fn write_report(
         )?;
     }
     writeln!(out, "</body></html>")
+}
+
+/// The next line of `src` read into `buf`, without its line end (as [`BufRead::lines`] gives
+/// it, and failing as it does on a line that is not UTF-8); None at the end.
+fn next_line<'b>(src: &mut impl BufRead, buf: &'b mut Vec<u8>) -> io::Result<Option<&'b [u8]>> {
+    buf.clear();
+    if src.read_until(b'\n', buf)? == 0 {
+        return Ok(None);
+    }
+    let line = match buf.strip_suffix(b"\n") {
+        Some(l) => l.strip_suffix(b"\r").unwrap_or(l),
+        None => &buf[..],
+    };
+    std::str::from_utf8(line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok(Some(line))
 }
 
 fn write_claim(

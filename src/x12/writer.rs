@@ -56,6 +56,8 @@ impl ControlNumbers {
 pub struct X12Writer<W: Write> {
     out: W,
     delims: Delimiters,
+    /// The bytes a value cannot hold (delimiters and line ends), which are written as blanks.
+    blank: [bool; 256],
     eol: &'static [u8],
     trim: bool,
     line: Vec<u8>,
@@ -75,9 +77,23 @@ pub struct SegmentBuilder<'w, W: Write> {
 impl<W: Write> X12Writer<W> {
     /// A writer with the given delimiters, writing `eol` (e.g. `b"\n"` or `b""`) after each terminator.
     pub fn new(out: W, delims: Delimiters, eol: &'static [u8]) -> Self {
+        let mut blank = [false; 256];
+        for b in [
+            delims.element,
+            delims.component,
+            delims.segment,
+            b'\r',
+            b'\n',
+        ]
+        .into_iter()
+        .chain(delims.repetition)
+        {
+            blank[usize::from(b)] = true;
+        }
         X12Writer {
             out,
             delims,
+            blank,
             eol,
             trim: true,
             line: Vec::with_capacity(256),
@@ -132,16 +148,17 @@ impl<W: Write> X12Writer<W> {
         seg.end()
     }
 
+    /// Appends a value with its delimiters (and line ends) blanked: X12 has no escape, so a
+    /// delimiter inside a value would change the structure. Values rarely hold one, so the
+    /// clean run before the first is copied in one piece.
     fn push_value(&mut self, value: &[u8]) {
-        let d = self.delims;
-        // X12 has no escape: a delimiter inside a value would change the structure.
-        self.line.extend(value.iter().map(|&b| {
-            if d.is_delimiter(b) || b == b'\r' || b == b'\n' {
-                b' '
-            } else {
-                b
-            }
-        }));
+        let table = &self.blank;
+        let blank = |b: u8| table[usize::from(b)];
+        let clean = value.iter().position(|&b| blank(b)).unwrap_or(value.len());
+        let (head, rest) = value.split_at(clean);
+        self.line.extend_from_slice(head);
+        self.line
+            .extend(rest.iter().map(|&b| if blank(b) { b' ' } else { b }));
     }
 
     fn emit(&mut self) -> io::Result<()> {
@@ -313,39 +330,50 @@ impl<W: Write> SegmentBuilder<'_, W> {
     }
 
     /// Appends a composite element; trailing empty components are dropped (unless kept).
-    pub fn comp(self, parts: &[&[u8]]) -> Self {
-        self.repeated(&[parts.to_vec()])
+    pub fn comp(mut self, parts: &[&[u8]]) -> Self {
+        self.separator();
+        self.components(parts);
+        let empty = parts.iter().all(|p| p.is_empty());
+        if !empty || !self.w.trim {
+            self.kept = self.w.line.len();
+        }
+        self
     }
 
     /// Appends an element with repetitions, each a list of components.
     pub fn repeated(mut self, reps: &[Vec<&[u8]>]) -> Self {
         self.separator();
-        let d = self.w.delims;
-        let trim = self.w.trim;
+        let rep = self.w.delims.repetition.unwrap_or(b'^');
         for (ri, parts) in reps.iter().enumerate() {
             if ri > 0 {
-                self.w.line.push(d.repetition.unwrap_or(b'^'));
+                self.w.line.push(rep);
             }
-            let used = if trim {
-                parts
-                    .iter()
-                    .rposition(|p| !p.is_empty())
-                    .map_or(0, |i| i + 1)
-            } else {
-                parts.len()
-            };
-            for (ci, part) in parts[..used].iter().enumerate() {
-                if ci > 0 {
-                    self.w.line.push(d.component);
-                }
-                self.w.push_value(part);
-            }
+            self.components(parts);
         }
         let empty = reps.iter().all(|r| r.iter().all(|p| p.is_empty())) && reps.len() <= 1;
-        if !empty || !trim {
+        if !empty || !self.w.trim {
             self.kept = self.w.line.len();
         }
         self
+    }
+
+    /// The components of one repetition; trailing empty ones are dropped (unless kept).
+    fn components(&mut self, parts: &[&[u8]]) {
+        let used = if self.w.trim {
+            parts
+                .iter()
+                .rposition(|p| !p.is_empty())
+                .map_or(0, |i| i + 1)
+        } else {
+            parts.len()
+        };
+        let component = self.w.delims.component;
+        for (ci, part) in parts[..used].iter().enumerate() {
+            if ci > 0 {
+                self.w.line.push(component);
+            }
+            self.w.push_value(part);
+        }
     }
 
     /// Ends the segment: trailing empty elements are dropped (unless kept), then the terminator is written.
