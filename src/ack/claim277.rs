@@ -10,6 +10,7 @@ use crate::claim::{Date, DateRange, Kind, Money};
 use crate::edit::facts::Facts;
 use crate::edit::finding::{Finding, Severity};
 use crate::x12::writer::SegmentBuilder;
+use crate::x12::Segment;
 use crate::x12::{Delimiters, X12Writer};
 
 /// STC12 is at most 264 characters.
@@ -236,8 +237,8 @@ impl ClaimAcks {
 
     /// 2100C: the billing provider.
     fn provider(&mut self, view: &ClaimView<'_>) -> std::io::Result<()> {
-        let nm1 = view.context_nm1(b"85");
-        let v = |i: usize| nm1.as_ref().map_or(&b""[..], |s| s.value(i));
+        let values = nm1_values(view.context_nm1(b"85"));
+        let v = |i: usize| values[i];
         let person = v(2) == b"1";
         let (qualifier, id): (&[u8], &[u8]) = if v(8) == b"XX" && v(9).len() >= 2 {
             (b"XX", v(9))
@@ -263,8 +264,8 @@ impl ClaimAcks {
 
     /// 2100D and the 2200D TRN: the patient (or the subscriber who is the patient), CLM01.
     fn patient(&mut self, view: &ClaimView<'_>, f: &Facts<'_>) -> std::io::Result<()> {
-        let nm1 = view.context_nm1(b"QC").or_else(|| view.context_nm1(b"IL"));
-        let v = |i: usize| nm1.as_ref().map_or(&b""[..], |s| s.value(i));
+        let values = nm1_values(view.context_nm1_or(b"QC", b"IL"));
+        let v = |i: usize| values[i];
         self.w
             .segment("NM1")
             .el("QC")
@@ -395,6 +396,17 @@ impl ClaimAcks {
         }
         Ok(())
     }
+}
+
+/// NM101…NM109 of an NM1 (empty when absent) at their element numbers, split in one pass.
+fn nm1_values(nm1: Option<Segment<'_>>) -> [&[u8]; 10] {
+    let mut values: [&[u8]; 10] = [b""; 10];
+    if let Some(s) = nm1 {
+        for (slot, e) in values.iter_mut().skip(1).zip(s.elements()) {
+            *slot = e.as_bytes();
+        }
+    }
+    values
 }
 
 /// The claim's service dates: the 837I statement period, else the span of its line dates,

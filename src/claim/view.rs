@@ -139,31 +139,50 @@ impl<'b> ClaimView<'b> {
     /// The first context NM1 (billing provider, subscriber, payer, patient loops) whose NM101
     /// is `entity` (`85`, `IL`, `PR`, `QC`, …).
     pub fn context_nm1(&self, entity: &[u8]) -> Option<Segment<'b>> {
+        self.context_nm1_or(entity, entity)
+    }
+
+    /// The first context NM1 whose NM101 is `entity`, else the first whose NM101 is
+    /// `fallback`: `context_nm1(entity).or_else(|| context_nm1(fallback))` in one pass.
+    pub fn context_nm1_or(&self, entity: &[u8], fallback: &[u8]) -> Option<Segment<'b>> {
         let ctx = self.context()?;
         let sep = self.batch.delimiters.element;
         // Only a segment whose bytes start `NM1*<entity>*` is parsed.
-        let wanted = |raw: &[u8]| {
+        let wanted = |raw: &[u8], entity: &[u8]| {
             raw.len() > 4 + entity.len()
                 && raw.starts_with(b"NM1")
                 && raw[3] == sep
                 && raw[4..].starts_with(entity)
                 && raw.get(4 + entity.len()).is_none_or(|&b| b == sep)
         };
-        [
+        let mut second: Option<Segment<'b>> = None;
+        for i in [
             ctx.billing.clone(),
             ctx.subscriber.clone(),
             ctx.patient.clone(),
         ]
         .into_iter()
         .flatten()
-        .find_map(|i| {
-            let r = self.batch.segs.get(i as usize)?;
-            let raw = self
+        {
+            let Some(r) = self.batch.segs.get(i as usize) else {
+                continue;
+            };
+            let Some(raw) = self
                 .batch
                 .data
-                .get(r.start as usize..(r.start + r.len) as usize)?;
-            wanted(raw).then(|| Segment::parse(raw, self.batch.delimiters).ok())?
-        })
+                .get(r.start as usize..(r.start + r.len) as usize)
+            else {
+                continue;
+            };
+            if wanted(raw, entity) {
+                if let Ok(s) = Segment::parse(raw, self.batch.delimiters) {
+                    return Some(s);
+                }
+            } else if second.is_none() && wanted(raw, fallback) {
+                second = Segment::parse(raw, self.batch.delimiters).ok();
+            }
+        }
+        second
     }
 
     /// The claim's own segments (2300 and below), in order.
