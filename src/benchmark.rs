@@ -268,17 +268,7 @@ impl Bench<'_> {
     /// Settings for a run on `threads` threads in all (the reading thread and `threads - 1`
     /// edit workers), writing the HTML report when `html`.
     fn settings(&self, threads: usize, html: bool) -> Result<Settings, Error> {
-        let pool = if threads > 1 {
-            Some(Arc::new(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads - 1)
-                    .thread_name(|i| format!("scrub837-edit-{i}"))
-                    .build()
-                    .map_err(|e| Error::Config(format!("--threads: {e}")))?,
-            ))
-        } else {
-            None
-        };
+        let pool = crate::cli::edit_pool(threads)?;
         Ok(Settings {
             out_dir: self.out_dir.clone(),
             now: self.now,

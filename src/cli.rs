@@ -305,6 +305,20 @@ fn progress_bar(quiet: bool, inputs: &[crate::input::Input]) -> Option<indicatif
 }
 
 /// Loads the rule pack: `dir`, or the bundled packs.
+/// The edit workers for `threads` threads in all: the reading thread and `threads - 1` workers
+/// (none with one thread: the reading thread edits).
+pub fn edit_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, Error> {
+    if threads <= 1 {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads - 1)
+        .thread_name(|i| format!("scrub837-edit-{i}"))
+        .build()
+        .map(|p| Some(Arc::new(p)))
+        .map_err(|e| Error::Config(format!("--threads: {e}")))
+}
+
 pub fn load_rules(dir: Option<&std::path::Path>) -> Result<RuleSet, Error> {
     match dir {
         Some(d) => RuleSet::from_dir(d),
@@ -346,17 +360,7 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
             .ok_or_else(|| Error::Config("--now: not a calendar date".into()))?;
         Some(Arc::new(Engine::new(Arc::new(rules), today)))
     };
-    let pool = if threads > 1 {
-        Some(Arc::new(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads - 1)
-                .thread_name(|i| format!("scrub837-edit-{i}"))
-                .build()
-                .map_err(|e| Error::Config(format!("--threads: {e}")))?,
-        ))
-    } else {
-        None
-    };
+    let pool = edit_pool(threads)?;
     Ok(Settings {
         log_phi: false,
         progress: None,
