@@ -6,16 +6,11 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{fixture, fixtures_in, gen837, golden, root, scrub_bytes, settings_threads, NOW};
+use common::{
+    claim_edits as edits, fixture, fixtures_in, gen837, golden, root, scrub_bytes,
+    settings_threads, NOW,
+};
 use scrub837::report::claims_jsonl::{read_claims, ClaimLine};
-
-fn edits(c: &ClaimLine, severity: &str) -> BTreeSet<String> {
-    c.findings
-        .iter()
-        .filter(|f| f.severity == severity)
-        .map(|f| f.edit.clone())
-        .collect()
-}
 
 fn set(cell: &str) -> BTreeSet<String> {
     if cell == "-" {

@@ -7,10 +7,10 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{gen837, scrub_bytes};
+use common::{claim_edits as edits, gen837, scrub_bytes};
 use scrub837::claim::Kind;
 use scrub837::gen::{generate, Defect, Options, Written};
-use scrub837::report::claims_jsonl::{read_claims, ClaimLine};
+use scrub837::report::claims_jsonl::read_claims;
 
 /// Generates in memory; returns the X12, the truth file and the counts.
 fn gen(opts: &Options) -> (Vec<u8>, String, Written) {
@@ -37,14 +37,6 @@ fn rows(truth: &str) -> Vec<Vec<&str>> {
             assert_eq!(cells.len(), 4, "truth line {l:?}");
             cells
         })
-        .collect()
-}
-
-fn edits(c: &ClaimLine, severity: &str) -> BTreeSet<String> {
-    c.findings
-        .iter()
-        .filter(|f| f.severity == severity)
-        .map(|f| f.edit.clone())
         .collect()
 }
 

@@ -410,3 +410,15 @@ pub fn scrub_with_engine(
     .expect("reading memory cannot fail");
     (scrubbed, lines)
 }
+
+/// The edit ids of a claim line's findings of one severity (`reject` or `warn`).
+pub fn claim_edits(
+    c: &scrub837::report::claims_jsonl::ClaimLine,
+    severity: &str,
+) -> std::collections::BTreeSet<String> {
+    c.findings
+        .iter()
+        .filter(|f| f.severity == severity)
+        .map(|f| f.edit.clone())
+        .collect()
+}
