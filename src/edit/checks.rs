@@ -1246,6 +1246,21 @@ impl Check {
     }
 }
 
+/// The MUE table a units rule reads (`table` parameter) for the claim's setting, if loaded.
+fn mue_for<'c>(
+    table: Option<Provenance>,
+    f: &Facts<'_>,
+    cx: &Context<'c>,
+) -> Option<&'c MueEditions> {
+    table.and_then(|p| cx.tables.mue(p, Setting::of(f.kind())))
+}
+
+/// The citation a finding from an MUE table carries: the table, edition and file, for a CMS
+/// table (not for the curated excerpt).
+fn cms_cite(t: &super::cms::MueTable) -> Option<Arc<str>> {
+    (t.info.provenance == Provenance::Cms).then(|| t.info.cite.clone())
+}
+
 /// A per-date-of-service unit limit one of a claim's codes is under (an MUE with MAI 2 or 3,
 /// or a `units_per_day` rule's own limit): what the history stage needs to add the units of
 /// the member's other claims of that date.
@@ -1285,18 +1300,14 @@ impl Check {
             } => (codes, *table, Some(*max_units), None),
             _ => return,
         };
-        let mue = table.and_then(|p| cx.tables.mue(p, Setting::of(f.kind())));
+        let mue = mue_for(table, f, cx);
         for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
             let Some(date) = f.line_date(l) else {
                 continue;
             };
             let (limit, mai, cite) = match mue.and_then(|m| m.get(l.code, Some(date))) {
                 Some((row, _)) if row.mai == 1 => continue,
-                Some((row, t)) => (
-                    row.value,
-                    Some(row.mai),
-                    (t.info.provenance == Provenance::Cms).then(|| t.info.cite.clone()),
-                ),
+                Some((row, t)) => (row.value, Some(row.mai), cms_cite(t)),
                 None => match own_limit {
                     Some(max) => (max, None, None),
                     None => continue,
@@ -1331,7 +1342,7 @@ impl Check {
             Check::UnitsPerDay { codes, table, .. } => (codes, *table, false),
             _ => return,
         };
-        let mue = table.and_then(|p| cx.tables.mue(p, Setting::of(f.kind())));
+        let mue = mue_for(table, f, cx);
         let listed = |l: &Line<'_>| mue.is_some_and(|m| m.get(l.code, f.line_date(l)).is_some());
         let own = || {
             f.lines
@@ -1431,9 +1442,6 @@ fn mue_hits(f: &Facts<'_>, codes: &CodeSet, mue: &MueEditions, variants: bool, o
         mai: u8,
         cite: Option<Arc<str>>,
     }
-    let cite_of = |t: &super::cms::MueTable| {
-        (t.info.provenance == Provenance::Cms).then(|| t.info.cite.clone())
-    };
     let mut days: Vec<Day<'_, '_>> = Vec::new();
     for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
         let d = f.line_date(l);
@@ -1454,7 +1462,7 @@ fn mue_hits(f: &Facts<'_>, codes: &CodeSet, mue: &MueEditions, variants: bool, o
                         row.value
                     ),
                     variant: variants.then_some("units"),
-                    table: cite_of(table),
+                    table: cms_cite(table),
                 });
             }
             continue;
@@ -1469,7 +1477,7 @@ fn mue_hits(f: &Facts<'_>, codes: &CodeSet, mue: &MueEditions, variants: bool, o
                     first_over: None,
                     value: row.value,
                     mai: row.mai,
-                    cite: cite_of(table),
+                    cite: cms_cite(table),
                 });
                 days.len() - 1
             }
