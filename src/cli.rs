@@ -249,6 +249,12 @@ pub struct ScrubArgs {
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
 
+    /// Member history to keep in memory, in MiB: past it, the members used least recently move
+    /// to a temporary database on disk until they are seen again, so memory stays bounded on
+    /// any input.
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    pub history_memory: usize,
+
     /// A CMS NCCI procedure-to-procedure table (ccipra…/ccioph… .txt, unzipped) for E-34; may
     /// be given more than once (one per part file).
     #[arg(long = "ncci-ptp", value_name = "FILE")]
@@ -397,6 +403,7 @@ fn open_history(args: &ScrubArgs, settings: &Settings) -> Result<RunHistory, Err
         return Ok((None, None));
     };
     let mut index = HistoryIndex::new(engine.history.region_names());
+    index.set_budget(args.history_memory << 20);
     let store = match &args.history {
         Some(path) => {
             let started = std::time::Instant::now();
@@ -510,6 +517,13 @@ pub fn scrub(args: &ScrubArgs, log_phi: bool) -> i32 {
     if let Some(bar) = &settings.progress {
         bar.finish_and_clear();
     }
+    if let Some(Ok(ix)) = index.as_ref().map(|i| i.lock()) {
+        tracing::info!(
+            in_memory = ix.len(),
+            spilled_members = ix.spilled(),
+            "member history"
+        );
+    }
     // The run's history is saved only when every input was read: a failed run changes nothing.
     if let (Some(store), Some(index)) = (store, &index) {
         if io_failed {
@@ -519,9 +533,9 @@ pub fn scrub(args: &ScrubArgs, log_phi: bool) -> i32 {
             let saved = index
                 .lock()
                 .map_err(|_| "member history is unusable".to_owned())
-                .and_then(|ix| {
+                .and_then(|mut ix| {
                     store
-                        .save(&ix, &settings.now.to_string())
+                        .save(&mut ix, &settings.now.to_string())
                         .map_err(|e| e.to_string())
                 });
             match saved {

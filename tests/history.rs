@@ -319,3 +319,133 @@ fn a_locked_or_corrupt_database_is_exit_2_and_left_alone() {
         "nothing scrubbed"
     );
 }
+
+/// Every row of a history database, in key order.
+fn dump(db: &Path) -> Vec<Vec<String>> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = c
+        .prepare(
+            "SELECT member, payer, patient, claim, code, side, dos, region, seq, counted, units,
+             provider, recorded FROM services ORDER BY member, payer, patient, claim, code, side, dos",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            (0..13)
+                .map(|i| {
+                    r.get_ref(i).map(|v| match v {
+                        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                        v => String::from_utf8_lossy(v.as_str().unwrap().as_bytes()).into(),
+                    })
+                })
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+#[test]
+fn member_history_spilled_to_disk_gives_the_same_outputs_and_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gen = assert_cmd::Command::cargo_bin("scrub837")
+        .unwrap()
+        .args(["gen", "--kind", "p", "--claims", "400", "--seed", "5"])
+        .args(["--error-rate", "0.2", "--claims-per-st", "150", "-o"])
+        .arg(d.join("gen.x12"))
+        .output()
+        .unwrap();
+    assert!(gen.status.success(), "{gen:?}");
+    std::fs::copy(d.join("gen.x12"), d.join("again.x12")).unwrap();
+    std::fs::write(d.join("one.x12"), file("medicare", &THREE[..2])).unwrap();
+    std::fs::write(
+        d.join("two.x12"),
+        file(
+            "medicare",
+            &[
+                C("H-B", "20250510", "64635:LT", "8"),
+                THREE[2],
+                C("H-A", "20231201", "64635:RT", "7"),
+                C("H-D", "20251010", "64635:RT", "1"),
+                C("H-E", "20251020", "64635:RT", "1"),
+            ],
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("aetna.x12"),
+        file(
+            "aetna",
+            &[
+                C("H-F", "20250110", "64635:RT", "1"),
+                C("H-G", "20250310", "64635:RT", "1"),
+            ],
+        ),
+    )
+    .unwrap();
+    // Each run reads the generated members again, so every one of them comes back from disk.
+    let runs: [&[&str]; 3] = [
+        &["gen.x12", "one.x12", "again.x12"],
+        &["two.x12", "aetna.x12", "gen.x12"],
+        &["aetna.x12", "one.x12"],
+    ];
+    let run = |memory: &str, db: Option<&Path>, tag: &str| {
+        let mut outputs = Vec::new();
+        for (n, inputs) in runs.iter().enumerate() {
+            let out = d.join(format!("{tag}-{n}"));
+            let mut cmd = assert_cmd::Command::cargo_bin("scrub837").unwrap();
+            cmd.args([
+                "scrub",
+                "-q",
+                "--now",
+                NOW,
+                "--history-memory",
+                memory,
+                "-o",
+            ])
+            .arg(&out);
+            if let Some(db) = db {
+                cmd.arg("--history").arg(db);
+            }
+            for i in *inputs {
+                cmd.arg(d.join(i));
+            }
+            let done = cmd.output().unwrap();
+            assert!(done.status.code().unwrap_or(2) < 2, "{done:?}");
+            let mut files: Vec<_> = std::fs::read_dir(&out)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| !p.ends_with("summary.json"))
+                .collect();
+            files.sort();
+            for f in files {
+                outputs.push((
+                    f.file_name().unwrap().to_owned(),
+                    std::fs::read(&f).unwrap(),
+                ));
+            }
+            if let Some(db) = db {
+                outputs.push(("db".into(), format!("{:?}", dump(db)).into_bytes()));
+            }
+        }
+        outputs
+    };
+    for with_db in [false, true] {
+        let (a, b) = (d.join("memory.sqlite"), d.join("spilled.sqlite"));
+        let memory = run("16", with_db.then_some(a.as_path()), "memory");
+        let spilled = run("0", with_db.then_some(b.as_path()), "spilled");
+        assert_eq!(memory.len(), spilled.len());
+        for (m, s) in memory.iter().zip(&spilled) {
+            assert_eq!(m.0, s.0);
+            assert!(m.1 == s.1, "{:?} differs when history spills", m.0);
+        }
+        let lines = lines_of(&d.join("spilled-1"), "two");
+        assert!(
+            lines.iter().any(|l| !history_edits(l).is_empty()),
+            "the history edits fire"
+        );
+        if with_db {
+            assert!(dump(&b).len() > 400, "the generated members are on record");
+        }
+    }
+}

@@ -534,6 +534,12 @@ impl<'w> EditStage<'w> {
         };
         for (i, p) in claims.iter().enumerate() {
             let Some(h) = &p.hist else { continue };
+            // The member's records back in memory if they were spilled.
+            if let Err(e) = ix.recall(&h.key) {
+                self.error
+                    .get_or_insert_with(|| io::Error::other(e.to_string()));
+                return out;
+            }
             // A void is not a session: it only takes its claim's services off the record.
             let found = if h.frequency == crate::history::index::Frequency::Void {
                 Vec::new()
@@ -547,7 +553,11 @@ impl<'w> EditStage<'w> {
                     .get(i)
                     .is_some_and(|s| s.iter().any(|f| f.severity == Severity::Reject))
                 || found.iter().any(|f| f.severity == Severity::Reject);
-            ix.record(h, rejected);
+            if let Err(e) = ix.record(h, rejected) {
+                self.error
+                    .get_or_insert_with(|| io::Error::other(e.to_string()));
+                return out;
+            }
             out[i] = found;
         }
         out

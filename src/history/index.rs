@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::day_number;
+use super::spill::{Spill, SpillError};
 use crate::claim::Date;
 use crate::edit::codes::CodeSet;
 use crate::edit::finding::{Finding, Severity};
@@ -110,7 +111,7 @@ pub struct MemberKey {
     /// by every member of the payer in the index).
     pub payer: Arc<str>,
     /// 2010BA NM109.
-    pub member: Box<str>,
+    pub member: Arc<str>,
     /// FNV-1a of the patient's last name, first name and birth date.
     pub patient: u64,
 }
@@ -325,7 +326,58 @@ impl std::hash::Hasher for FnvHasher {
     }
 }
 
-type Members = HashMap<MemberKey, Vec<Record>, std::hash::BuildHasherDefault<FnvHasher>>;
+type Members = HashMap<MemberKey, Entry, std::hash::BuildHasherDefault<FnvHasher>>;
+
+/// What the index keeps of a member.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Entry {
+    /// Its services.
+    pub recs: Vec<Record>,
+    /// Claims the database held that this run removed every service of (voids).
+    pub removed: Vec<Arc<str>>,
+    /// When the index last used it (its clock), for choosing which members to spill.
+    pub used: u64,
+}
+
+impl Entry {
+    /// Claims whose records this run changed, by claim id: whether the database held the
+    /// claim, and its current records.
+    pub fn changes(&self) -> Vec<(&Arc<str>, bool, Vec<&Record>)> {
+        let mut claims: Vec<&Arc<str>> = self
+            .recs
+            .iter()
+            .filter(|r| r.dirty)
+            .map(|r| &r.claim)
+            .collect();
+        // A voided claim's stored rows go, even when a later claim with its id came back.
+        claims.extend(&self.removed);
+        claims.sort_unstable();
+        claims.dedup();
+        claims
+            .into_iter()
+            .map(|c| {
+                let mine: Vec<&Record> = self.recs.iter().filter(|r| r.claim == *c).collect();
+                let stored = self.removed.contains(c) || mine.iter().any(|r| r.stored);
+                (c, stored, mine)
+            })
+            .collect()
+    }
+
+    /// About the bytes it takes in memory with its key, allocator overheads included: the map
+    /// slot (with the table's slack), the member id, each record and (about) its claim id.
+    /// Measured: a member of one claim and one service costs about 400 bytes of resident
+    /// memory.
+    fn cost(&self, key: &MemberKey) -> usize {
+        240 + key.member.len()
+            + self.recs.capacity() * (std::mem::size_of::<Record>() + 32)
+            + self.recs.len() * 48
+            + self.removed.len() * 64
+    }
+}
+
+/// Bytes of member history [`HistoryIndex::new`] keeps in memory before it spills the members
+/// it used least recently (see [`HistoryIndex::set_budget`]).
+pub const DEFAULT_BUDGET: usize = 16 << 20;
 
 /// The index.
 #[derive(Debug, Default)]
@@ -340,8 +392,17 @@ pub struct HistoryIndex {
     next_stamp: u32,
     /// Payer keys, shared by their members.
     payers: Vec<Arc<str>>,
-    /// Claims the database held that this run removed every service of (voids).
-    removed: Vec<(MemberKey, Arc<str>)>,
+    /// Bytes of members to keep in memory before spilling some.
+    budget: usize,
+    /// About the bytes the members in memory take ([`Entry::cost`]).
+    hot_bytes: usize,
+    /// Ticks on every use of a member.
+    clock: u64,
+    /// Members spilled out of memory, once any are.
+    cold: Option<Spill>,
+    /// Stamp ranges uncounted since members were first spilled: applied to a spilled member's
+    /// records when it comes back (a handful: one per group or interchange rejected late).
+    uncounted: Vec<(u32, u32)>,
 }
 
 fn fmt_date(d: Date) -> String {
@@ -355,18 +416,121 @@ impl HistoryIndex {
             regions,
             next_seq: 1,
             next_stamp: 1,
+            budget: DEFAULT_BUDGET,
             ..HistoryIndex::default()
         }
     }
 
-    /// Records held.
+    /// Keeps about `bytes` of members in memory: past that, the half used least recently
+    /// move to a temporary database on disk (and come back when used again), so memory stays
+    /// bounded however many members a run sees. 0 spills every member after each use.
+    pub fn set_budget(&mut self, bytes: usize) {
+        self.budget = bytes;
+    }
+
+    /// Members spilled to disk and not used since.
+    pub fn spilled(&self) -> u64 {
+        self.cold.as_ref().map_or(0, Spill::held)
+    }
+
+    /// Records held in memory.
     pub fn len(&self) -> usize {
-        self.members.values().map(Vec::len).sum()
+        self.members.values().map(|e| e.recs.len()).sum()
     }
 
     /// Whether it holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.members.is_empty() && self.spilled() == 0
+    }
+
+    /// Brings a member's records back into memory when they were spilled; call before
+    /// [`HistoryIndex::judge`] and [`HistoryIndex::units_on`], which see only what is in
+    /// memory.
+    pub fn recall(&mut self, key: &MemberKey) -> Result<(), SpillError> {
+        self.clock += 1;
+        if let Some(e) = self.members.get_mut(key) {
+            e.used = self.clock;
+            return Ok(());
+        }
+        let Some(cold) = &mut self.cold else {
+            return Ok(());
+        };
+        let Some(mut e) = cold.take(key)? else {
+            return Ok(());
+        };
+        uncount(&self.uncounted, &mut e);
+        e.used = self.clock;
+        let key = self.key(key);
+        self.hot_bytes += e.cost(&key);
+        self.members.insert(key, e);
+        Ok(())
+    }
+
+    /// Spills the members used least recently while those in memory take more than the budget.
+    pub fn trim(&mut self) -> Result<(), SpillError> {
+        if self.hot_bytes <= self.budget || self.members.is_empty() {
+            return Ok(());
+        }
+        let mut used: Vec<u64> = self.members.values().map(|e| e.used).collect();
+        let half = used.len() / 2;
+        let cut = if self.budget == 0 {
+            u64::MAX
+        } else {
+            *used.select_nth_unstable(half).1
+        };
+        let keys: Vec<MemberKey> = self
+            .members
+            .iter()
+            .filter(|(_, e)| e.used <= cut)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            if let Some(e) = self.members.remove(&k) {
+                self.hot_bytes = self.hot_bytes.saturating_sub(e.cost(&k));
+                out.push((k, e));
+            }
+        }
+        if self.members.is_empty() {
+            self.hot_bytes = 0;
+        }
+        let cold = match &mut self.cold {
+            Some(c) => c,
+            None => self.cold.insert(Spill::new()?),
+        };
+        cold.put(out)
+    }
+
+    /// Visits every member in key order (member, payer, patient: the database's order). With
+    /// members spilled, every member is spilled first and read back in order, so memory stays
+    /// bounded.
+    pub fn visit_in_order<E: From<SpillError>>(
+        &mut self,
+        mut f: impl FnMut(&MemberKey, &Entry) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if let Some(cold) = &mut self.cold {
+            let all: Vec<(MemberKey, Entry)> = self.members.drain().collect();
+            self.hot_bytes = 0;
+            cold.put(all)?;
+            let uncounted = &self.uncounted;
+            return cold.visit(|member, payer, patient, mut e| {
+                uncount(uncounted, &mut e);
+                let key = MemberKey {
+                    payer: Arc::from(payer),
+                    member: Arc::from(member),
+                    patient,
+                };
+                f(&key, &e)
+            });
+        }
+        let mut members: Vec<(&MemberKey, &Entry)> = self.members.iter().collect();
+        members.sort_unstable_by(|a, b| {
+            (&a.0.member, &a.0.payer, a.0.patient).cmp(&(&b.0.member, &b.0.payer, b.0.patient))
+        });
+        for (k, e) in members {
+            f(k, e)?;
+        }
+        Ok(())
     }
 
     /// The region index of a name, added when new.
@@ -382,14 +546,41 @@ impl HistoryIndex {
 
     /// A record read from the store, for the member `member` of `payer` (patient key
     /// `patient`).
-    pub fn load(&mut self, payer: &str, member: &str, patient: u64, record: Record) {
+    pub fn load(
+        &mut self,
+        payer: &str,
+        member: &str,
+        patient: u64,
+        record: Record,
+    ) -> Result<(), SpillError> {
         self.next_seq = self.next_seq.max(record.seq + 1);
         let key = MemberKey {
             payer: self.payer(payer),
             member: member.into(),
             patient,
         };
-        self.members.entry(key).or_default().push(record);
+        self.recall(&key)?;
+        let clock = self.clock;
+        let cost = |e: &Entry, k: &MemberKey| e.cost(k);
+        let (before, after) = match self.members.get_mut(&key) {
+            Some(e) => {
+                let before = cost(e, &key);
+                e.recs.push(record);
+                (before, cost(e, &key))
+            }
+            None => {
+                let e = Entry {
+                    recs: vec![record],
+                    removed: Vec::new(),
+                    used: clock,
+                };
+                let after = cost(&e, &key);
+                self.members.insert(key, e);
+                (0, after)
+            }
+        };
+        self.hot_bytes = (self.hot_bytes + after).saturating_sub(before);
+        self.trim()
     }
 
     /// The index's shared copy of a payer key.
@@ -413,66 +604,31 @@ impl HistoryIndex {
         }
     }
 
-    /// The records of a member.
+    /// The records of a member, as far as they are in memory (see [`HistoryIndex::recall`]).
     pub fn records(&self, key: &MemberKey) -> &[Record] {
-        self.members.get(key).map_or(&[], Vec::as_slice)
+        self.members.get(key).map_or(&[], |e| e.recs.as_slice())
     }
 
-    /// Every member with its records, in key order (for `history show` and tests).
+    /// Every member in memory with its records, in key order (for tests).
     pub fn members(&self) -> Vec<(&MemberKey, &[Record])> {
         let mut v: Vec<_> = self
             .members
             .iter()
-            .map(|(k, r)| (k, r.as_slice()))
+            .map(|(k, e)| (k, e.recs.as_slice()))
             .collect();
         v.sort_by(|a, b| a.0.cmp(b.0));
         v
     }
 
-    /// Claims whose records changed since the index was loaded (whether the database held
-    /// them before, and their current records), when the index is persistent.
-    pub fn changes(&self) -> Vec<(&MemberKey, &str, bool, Vec<&Record>)> {
-        if !self.persistent {
-            return Vec::new();
-        }
-        // Member first: the database's key order, so the save writes the B-tree front to back.
-        // Members are sorted (not every change: a member's claims come out sorted already).
-        let mut members: Vec<(&MemberKey, &Vec<Record>)> = self
-            .members
-            .iter()
-            .filter(|(_, recs)| recs.iter().any(|r| r.dirty))
-            .collect();
-        members.sort_unstable_by(|a, b| {
-            (&a.0.member, &a.0.payer, a.0.patient).cmp(&(&b.0.member, &b.0.payer, b.0.patient))
-        });
-        let mut out: Vec<(&MemberKey, &str, bool, Vec<&Record>)> = Vec::new();
-        for (k, recs) in members {
-            let mut claims: Vec<&str> =
-                recs.iter().filter(|r| r.dirty).map(|r| &*r.claim).collect();
-            claims.sort_unstable();
-            claims.dedup();
-            for c in claims {
-                let mine: Vec<&Record> = recs.iter().filter(|r| *r.claim == *c).collect();
-                let stored = mine.iter().any(|r| r.stored);
-                out.push((k, c, stored, mine));
-            }
-        }
-        if !self.removed.is_empty() {
-            for (k, c) in &self.removed {
-                if !out.iter().any(|o| o.0 == k && o.1 == &**c) {
-                    out.push((k, c, true, Vec::new()));
-                }
-            }
-            out.sort_by(|a, b| {
-                (&a.0.member, &a.0.payer, a.0.patient, a.1).cmp(&(
-                    &b.0.member,
-                    &b.0.payer,
-                    b.0.patient,
-                    b.1,
-                ))
-            });
-        }
-        out
+    /// The claims whose records this run changed (what a save writes or deletes), in the
+    /// database's key order.
+    pub fn changed(&mut self) -> Result<Vec<(MemberKey, Arc<str>)>, SpillError> {
+        let mut out = Vec::new();
+        self.visit_in_order(|k, e| -> Result<(), SpillError> {
+            out.extend(e.changes().into_iter().map(|c| (k.clone(), c.0.clone())));
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// The records a claim is judged against: the member's, less the claim's own, and, for a
@@ -727,27 +883,40 @@ impl HistoryIndex {
     /// Claims recorded since `mark` were rejected after all (with their group or
     /// interchange): their services stop counting. Rare, so a scan of the index will do.
     pub fn uncount_since(&mut self, mark: u32) {
-        for recs in self.members.values_mut() {
-            for r in recs.iter_mut().filter(|r| r.stamp >= mark && r.counted) {
-                r.counted = false;
-                r.dirty = true;
-            }
+        let range = (mark, self.next_stamp);
+        for e in self.members.values_mut() {
+            uncount(&[range], e);
+        }
+        if self.cold.is_some() {
+            self.uncounted.push(range);
         }
     }
 
     /// Records a judged claim: a void removes the claim's services, a replacement replaces them,
     /// an original (re)records them, counted unless the claim was rejected.
-    pub fn record(&mut self, c: &HistClaim, rejected: bool) {
+    pub fn record(&mut self, c: &HistClaim, rejected: bool) -> Result<(), SpillError> {
+        self.recall(&c.key)?;
         let stamp = self.next_stamp;
         self.next_stamp += 1;
-        if !self.members.contains_key(&c.key) {
+        // A new member's entry counts whole: its slot and key too.
+        let new = !self.members.contains_key(&c.key);
+        if new {
             let key = self.key(&c.key);
-            self.members.insert(key, Vec::new());
+            let used = self.clock;
+            self.members.insert(
+                key,
+                Entry {
+                    used,
+                    ..Entry::default()
+                },
+            );
         }
         let persistent = self.persistent;
-        let Some(recs) = self.members.get_mut(&c.key) else {
-            return;
+        let Some(entry) = self.members.get_mut(&c.key) else {
+            return Ok(());
         };
+        let before = if new { 0 } else { entry.cost(&c.key) };
+        let recs = &mut entry.recs;
         let mut old: Vec<Record> = Vec::new();
         let mut i = 0;
         while i < recs.len() {
@@ -800,9 +969,9 @@ impl HistoryIndex {
             }
         }
         // Recording a claim as it already stands changes nothing to persist.
-        let new = &mut recs[at..];
-        let same = old.len() == new.len()
-            && new.iter().all(|n| {
+        let fresh = &mut recs[at..];
+        let same = old.len() == fresh.len()
+            && fresh.iter().all(|n| {
                 old.iter().any(|o| {
                     o.code == n.code
                         && o.region == n.region
@@ -816,12 +985,28 @@ impl HistoryIndex {
             });
         if same {
             let was_dirty = old.iter().any(|o| o.dirty);
-            for n in new.iter_mut() {
+            for n in fresh.iter_mut() {
                 n.dirty = was_dirty;
             }
         }
-        if persistent && stored && at == recs.len() {
-            self.removed.push((c.key.clone(), claim));
+        if persistent && stored && at == recs.len() && !entry.removed.contains(&claim) {
+            entry.removed.push(claim);
+        }
+        let after = entry.cost(&c.key);
+        self.hot_bytes = (self.hot_bytes + after).saturating_sub(before);
+        self.trim()
+    }
+}
+
+/// Stops counting the records of an entry stamped within any of `ranges` (late rejections).
+fn uncount(ranges: &[(u32, u32)], e: &mut Entry) {
+    for r in e.recs.iter_mut().filter(|r| r.counted) {
+        if ranges
+            .iter()
+            .any(|&(from, to)| r.stamp >= from && r.stamp < to)
+        {
+            r.counted = false;
+            r.dirty = true;
         }
     }
 }
@@ -931,12 +1116,14 @@ mod tests {
             side: Side::Right,
             ..a.services[0].clone()
         });
-        ix.record(&a, false);
+        ix.record(&a, false).unwrap();
         let mut other_provider = claim("P", "64636", Side::Left, "20250610", &[]);
         other_provider.provider = 2;
-        ix.record(&other_provider, false);
-        ix.record(&claim("R", "64636", Side::Left, "20250610", &[]), true);
-        ix.record(&claim("D", "64636", Side::Left, "20250611", &[]), false);
+        ix.record(&other_provider, false).unwrap();
+        ix.record(&claim("R", "64636", Side::Left, "20250610", &[]), true)
+            .unwrap();
+        ix.record(&claim("D", "64636", Side::Left, "20250611", &[]), false)
+            .unwrap();
         let b = claim("B", "64636", Side::Left, "20250610", &[]);
         assert_eq!(ix.units_on(&b, code, d("20250610")), 400);
         // The claim's own units are not "other claims'"; an unknown provider shares nothing.
@@ -949,7 +1136,7 @@ mod tests {
         // Two lines of one code, side and date are one record with their units summed.
         let mut twice = claim("T", "64636", Side::Left, "20250612", &[]);
         twice.services.push(twice.services[0].clone());
-        ix.record(&twice, false);
+        ix.record(&twice, false).unwrap();
         assert_eq!(ix.units_on(&b, code, d("20250612")), 200);
     }
 
@@ -959,9 +1146,10 @@ mod tests {
         claims
             .iter()
             .map(|c| {
+                index.recall(&c.key).unwrap();
                 let f = index.judge(c, &rules);
                 let rejected = f.iter().any(|f| f.severity == Severity::Reject);
-                index.record(c, rejected);
+                index.record(c, rejected).unwrap();
                 f.iter().map(|f| f.edit.to_string()).collect()
             })
             .collect()
@@ -1035,7 +1223,7 @@ mod tests {
                 side: second,
                 ..a.services[0].clone()
             });
-            ix.record(&a, false);
+            ix.record(&a, false).unwrap();
             let b = claim("B", "64635", Side::Right, "20250301", &[1]);
             ix.judge(&b, &rules())
                 .into_iter()
@@ -1126,7 +1314,134 @@ mod tests {
             .filter(|r| &*r.claim == "C")
             .all(|r| !r.counted));
         // B and C to write; A was voided before the database ever held it.
-        let changed: Vec<&str> = ix.changes().iter().map(|c| c.1).collect();
+        let changed = ix.changed().unwrap();
+        let changed: Vec<&str> = changed.iter().map(|c| &*c.1).collect();
         assert_eq!(changed, vec!["B", "C"]);
+    }
+
+    /// A run of claims over a few members (originals, replacements, voids, rejections and
+    /// late rejections), as the history stage drives the index.
+    fn workload() -> Vec<(HistClaim, bool)> {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut out = Vec::new();
+        for i in 0..400 {
+            let code = ["64635", "64636", "64493", "64494"][next(4) as usize];
+            let side = [Side::Left, Side::Right, Side::Both, Side::Unknown][next(4) as usize];
+            let date = format!("2025{:02}{:02}", 1 + next(12), 1 + next(28));
+            let id = format!("C{}", next(150));
+            let mut c = claim(&id, code, side, &date, &[0, 1, 2]);
+            c.key.member = format!("M{}", next(12)).into();
+            c.key.patient = next(2);
+            c.provider = 1 + next(2);
+            c.frequency = match next(10) {
+                0 => Frequency::Replacement,
+                1 => Frequency::Void,
+                _ => Frequency::Original,
+            };
+            out.push((c, i % 37 == 5));
+        }
+        out
+    }
+
+    /// Drives `ix` through the workload: findings per claim, with a late rejection of the
+    /// last 20 claims every 100.
+    fn drive(ix: &mut HistoryIndex, work: &[(HistClaim, bool)]) -> Vec<Vec<String>> {
+        let rules = rules();
+        let mut mark = ix.mark();
+        let mut out = Vec::new();
+        for (i, (c, rejected)) in work.iter().enumerate() {
+            if i % 100 == 80 {
+                mark = ix.mark();
+            }
+            if i % 100 == 99 {
+                ix.uncount_since(mark);
+            }
+            ix.recall(&c.key).unwrap();
+            let f = ix.judge(c, &rules);
+            let units = ix.units_on(c, "64635".into(), d("20250601"));
+            ix.record(
+                c,
+                *rejected || f.iter().any(|f| f.severity == Severity::Reject),
+            )
+            .unwrap();
+            let mut got: Vec<String> = f.iter().map(|f| f.message.clone()).collect();
+            got.push(units.to_string());
+            out.push(got);
+        }
+        out
+    }
+
+    #[test]
+    fn spilling_every_member_changes_no_answer_and_no_change_to_save() {
+        let work = workload();
+        for persistent in [false, true] {
+            let mut memory = HistoryIndex::new(vec!["lumbar".into()]);
+            memory.persistent = persistent;
+            let mut disk = HistoryIndex::new(vec!["lumbar".into()]);
+            disk.persistent = persistent;
+            disk.set_budget(0);
+            let a = drive(&mut memory, &work);
+            assert!(disk.spilled() == 0 && disk.is_empty());
+            let b = drive(&mut disk, &work);
+            assert!(disk.spilled() > 0, "members went to disk");
+            assert!(
+                a.iter().any(|f| f.len() > 1),
+                "the workload finds something"
+            );
+            assert_eq!(a, b);
+            // The same members, records and changes to save, in the same order.
+            let all = |ix: &mut HistoryIndex| {
+                let mut v = Vec::new();
+                ix.visit_in_order(|k, e| -> Result<(), SpillError> {
+                    let mut recs: Vec<Record> = e
+                        .recs
+                        .iter()
+                        .map(|r| Record {
+                            stamp: 0,
+                            ..r.clone()
+                        })
+                        .collect();
+                    recs.sort_by_key(|r| (r.claim.clone(), r.code, r.side, r.date));
+                    let changes: Vec<(String, bool, usize)> = e
+                        .changes()
+                        .iter()
+                        .map(|c| (c.0.to_string(), c.1, c.2.len()))
+                        .collect();
+                    v.push((k.clone(), recs, e.removed.clone(), changes));
+                    Ok(())
+                })
+                .unwrap();
+                v
+            };
+            let (x, y) = (all(&mut memory), all(&mut disk));
+            assert_eq!(x.len(), y.len());
+            assert_eq!(x, y);
+        }
+    }
+
+    #[test]
+    fn a_spilled_entry_reads_back_as_written() {
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        ix.persistent = true;
+        drive(&mut ix, &workload());
+        let mut n = 0;
+        ix.visit_in_order(|_, e| -> Result<(), SpillError> {
+            let mut buf = Vec::new();
+            super::super::spill::encode(e, &mut buf);
+            assert_eq!(&super::super::spill::decode(&buf)?, e);
+            for cut in [0, 1, buf.len() / 2, buf.len() - 1] {
+                assert!(super::super::spill::decode(&buf[..cut]).is_err());
+            }
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert!(n > 10);
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod extract;
 pub mod index;
+pub mod spill;
 pub mod store;
 
 pub use index::{HistoryCheck, HistoryIndex, HistoryRule, MemberKey, Service, Side};

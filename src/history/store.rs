@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, ErrorCode};
 
-use super::index::{HistoryIndex, Record, Side};
+use std::sync::Arc;
+
+use super::index::{Code, HistoryIndex, Record, Side};
+use super::spill::SpillError;
 use crate::claim::Date;
 
 /// The schema this build reads and writes.
@@ -52,6 +55,15 @@ fn parse_date(s: &str) -> Option<Date> {
     }
     let d8 = [&b[0..4], &b[5..7], &b[8..10]].concat();
     Date::parse_d8(&d8)
+}
+
+impl From<SpillError> for HistoryError {
+    fn from(e: SpillError) -> Self {
+        HistoryError {
+            path: PathBuf::from("(temporary)"),
+            message: e.to_string(),
+        }
+    }
 }
 
 impl HistoryStore {
@@ -197,32 +209,34 @@ impl HistoryStore {
                     c
                 }
             };
-            index.load(
-                text(0, "payer")?,
-                text(1, "member")?,
-                patient,
-                Record {
-                    claim,
-                    code: text(4, "code")?.into(),
-                    region,
-                    side,
-                    date,
-                    seq: u64::try_from(seq).map_err(|_| bad("sequence"))?,
-                    counted: counted != 0,
-                    units: u32::try_from(units).map_err(|_| bad("units"))?,
-                    provider,
-                    stamp: 0,
-                    stored: true,
-                    dirty: false,
-                },
-            );
+            index
+                .load(
+                    text(0, "payer")?,
+                    text(1, "member")?,
+                    patient,
+                    Record {
+                        claim,
+                        code: text(4, "code")?.into(),
+                        region,
+                        side,
+                        date,
+                        seq: u64::try_from(seq).map_err(|_| bad("sequence"))?,
+                        counted: counted != 0,
+                        units: u32::try_from(units).map_err(|_| bad("units"))?,
+                        provider,
+                        stamp: 0,
+                        stored: true,
+                        dirty: false,
+                    },
+                )
+                .map_err(|e| self.fail(e.to_string()))?;
             n += 1;
         }
         Ok(n)
     }
 
     /// Writes what changed in `index` and commits; `recorded` stamps the new rows (`--now`).
-    pub fn save(self, index: &HistoryIndex, recorded: &str) -> Result<u64, HistoryError> {
+    pub fn save(self, index: &mut HistoryIndex, recorded: &str) -> Result<u64, HistoryError> {
         /// Rows per INSERT statement: one statement per row spends most of a save on
         /// statement overhead.
         const CHUNK: usize = 64;
@@ -238,15 +252,15 @@ impl HistoryStore {
             }
             sql
         };
-        /// One row to write, borrowing from the index; the three short texts it needs of its
-        /// own are kept inline (no allocation per row).
-        struct Row<'i> {
-            payer: &'i str,
-            member: &'i str,
+        /// One row to write: shared texts, and the short ones it needs of its own inline (no
+        /// allocation per row).
+        struct Row {
+            payer: Arc<str>,
+            member: Arc<str>,
             patient: [u8; 16],
-            claim: &'i str,
-            code: &'i str,
-            region: &'i str,
+            claim: Arc<str>,
+            code: Code,
+            region: u16,
             side: &'static str,
             dos: [u8; 10],
             seq: i64,
@@ -254,28 +268,33 @@ impl HistoryStore {
             units: i64,
             provider: [u8; 16],
         }
-        let insert = |rows: &[Row<'_>]| -> Result<(), HistoryError> {
+        let regions = index.regions.clone();
+        let insert = |rows: &[Row]| -> Result<(), HistoryError> {
             let mut stmt = self
                 .conn
                 .prepare_cached(&values(rows.len()))
                 .map_err(|e| self.err(&e))?;
             // The inline texts as `str`s (ASCII by construction).
-            let inline: Vec<[&str; 3]> = rows
+            let inline: Vec<[&str; 5]> = rows
                 .iter()
                 .map(|r| {
-                    [&r.patient[..], &r.dos[..], &r.provider[..]]
-                        .map(|b| std::str::from_utf8(b).unwrap_or_default())
+                    let region = regions
+                        .get(usize::from(r.region))
+                        .map_or("?", String::as_str);
+                    let [patient, dos, provider] = [&r.patient[..], &r.dos[..], &r.provider[..]]
+                        .map(|b| std::str::from_utf8(b).unwrap_or_default());
+                    [patient, dos, provider, r.code.as_str(), region]
                 })
                 .collect();
             let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 13);
-            for (r, [patient, dos, provider]) in rows.iter().zip(&inline) {
+            for (r, [patient, dos, provider, code, region]) in rows.iter().zip(&inline) {
                 args.extend([
                     &r.payer as &dyn rusqlite::ToSql,
                     &r.member,
                     patient,
                     &r.claim,
-                    &r.code,
-                    &r.region,
+                    code,
+                    region,
                     &r.side,
                     dos,
                     &r.seq,
@@ -298,44 +317,44 @@ impl HistoryStore {
                 )
                 .map_err(|e| self.err(&e))?;
             // In key order (member first), so the B-tree is written front to back.
-            for (key, claim, stored, records) in index.changes() {
+            index.visit_in_order(|key, entry| -> Result<(), HistoryError> {
                 let patient = hex16(key.patient);
-                if stored {
-                    // Only this claim's rows go; rows waiting in `rows` are other claims'.
-                    delete
-                        .execute(params![
-                            &*key.payer,
-                            &*key.member,
-                            std::str::from_utf8(&patient).unwrap_or_default(),
-                            claim
-                        ])
-                        .map_err(|e| self.err(&e))?;
-                }
-                for r in records {
-                    rows.push(Row {
-                        payer: &key.payer,
-                        member: &key.member,
-                        patient,
-                        claim,
-                        code: r.code.as_str(),
-                        region: index
-                            .regions
-                            .get(r.region as usize)
-                            .map_or("?", String::as_str),
-                        side: r.side.as_str(),
-                        dos: iso_date(r.date),
-                        seq: r.seq as i64,
-                        counted: i64::from(r.counted),
-                        units: i64::from(r.units),
-                        provider: hex16(r.provider),
-                    });
-                    if rows.len() == CHUNK {
-                        insert(&rows)?;
-                        written += rows.len() as u64;
-                        rows.clear();
+                for (claim, stored, records) in entry.changes() {
+                    if stored {
+                        // Only this claim's rows go; rows waiting in `rows` are other claims'.
+                        delete
+                            .execute(params![
+                                &*key.payer,
+                                &*key.member,
+                                std::str::from_utf8(&patient).unwrap_or_default(),
+                                &**claim
+                            ])
+                            .map_err(|e| self.err(&e))?;
+                    }
+                    for r in records {
+                        rows.push(Row {
+                            payer: key.payer.clone(),
+                            member: key.member.clone(),
+                            patient,
+                            claim: claim.clone(),
+                            code: r.code,
+                            region: r.region,
+                            side: r.side.as_str(),
+                            dos: iso_date(r.date),
+                            seq: r.seq as i64,
+                            counted: i64::from(r.counted),
+                            units: i64::from(r.units),
+                            provider: hex16(r.provider),
+                        });
+                        if rows.len() == CHUNK {
+                            insert(&rows)?;
+                            written += rows.len() as u64;
+                            rows.clear();
+                        }
                     }
                 }
-            }
+                Ok(())
+            })?;
         }
         if !rows.is_empty() {
             insert(&rows)?;
@@ -457,9 +476,9 @@ mod tests {
         ix.persistent = true;
         let store = HistoryStore::open(&path).unwrap();
         assert_eq!(store.load(&mut ix).unwrap(), 0);
-        ix.record(&claim("A", "20250101"), false);
-        ix.record(&claim("B", "20250301"), true);
-        assert_eq!(store.save(&ix, "2026-11-27T12:00:00Z").unwrap(), 2);
+        ix.record(&claim("A", "20250101"), false).unwrap();
+        ix.record(&claim("B", "20250301"), true).unwrap();
+        assert_eq!(store.save(&mut ix, "2026-11-27T12:00:00Z").unwrap(), 2);
         for _ in 0..2 {
             let mut back = HistoryIndex::new(Vec::new());
             back.persistent = true;
@@ -485,12 +504,12 @@ mod tests {
             };
             assert_eq!(strip(&back), strip(&ix));
             // Recording the same claims again changes nothing; a changed verdict is written.
-            back.record(&claim("A", "20250101"), false);
-            back.record(&claim("B", "20250301"), true);
-            assert!(back.changes().is_empty());
-            back.record(&claim("B", "20250301"), false);
-            back.record(&claim("B", "20250301"), true);
-            assert_eq!(store.save(&back, "2026-11-28T12:00:00Z").unwrap(), 1);
+            back.record(&claim("A", "20250101"), false).unwrap();
+            back.record(&claim("B", "20250301"), true).unwrap();
+            assert!(back.changed().unwrap().is_empty());
+            back.record(&claim("B", "20250301"), false).unwrap();
+            back.record(&claim("B", "20250301"), true).unwrap();
+            assert_eq!(store.save(&mut back, "2026-11-28T12:00:00Z").unwrap(), 1);
         }
         let store = HistoryStore::open(&path).unwrap();
         let rows = store.show("M1").unwrap();
@@ -545,8 +564,8 @@ mod tests {
         assert_eq!(store.load(&mut ix).unwrap(), 1);
         let recs: Vec<&Record> = ix.members().iter().flat_map(|m| m.1.iter()).collect();
         assert_eq!((recs[0].units, recs[0].provider), (100, 0));
-        ix.record(&claim("NEW", "20250301"), false);
-        assert_eq!(store.save(&ix, "2026-11-27T12:00:00Z").unwrap(), 1);
+        ix.record(&claim("NEW", "20250301"), false).unwrap();
+        assert_eq!(store.save(&mut ix, "2026-11-27T12:00:00Z").unwrap(), 1);
         let store = HistoryStore::open(&path).unwrap();
         let version: String = store
             .conn
