@@ -1,10 +1,17 @@
 //! The cold side of the member history: members the index has not used lately, moved out of
-//! memory into a private temporary SQLite database (deleted when it is closed), behind a Bloom
-//! filter of their keys so that a member never spilled costs no look-up.
+//! memory into an anonymous temporary file, behind a Bloom filter of their keys so that a
+//! member never spilled costs no look-up.
+//!
+//! The file is a log split by key hash into partitions: spilling appends (each partition
+//! gathers its members in a small buffer and writes it out as one chunk), so it costs about the
+//! same whatever the size of the store; finding a spilled member reads its partition's chunks;
+//! a member taken back is marked dead in a bitmap rather than rewritten. (A B-tree here, in
+//! SQLite, was tried first: with a page cache far smaller than the tree, every spilled member
+//! cost a page read and write, about 5 µs.)
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
-
-use rusqlite::{params, Connection, OptionalExtension};
 
 use super::index::{Code, Entry, MemberKey, Record, Side};
 use crate::claim::Date;
@@ -14,8 +21,8 @@ use crate::claim::Date;
 #[error("member history overflow store: {0}")]
 pub struct SpillError(pub String);
 
-impl From<rusqlite::Error> for SpillError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<std::io::Error> for SpillError {
+    fn from(e: std::io::Error) -> Self {
         SpillError(e.to_string())
     }
 }
@@ -25,6 +32,12 @@ impl From<rusqlite::Error> for SpillError {
 /// about 3 % at 4.4 million (a false positive only costs a look-up that finds nothing).
 const BLOOM_BITS: u64 = 1 << 25;
 const BLOOM_PROBES: u64 = 4;
+
+/// Partitions of the log: a look-up reads one of them, 1/1024 of the store.
+const PARTS: usize = 1024;
+
+/// A partition's buffer is written out once it holds this much (so at most 2 MiB of buffers).
+const CHUNK: usize = 2048;
 
 /// A Bloom filter over member keys.
 struct Bloom {
@@ -38,26 +51,21 @@ impl Bloom {
         }
     }
 
-    fn probes(key: &MemberKey) -> impl Iterator<Item = usize> {
-        let h = mix(super::fnv1a(&[
-            key.payer.as_bytes(),
-            key.member.as_bytes(),
-            &key.patient.to_le_bytes(),
-        ]));
+    fn probes(h: u64) -> impl Iterator<Item = usize> {
         let (a, b) = (h & 0xffff_ffff, (h >> 32) | 1);
         (0..BLOOM_PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) % BLOOM_BITS) as usize)
     }
 
-    fn insert(&mut self, key: &MemberKey) {
-        for bit in Self::probes(key) {
+    fn insert(&mut self, h: u64) {
+        for bit in Self::probes(h) {
             if let Some(w) = self.words.get_mut(bit / 64) {
                 *w |= 1 << (bit % 64);
             }
         }
     }
 
-    fn may_hold(&self, key: &MemberKey) -> bool {
-        Self::probes(key).all(|bit| {
+    fn may_hold(&self, h: u64) -> bool {
+        Self::probes(h).all(|bit| {
             self.words
                 .get(bit / 64)
                 .is_some_and(|w| w & (1 << (bit % 64)) != 0)
@@ -65,42 +73,103 @@ impl Bloom {
     }
 }
 
-/// SplitMix64's finaliser: spreads FNV's weak low bits over the whole word.
-fn mix(mut z: u64) -> u64 {
+/// The key's hash (FNV-1a spread by SplitMix64's finaliser, since FNV's low bits are weak).
+fn hash(key: &MemberKey) -> u64 {
+    let mut z = super::fnv1a(&[
+        key.payer.as_bytes(),
+        key.member.as_bytes(),
+        &key.patient.to_le_bytes(),
+    ]);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
 
+/// One partition: the chunks written (offset and length) and what waits to be.
+#[derive(Default)]
+struct Part {
+    chunks: Vec<(u64, u32)>,
+    buf: Vec<u8>,
+}
+
 /// The cold store.
 pub struct Spill {
-    conn: Connection,
+    file: File,
+    /// Bytes written to the file.
+    len: u64,
+    parts: Vec<Part>,
     bloom: Bloom,
+    /// One bit per member ever spilled (by its number): set once taken back.
+    dead: Vec<u64>,
+    /// Members spilled so far (the next one's number).
+    next: u64,
     /// Members it holds.
     held: u64,
 }
 
 impl std::fmt::Debug for Spill {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Spill").field("held", &self.held).finish()
+        f.debug_struct("Spill")
+            .field("held", &self.held)
+            .field("bytes", &self.len)
+            .finish()
     }
 }
 
+/// A spilled member as the log holds it.
+struct Logged<'a> {
+    number: u64,
+    payer: &'a str,
+    member: &'a str,
+    patient: u64,
+    entry: &'a [u8],
+}
+
+/// Reads the members logged in `bytes` (a chunk or a buffer).
+fn logged(mut bytes: &[u8]) -> impl Iterator<Item = Result<Logged<'_>, SpillError>> {
+    std::iter::from_fn(move || {
+        if bytes.is_empty() {
+            return None;
+        }
+        let mut r = Reader(bytes);
+        let item = (|| {
+            let number = r.u64()?;
+            let payer = r.str()?;
+            let member = r.str()?;
+            let patient = r.u64()?;
+            let n = r.u32()? as usize;
+            let entry = r.take(n)?;
+            Ok(Logged {
+                number,
+                payer,
+                member,
+                patient,
+                entry,
+            })
+        })();
+        bytes = if item.is_ok() { r.0 } else { &[] };
+        Some(item)
+    })
+}
+
+/// Reads the chunk of `n` bytes at `at` into `buf`.
+fn read_chunk(mut file: &File, at: u64, n: u32, buf: &mut Vec<u8>) -> Result<(), SpillError> {
+    buf.resize(n as usize, 0);
+    file.seek(SeekFrom::Start(at))?;
+    file.read_exact(buf)?;
+    Ok(())
+}
+
 impl Spill {
-    /// A new, empty store in a private temporary database.
+    /// A new, empty store in an anonymous temporary file.
     pub fn new() -> Result<Self, SpillError> {
-        // An empty name: SQLite's private temporary database, kept in its page cache until
-        // that fills, then in a file of the temporary directory that goes with the connection.
-        let conn = Connection::open("")?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -2048;
-             CREATE TABLE cold (member TEXT NOT NULL, payer TEXT NOT NULL,
-                 patient INTEGER NOT NULL, entry BLOB NOT NULL,
-                 PRIMARY KEY (member, payer, patient)) WITHOUT ROWID;",
-        )?;
         Ok(Spill {
-            conn,
+            file: tempfile::tempfile()?,
+            len: 0,
+            parts: (0..PARTS).map(|_| Part::default()).collect(),
             bloom: Bloom::new(),
+            dead: Vec::new(),
+            next: 0,
             held: 0,
         })
     }
@@ -110,84 +179,138 @@ impl Spill {
         self.held
     }
 
-    /// Moves members in (one transaction).
-    pub fn put(&mut self, mut members: Vec<(MemberKey, Entry)>) -> Result<(), SpillError> {
-        // In the table's key order: neighbours share leaf pages, so each page is read and
-        // written once per batch rather than once per member.
-        members.sort_unstable_by(|a, b| {
-            (&a.0.member, &a.0.payer, a.0.patient as i64).cmp(&(
-                &b.0.member,
-                &b.0.payer,
-                b.0.patient as i64,
-            ))
-        });
-        let tx = self.conn.transaction()?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR REPLACE INTO cold (member, payer, patient, entry) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            let mut buf = Vec::new();
-            for (key, entry) in &members {
-                buf.clear();
-                encode(entry, &mut buf);
-                insert.execute(params![&*key.member, &*key.payer, key.patient as i64, &buf])?;
-                self.bloom.insert(key);
+    fn is_dead(&self, n: u64) -> bool {
+        self.dead
+            .get((n / 64) as usize)
+            .is_some_and(|w| w & (1 << (n % 64)) != 0)
+    }
+
+    fn kill(&mut self, n: u64) {
+        let i = (n / 64) as usize;
+        if self.dead.len() <= i {
+            self.dead.resize(i + 1, 0);
+        }
+        self.dead[i] |= 1 << (n % 64);
+    }
+
+    /// Moves members in.
+    pub fn put(&mut self, members: Vec<(MemberKey, Entry)>) -> Result<(), SpillError> {
+        let mut blob = Vec::new();
+        for (key, entry) in &members {
+            let h = hash(key);
+            self.bloom.insert(h);
+            blob.clear();
+            encode(entry, &mut blob);
+            let part = (h % PARTS as u64) as usize;
+            let Some(p) = self.parts.get_mut(part) else {
+                continue;
+            };
+            p.buf.extend_from_slice(&self.next.to_le_bytes());
+            put_str(&mut p.buf, &key.payer);
+            put_str(&mut p.buf, &key.member);
+            p.buf.extend_from_slice(&key.patient.to_le_bytes());
+            p.buf.extend_from_slice(&(blob.len() as u32).to_le_bytes());
+            p.buf.extend_from_slice(&blob);
+            self.next += 1;
+            self.held += 1;
+            if p.buf.len() >= CHUNK {
+                self.file.seek(SeekFrom::Start(self.len))?;
+                self.file.write_all(&p.buf)?;
+                p.chunks.push((self.len, p.buf.len() as u32));
+                self.len += p.buf.len() as u64;
+                p.buf.clear();
             }
         }
-        tx.commit()?;
-        self.held += members.len() as u64;
         Ok(())
+    }
+
+    /// The live members of a partition, their entries' bytes copied out.
+    fn live(&self, part: usize) -> Result<Vec<(u64, MemberKey, Vec<u8>)>, SpillError> {
+        let Some(p) = self.parts.get(part) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        let mut chunk = Vec::new();
+        let scan = |bytes: &[u8], out: &mut Vec<(u64, MemberKey, Vec<u8>)>| {
+            for l in logged(bytes) {
+                let l = l?;
+                if !self.is_dead(l.number) {
+                    let key = MemberKey {
+                        payer: Arc::from(l.payer),
+                        member: Arc::from(l.member),
+                        patient: l.patient,
+                    };
+                    out.push((l.number, key, l.entry.to_vec()));
+                }
+            }
+            Ok::<(), SpillError>(())
+        };
+        for &(at, n) in &p.chunks {
+            read_chunk(&self.file, at, n, &mut chunk)?;
+            scan(&chunk, &mut out)?;
+        }
+        scan(&p.buf, &mut out)?;
+        Ok(out)
     }
 
     /// Takes a member out, when it holds it.
     pub fn take(&mut self, key: &MemberKey) -> Result<Option<Entry>, SpillError> {
-        if !self.bloom.may_hold(key) {
+        let h = hash(key);
+        if !self.bloom.may_hold(h) {
             return Ok(None);
         }
-        let mut stmt = self.conn.prepare_cached(
-            "DELETE FROM cold WHERE member = ?1 AND payer = ?2 AND patient = ?3 RETURNING entry",
-        )?;
-        let blob: Option<Vec<u8>> = stmt
-            .query_row(
-                params![&*key.member, &*key.payer, key.patient as i64],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match blob {
-            Some(b) => {
+        let part = (h % PARTS as u64) as usize;
+        let mut found: Option<(u64, Vec<u8>)> = None;
+        let mut chunk = Vec::new();
+        let chunks = self
+            .parts
+            .get(part)
+            .map(|p| p.chunks.clone())
+            .unwrap_or_default();
+        let mut look = |bytes: &[u8], dead: &dyn Fn(u64) -> bool| -> Result<(), SpillError> {
+            for l in logged(bytes) {
+                let l = l?;
+                if l.patient == key.patient
+                    && l.member == &*key.member
+                    && l.payer == &*key.payer
+                    && !dead(l.number)
+                {
+                    found = Some((l.number, l.entry.to_vec()));
+                }
+            }
+            Ok(())
+        };
+        for (at, n) in chunks {
+            read_chunk(&self.file, at, n, &mut chunk)?;
+            look(&chunk, &|n| self.is_dead(n))?;
+        }
+        if let Some(p) = self.parts.get(part) {
+            look(&p.buf, &|n| self.is_dead(n))?;
+        }
+        match found {
+            Some((n, bytes)) => {
+                self.kill(n);
                 self.held = self.held.saturating_sub(1);
-                decode(&b).map(Some)
+                decode(&bytes).map(Some)
             }
             None => Ok(None),
         }
     }
 
-    /// Visits every member held, in key order (member, payer, patient).
+    /// Visits every member held, partition by partition, each partition's members in key
+    /// order (member, payer, patient): one partition at a time is in memory.
     pub fn visit<E: From<SpillError>>(
-        &self,
-        mut f: impl FnMut(&str, &str, u64, Entry) -> Result<(), E>,
+        &mut self,
+        mut f: impl FnMut(&MemberKey, Entry) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT member, payer, patient, entry FROM cold ORDER BY member, payer, patient",
-            )
-            .map_err(SpillError::from)?;
-        let mut rows = stmt.query([]).map_err(SpillError::from)?;
-        while let Some(row) = rows.next().map_err(SpillError::from)? {
-            let text = |i: usize| -> Result<&str, SpillError> {
-                row.get_ref(i)?
-                    .as_str()
-                    .map_err(|_| SpillError("a key is not text".to_owned()))
-            };
-            let patient: i64 = row.get(2).map_err(SpillError::from)?;
-            let blob = row
-                .get_ref(3)
-                .map_err(SpillError::from)?
-                .as_blob()
-                .map_err(|_| SpillError("an entry is not a blob".to_owned()))?;
-            let entry = decode(blob)?;
-            f(text(0)?, text(1)?, patient as u64, entry)?;
+        for part in 0..PARTS {
+            let mut live = self.live(part)?;
+            live.sort_unstable_by(|a, b| {
+                (&a.1.member, &a.1.payer, a.1.patient).cmp(&(&b.1.member, &b.1.payer, b.1.patient))
+            });
+            for (_, key, bytes) in live {
+                f(&key, decode(&bytes)?)?;
+            }
         }
         Ok(())
     }
@@ -197,6 +320,7 @@ impl Spill {
 // claims, then the records. Integers little-endian.
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
+    // Claim ids, payer keys and member ids are short; u32 lengths keep the reader simple.
     out.extend_from_slice(&(s.len() as u32).to_le_bytes());
     out.extend_from_slice(s.as_bytes());
 }
@@ -359,4 +483,82 @@ pub fn decode(b: &[u8]) -> Result<Entry, SpillError> {
         removed,
         used,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(i: u64) -> (MemberKey, Entry) {
+        let claim: Arc<str> = Arc::from(format!("CLAIM{i}"));
+        let rec = Record {
+            claim: claim.clone(),
+            code: Code::from(["64635", "64636", "64493"][(i % 3) as usize]),
+            region: (i % 2) as u16,
+            side: Side::Left,
+            date: Date {
+                year: 2025,
+                month: 1 + (i % 12) as u8,
+                day: 1 + (i % 28) as u8,
+            },
+            seq: i,
+            counted: i % 5 != 0,
+            units: 100 * (1 + (i % 3) as u32),
+            provider: i.wrapping_mul(0x9e37_79b9),
+            stamp: i as u32,
+            stored: i % 3 == 0,
+            dirty: i % 4 == 0,
+        };
+        let key = MemberKey {
+            payer: Arc::from(if i % 2 == 0 { "medicare" } else { "aetna" }),
+            member: Arc::from(format!("M{i:08}")),
+            patient: i % 3,
+        };
+        let entry = Entry {
+            recs: vec![rec.clone(), Record { seq: i + 1, ..rec }],
+            removed: if i % 9 == 0 { vec![claim] } else { Vec::new() },
+            used: i,
+        };
+        (key, entry)
+    }
+
+    #[test]
+    fn members_spilled_come_back_once_and_the_rest_visit_in_key_order_per_partition() {
+        let n = 30_000;
+        let mut s = Spill::new().unwrap();
+        s.put((0..n).map(member).collect()).unwrap();
+        assert!(s.len > 0, "chunks reached the file");
+        assert_eq!(s.held(), n);
+        for i in (0..n).step_by(7) {
+            let (k, e) = member(i);
+            assert_eq!(s.take(&k).unwrap(), Some(e), "member {i}");
+            assert_eq!(s.take(&k).unwrap(), None, "taken once");
+        }
+        // Taken, changed and spilled again: the new entry is the live one.
+        let (k, mut e) = member(14);
+        e.used = 99;
+        s.put(vec![(k.clone(), e.clone())]).unwrap();
+        let never = member(n + 1).0;
+        assert_eq!(s.take(&never).unwrap(), None);
+        let mut seen = Vec::new();
+        s.visit(|k, e| -> Result<(), SpillError> {
+            seen.push((k.clone(), e));
+            Ok(())
+        })
+        .unwrap();
+        let mut want: Vec<(MemberKey, Entry)> = (0..n).filter(|i| i % 7 != 0).map(member).collect();
+        want.push((k, e));
+        assert_eq!(seen.len(), want.len());
+        let mut sorted = seen.clone();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(sorted, want);
+        // Within a partition, key order.
+        let order = |k: &MemberKey| (k.member.clone(), k.payer.clone(), k.patient);
+        for w in seen.windows(2) {
+            if hash(&w[0].0) % PARTS as u64 == hash(&w[1].0) % PARTS as u64 {
+                assert!(order(&w[0].0) < order(&w[1].0));
+            }
+        }
+    }
 }
