@@ -408,12 +408,14 @@ fn open_history(args: &ScrubArgs, settings: &Settings) -> Result<RunHistory, Err
         Some(path) => {
             let started = std::time::Instant::now();
             let store = HistoryStore::open(path).map_err(|e| Error::Config(e.to_string()))?;
+            // Members are read as their claims come (the database is only scanned for its
+            // keys now), unless this run created or upgraded it.
             let n = store
-                .load(&mut index)
+                .attach(&mut index)
                 .map_err(|e| Error::Config(e.to_string()))?;
             index.persistent = true;
             let ms = started.elapsed().as_millis() as u64;
-            tracing::info!(services = n, ms, "history loaded");
+            tracing::info!(services_read = n, ms, "history opened");
             Some(store)
         }
         None => None,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::day_number;
 use super::spill::{Spill, SpillError};
+use super::store::StoredReader;
 use crate::claim::Date;
 use crate::edit::codes::CodeSet;
 use crate::edit::finding::{Finding, Severity};
@@ -400,6 +401,8 @@ pub struct HistoryIndex {
     clock: u64,
     /// Members spilled out of memory, once any are.
     cold: Option<Spill>,
+    /// The history database, read a member at a time (`--history` on a database that exists).
+    stored: Option<StoredReader>,
     /// Stamp ranges uncounted since members were first spilled: applied to a spilled member's
     /// records when it comes back (a handful: one per group or interchange rejected late).
     uncounted: Vec<(u32, u32)>,
@@ -452,18 +455,38 @@ impl HistoryIndex {
             e.used = self.clock;
             return Ok(());
         }
-        let Some(cold) = &mut self.cold else {
+        let mut e = match &mut self.cold {
+            Some(cold) => cold.take(key)?,
+            None => None,
+        };
+        if let Some(e) = &mut e {
+            uncount(&self.uncounted, e);
+        } else if let Some(stored) = self.stored.as_ref().filter(|s| s.may_hold(key)) {
+            // Neither in memory nor spilled: never seen this run, so the database has the
+            // member as it stands.
+            let recs = stored.member(key, &mut self.regions)?;
+            if !recs.is_empty() {
+                e = Some(Entry {
+                    recs,
+                    ..Entry::default()
+                });
+            }
+        }
+        let Some(mut e) = e else {
             return Ok(());
         };
-        let Some(mut e) = cold.take(key)? else {
-            return Ok(());
-        };
-        uncount(&self.uncounted, &mut e);
         e.used = self.clock;
         let key = self.key(key);
         self.hot_bytes += e.cost(&key);
         self.members.insert(key, e);
         Ok(())
+    }
+
+    /// Reads the history database a member at a time from now on (see
+    /// [`super::HistoryStore::attach`]); `max_seq` is the highest sequence number it holds.
+    pub fn attach(&mut self, stored: StoredReader, max_seq: u64) {
+        self.next_seq = self.next_seq.max(max_seq + 1);
+        self.stored = Some(stored);
     }
 
     /// Spills the members used least recently while those in memory take more than the budget.
@@ -1440,5 +1463,61 @@ mod tests {
         })
         .unwrap();
         assert!(n > 10);
+    }
+
+    #[test]
+    fn a_database_read_a_member_at_a_time_answers_as_one_read_whole() {
+        use super::super::HistoryStore;
+        let dir = tempfile::tempdir().unwrap();
+        let work = workload();
+        let (first, second) = work.split_at(200);
+        let base = dir.path().join("base.sqlite");
+        {
+            let store = HistoryStore::open(&base).unwrap();
+            let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+            ix.persistent = true;
+            store.attach(&mut ix).unwrap();
+            drive(&mut ix, first);
+            store.save(&mut ix, "2026-11-28T00:00:00Z").unwrap();
+        }
+        let mut results = Vec::new();
+        for (mode, budget) in [
+            ("whole", DEFAULT_BUDGET),
+            ("lazy", DEFAULT_BUDGET),
+            ("lazy", 0),
+        ] {
+            let path = dir.path().join(format!("{mode}{budget}.sqlite"));
+            std::fs::copy(&base, &path).unwrap();
+            let store = HistoryStore::open(&path).unwrap();
+            let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+            ix.persistent = true;
+            ix.set_budget(budget);
+            if mode == "whole" {
+                assert!(store.load(&mut ix).unwrap() > 0);
+                assert!(!ix.is_empty());
+            } else {
+                assert_eq!(store.attach(&mut ix).unwrap(), 0);
+                assert_eq!(ix.len(), 0, "nothing read yet");
+            }
+            let found = drive(&mut ix, second);
+            store.save(&mut ix, "2026-11-28T01:00:00Z").unwrap();
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            let rows: Vec<String> = conn
+                .prepare("SELECT * FROM services ORDER BY member, payer, patient, claim, code, side, dos")
+                .unwrap()
+                .query_map([], |r| {
+                    Ok((0..13)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(found.iter().any(|f| f.len() > 1));
+            results.push((found, rows));
+        }
+        assert_eq!(results[0], results[1]);
+        assert_eq!(results[0], results[2]);
     }
 }

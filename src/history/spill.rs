@@ -16,14 +16,18 @@ use std::sync::Arc;
 use super::index::{Code, Entry, MemberKey, Record, Side};
 use crate::claim::Date;
 
-/// The overflow store failed (the temporary directory is full or unwritable, say).
+/// Member history could not be moved out of or back into memory: the overflow store failed
+/// (the temporary directory is full or unwritable, say), or the history database could not be
+/// read.
 #[derive(Debug, thiserror::Error)]
-#[error("member history overflow store: {0}")]
+#[error("{0}")]
 pub struct SpillError(pub String);
 
 impl From<std::io::Error> for SpillError {
     fn from(e: std::io::Error) -> Self {
-        SpillError(e.to_string())
+        SpillError(format!(
+            "member history overflow store (a temporary file): {e}"
+        ))
     }
 }
 
@@ -39,13 +43,13 @@ const PARTS: usize = 1024;
 /// A partition's buffer is written out once it holds this much (so at most 2 MiB of buffers).
 const CHUNK: usize = 2048;
 
-/// A Bloom filter over member keys.
-struct Bloom {
+/// A Bloom filter over member keys (their [`hash`]).
+pub(crate) struct Bloom {
     words: Vec<u64>,
 }
 
 impl Bloom {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Bloom {
             words: vec![0; (BLOOM_BITS / 64) as usize],
         }
@@ -56,7 +60,7 @@ impl Bloom {
         (0..BLOOM_PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) % BLOOM_BITS) as usize)
     }
 
-    fn insert(&mut self, h: u64) {
+    pub(crate) fn insert(&mut self, h: u64) {
         for bit in Self::probes(h) {
             if let Some(w) = self.words.get_mut(bit / 64) {
                 *w |= 1 << (bit % 64);
@@ -64,7 +68,7 @@ impl Bloom {
         }
     }
 
-    fn may_hold(&self, h: u64) -> bool {
+    pub(crate) fn may_hold(&self, h: u64) -> bool {
         Self::probes(h).all(|bit| {
             self.words
                 .get(bit / 64)
@@ -73,13 +77,15 @@ impl Bloom {
     }
 }
 
-/// The key's hash (FNV-1a spread by SplitMix64's finaliser, since FNV's low bits are weak).
-fn hash(key: &MemberKey) -> u64 {
-    let mut z = super::fnv1a(&[
-        key.payer.as_bytes(),
-        key.member.as_bytes(),
-        &key.patient.to_le_bytes(),
-    ]);
+/// A member key's hash (FNV-1a spread by SplitMix64's finaliser, since FNV's low bits are
+/// weak).
+pub(crate) fn hash(key: &MemberKey) -> u64 {
+    hash_parts(&key.payer, &key.member, key.patient)
+}
+
+/// [`hash`] of a key given by its parts.
+pub(crate) fn hash_parts(payer: &str, member: &str, patient: u64) -> u64 {
+    let mut z = super::fnv1a(&[payer.as_bytes(), member.as_bytes(), &patient.to_le_bytes()]);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

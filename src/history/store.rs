@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, ErrorCode};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags};
 
 use std::sync::Arc;
 
-use super::index::{Code, HistoryIndex, Record, Side};
-use super::spill::SpillError;
+use super::index::{Code, HistoryIndex, MemberKey, Record, Side};
+use super::spill::{hash, hash_parts, Bloom, SpillError};
 use crate::claim::Date;
 
 /// The schema this build reads and writes.
@@ -29,6 +29,9 @@ pub struct HistoryError {
 pub struct HistoryStore {
     path: PathBuf,
     conn: Connection,
+    /// Whether the database as committed already has this build's schema (this run neither
+    /// created nor upgraded it): only then can a second connection read it during the run.
+    current: bool,
 }
 
 fn explain(e: &rusqlite::Error) -> String {
@@ -87,9 +90,10 @@ impl HistoryStore {
             path: path.to_owned(),
             message: explain(&e),
         })?;
-        let store = HistoryStore {
+        let mut store = HistoryStore {
             path: path.to_owned(),
             conn,
+            current: false,
         };
         // Fail at once rather than wait when another run holds the lock.
         store
@@ -142,7 +146,7 @@ impl HistoryStore {
                     )
                     .map_err(|e| store.err(&e))?;
             }
-            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) if v == SCHEMA_VERSION.to_string() => store.current = true,
             // Version 1 had no units (each service counted as one) and no billing provider
             // (unknown: its units are summed with no other claim's). Upgraded in the run's
             // transaction, so it lands only with the run's own changes.
@@ -166,7 +170,7 @@ impl HistoryStore {
         Ok(store)
     }
 
-    /// Reads every stored service into `index`.
+    /// Reads every stored service into `index` now (members past its memory budget spill).
     pub fn load(&self, index: &mut HistoryIndex) -> Result<u64, HistoryError> {
         let mut stmt = self
             .conn
@@ -179,10 +183,9 @@ impl HistoryStore {
         let mut n = 0;
         // In key order (a plain scan of the table): a claim's rows come together and share
         // one copy of its id. (Judging does not depend on the order of a member's records.)
-        let mut last_claim: Option<std::sync::Arc<str>> = None;
+        let mut last_claim: Option<Arc<str>> = None;
         while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
             let bad = |what: &str| self.fail(format!("row {}: bad {what}", n + 1));
-            // Texts borrowed from the row: no allocation per column.
             let text = |i: usize, what: &str| -> Result<&str, HistoryError> {
                 row.get_ref(i)
                     .map_err(|e| self.err(&e))?
@@ -191,48 +194,61 @@ impl HistoryStore {
             };
             let patient =
                 u64::from_str_radix(text(2, "patient key")?, 16).map_err(|_| bad("patient key"))?;
-            let side = Side::parse(text(6, "side")?).ok_or_else(|| bad("side"))?;
-            let date =
-                parse_date(text(7, "date of service")?).ok_or_else(|| bad("date of service"))?;
-            let seq: i64 = row.get(8).map_err(|e| self.err(&e))?;
-            let counted: i64 = row.get(9).map_err(|e| self.err(&e))?;
-            let units: i64 = row.get(10).map_err(|e| self.err(&e))?;
-            let provider = u64::from_str_radix(text(11, "provider key")?, 16)
-                .map_err(|_| bad("provider key"))?;
-            let region = index.region(text(5, "region")?);
-            let claim_id = text(3, "claim")?;
-            let claim = match &last_claim {
-                Some(c) if **c == *claim_id => c.clone(),
-                _ => {
-                    let c: std::sync::Arc<str> = claim_id.into();
-                    last_claim = Some(c.clone());
-                    c
-                }
-            };
+            let record = record_at(row, 3, &mut index.regions, &mut last_claim)
+                .map_err(|what| bad(&what))?;
             index
-                .load(
-                    text(0, "payer")?,
-                    text(1, "member")?,
-                    patient,
-                    Record {
-                        claim,
-                        code: text(4, "code")?.into(),
-                        region,
-                        side,
-                        date,
-                        seq: u64::try_from(seq).map_err(|_| bad("sequence"))?,
-                        counted: counted != 0,
-                        units: u32::try_from(units).map_err(|_| bad("units"))?,
-                        provider,
-                        stamp: 0,
-                        stored: true,
-                        dirty: false,
-                    },
-                )
+                .load(text(0, "payer")?, text(1, "member")?, patient, record)
                 .map_err(|e| self.fail(e.to_string()))?;
             n += 1;
         }
         Ok(n)
+    }
+
+    /// Gives `index` the database to read members from as their claims come, instead of
+    /// reading every service now, so memory stays bounded however large the history: the
+    /// members' keys go into a Bloom filter now (one scan of the table), their services are
+    /// read when first needed. Reads everything now ([`HistoryStore::load`]) when this run
+    /// created or upgraded the database, since a second connection sees it only as committed.
+    /// Returns the services read now.
+    pub fn attach(&self, index: &mut HistoryIndex) -> Result<u64, HistoryError> {
+        if !self.current {
+            return self.load(index);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| self.err(&e))?;
+        let mut bloom = Bloom::new();
+        let mut max_seq = 0u64;
+        {
+            let mut stmt = conn
+                .prepare("SELECT member, payer, patient, max(seq) FROM services GROUP BY member, payer, patient")
+                .map_err(|e| self.err(&e))?;
+            let mut rows = stmt.query([]).map_err(|e| self.err(&e))?;
+            while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
+                let bad = || self.fail("a stored member key is not valid".to_owned());
+                let text = |i: usize| -> Result<&str, HistoryError> {
+                    row.get_ref(i)
+                        .map_err(|e| self.err(&e))?
+                        .as_str()
+                        .map_err(|_| bad())
+                };
+                let patient = u64::from_str_radix(text(2)?, 16).map_err(|_| bad())?;
+                bloom.insert(hash_parts(text(1)?, text(0)?, patient));
+                let seq: i64 = row.get(3).map_err(|e| self.err(&e))?;
+                max_seq = max_seq.max(u64::try_from(seq).map_err(|_| bad())?);
+            }
+        }
+        index.attach(
+            StoredReader {
+                path: self.path.clone(),
+                conn,
+                bloom,
+            },
+            max_seq,
+        );
+        Ok(0)
     }
 
     /// Writes what changed in `index` and commits; `recorded` stamps the new rows (`--now`).
@@ -411,6 +427,121 @@ impl HistoryStore {
             .map_err(|e| self.err(&e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(&e))
     }
+}
+
+/// Reads a member's stored services during a run ([`HistoryStore::attach`]).
+pub struct StoredReader {
+    path: PathBuf,
+    conn: Connection,
+    bloom: Bloom,
+}
+
+impl std::fmt::Debug for StoredReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredReader")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl StoredReader {
+    /// Whether the database may hold services of `key`.
+    pub fn may_hold(&self, key: &MemberKey) -> bool {
+        self.bloom.may_hold(hash(key))
+    }
+
+    /// The stored services of a member; region names are looked up in (or added to)
+    /// `regions`.
+    pub fn member(
+        &self,
+        key: &MemberKey,
+        regions: &mut Vec<String>,
+    ) -> Result<Vec<Record>, SpillError> {
+        let fail = |m: String| {
+            SpillError(
+                HistoryError {
+                    path: self.path.clone(),
+                    message: m,
+                }
+                .to_string(),
+            )
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT claim, code, region, side, dos, seq, counted, units, provider FROM services
+                 WHERE member = ?1 AND payer = ?2 AND patient = ?3 ORDER BY claim, code, side, dos",
+            )
+            .map_err(|e| fail(explain(&e)))?;
+        let patient = hex16(key.patient);
+        let mut rows = stmt
+            .query(params![
+                &*key.member,
+                &*key.payer,
+                std::str::from_utf8(&patient).unwrap_or_default()
+            ])
+            .map_err(|e| fail(explain(&e)))?;
+        let mut out = Vec::new();
+        let mut last_claim = None;
+        while let Some(row) = rows.next().map_err(|e| fail(explain(&e)))? {
+            let r = record_at(row, 0, regions, &mut last_claim)
+                .map_err(|what| fail(format!("a stored service has a bad {what}")))?;
+            out.push(r);
+        }
+        Ok(out)
+    }
+}
+
+/// A stored service from the columns claim, code, region, side, dos, seq, counted, units and
+/// provider, from column `at` on; a claim id equal to the last one's shares its copy. The
+/// error names the column that is bad.
+fn record_at(
+    row: &rusqlite::Row<'_>,
+    at: usize,
+    regions: &mut Vec<String>,
+    last_claim: &mut Option<Arc<str>>,
+) -> Result<Record, String> {
+    // Texts borrowed from the row: no allocation per column.
+    let text = |i: usize, what: &str| -> Result<&str, String> {
+        row.get_ref(at + i)
+            .ok()
+            .and_then(|v| v.as_str().ok())
+            .ok_or_else(|| what.to_owned())
+    };
+    let int = |i: usize, what: &str| -> Result<i64, String> {
+        row.get::<_, i64>(at + i).map_err(|_| what.to_owned())
+    };
+    let claim_id = text(0, "claim")?;
+    let claim = match last_claim {
+        Some(c) if **c == *claim_id => c.clone(),
+        _ => {
+            let c: Arc<str> = claim_id.into();
+            *last_claim = Some(c.clone());
+            c
+        }
+    };
+    let region_name = text(2, "region")?;
+    let region = match regions.iter().position(|r| r == region_name) {
+        Some(i) => i as u16,
+        None => {
+            regions.push(region_name.to_owned());
+            (regions.len() - 1) as u16
+        }
+    };
+    Ok(Record {
+        claim,
+        code: text(1, "code")?.into(),
+        region,
+        side: Side::parse(text(3, "side")?).ok_or("side")?,
+        date: parse_date(text(4, "date of service")?).ok_or("date of service")?,
+        seq: u64::try_from(int(5, "sequence")?).map_err(|_| "sequence")?,
+        counted: int(6, "counted")? != 0,
+        units: u32::try_from(int(7, "units")?).map_err(|_| "units")?,
+        provider: u64::from_str_radix(text(8, "provider key")?, 16).map_err(|_| "provider key")?,
+        stamp: 0,
+        stored: true,
+        dirty: false,
+    })
 }
 
 /// `n` as 16 lower-case hex digits, as the database keeps patient and provider keys.
