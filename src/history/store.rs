@@ -252,12 +252,26 @@ impl HistoryStore {
     }
 
     /// Writes what changed in `index` and commits; `recorded` stamps the new rows (`--now`).
+    ///
+    /// The changes are staged in temporary tables first (appends, in whatever order the index
+    /// gives them: spilled members come back by partition), then applied in the table's key
+    /// order, deletions first, so SQLite's sorter, not the B-tree's page cache, absorbs the
+    /// disorder, in bounded memory.
     pub fn save(self, index: &mut HistoryIndex, recorded: &str) -> Result<u64, HistoryError> {
+        self.conn
+            .execute_batch(
+                "CREATE TEMP TABLE save_rows (member TEXT, payer TEXT, patient TEXT, claim TEXT,
+                     code TEXT, side TEXT, dos TEXT, region TEXT, seq INTEGER, counted INTEGER,
+                     recorded TEXT, units INTEGER, provider TEXT);
+                 CREATE TEMP TABLE save_deletes (member TEXT, payer TEXT, patient TEXT,
+                     claim TEXT);",
+            )
+            .map_err(|e| self.err(&e))?;
         /// Rows per INSERT statement: one statement per row spends most of a save on
         /// statement overhead.
         const CHUNK: usize = 64;
         let values = |n: usize| {
-            let mut sql = "INSERT OR REPLACE INTO services (payer, member, patient, claim, code, \
+            let mut sql = "INSERT INTO temp.save_rows (payer, member, patient, claim, code, \
                            region, side, dos, seq, counted, units, provider, recorded) VALUES "
                 .to_owned();
             for i in 0..n {
@@ -329,7 +343,7 @@ impl HistoryStore {
             let mut delete = self
                 .conn
                 .prepare_cached(
-                    "DELETE FROM services WHERE member = ?2 AND payer = ?1 AND patient = ?3 AND claim = ?4",
+                    "INSERT INTO temp.save_deletes (payer, member, patient, claim) VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(|e| self.err(&e))?;
             // In key order (member first), so the B-tree is written front to back.
@@ -337,7 +351,6 @@ impl HistoryStore {
                 let patient = hex16(key.patient);
                 for (claim, stored, records) in entry.changes() {
                     if stored {
-                        // Only this claim's rows go; rows waiting in `rows` are other claims'.
                         delete
                             .execute(params![
                                 &*key.payer,
@@ -376,8 +389,42 @@ impl HistoryStore {
             insert(&rows)?;
             written += rows.len() as u64;
         }
+        {
+            let mut delete = self
+                .conn
+                .prepare(
+                    "DELETE FROM services WHERE member = ?1 AND payer = ?2 AND patient = ?3 AND claim = ?4",
+                )
+                .map_err(|e| self.err(&e))?;
+            let mut gone = self
+                .conn
+                .prepare(
+                    "SELECT DISTINCT member, payer, patient, claim FROM temp.save_deletes
+                     ORDER BY member, payer, patient, claim",
+                )
+                .map_err(|e| self.err(&e))?;
+            let mut keys = gone.query([]).map_err(|e| self.err(&e))?;
+            while let Some(k) = keys.next().map_err(|e| self.err(&e))? {
+                let key = |i: usize| -> Result<&str, HistoryError> {
+                    k.get_ref(i)
+                        .map_err(|e| self.err(&e))?
+                        .as_str()
+                        .map_err(|_| self.fail("a staged key is not text".to_owned()))
+                };
+                delete
+                    .execute(params![key(0)?, key(1)?, key(2)?, key(3)?])
+                    .map_err(|e| self.err(&e))?;
+            }
+        }
         self.conn
-            .execute_batch("COMMIT")
+            .execute_batch(
+                "INSERT OR REPLACE INTO services (member, payer, patient, claim, code, side, dos,
+                     region, seq, counted, recorded, units, provider)
+                 SELECT member, payer, patient, claim, code, side, dos, region, seq, counted,
+                     recorded, units, provider FROM temp.save_rows
+                 ORDER BY member, payer, patient, claim, code, side, dos;
+                 DROP TABLE temp.save_rows; DROP TABLE temp.save_deletes; COMMIT",
+            )
             .map_err(|e| self.err(&e))?;
         Ok(written)
     }
