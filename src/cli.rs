@@ -141,6 +141,11 @@ fn parse_kind(s: &str) -> Result<crate::claim::Kind, String> {
     }
 }
 
+/// `--history-memory`'s default: the index's own.
+const fn default_history_mib() -> usize {
+    crate::history::index::DEFAULT_BUDGET >> 20
+}
+
 /// Arguments of `scrub837 history`.
 #[derive(clap::Args, Debug)]
 pub struct HistoryArgs {
@@ -250,9 +255,9 @@ pub struct ScrubArgs {
     pub history: Option<PathBuf>,
 
     /// Member history to keep in memory, in MiB: past it, the members used least recently move
-    /// to a temporary database on disk until they are seen again, so memory stays bounded on
-    /// any input.
-    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    /// to a temporary file until a claim of theirs comes again, so memory stays bounded on any
+    /// input.
+    #[arg(long, value_name = "MIB", default_value_t = default_history_mib())]
     pub history_memory: usize,
 
     /// A CMS NCCI procedure-to-procedure table (ccipra…/ccioph… .txt, unzipped) for E-34; may

@@ -40,7 +40,8 @@ const BLOOM_PROBES: u64 = 4;
 /// Partitions of the log: a look-up reads one of them, 1/1024 of the store.
 const PARTS: usize = 1024;
 
-/// A partition's buffer is written out once it holds this much (so at most 2 MiB of buffers).
+/// A partition's buffer is written out before it would grow past this (so about 2 MiB of
+/// buffers in all).
 const CHUNK: usize = 2048;
 
 /// A Bloom filter over member keys (their [`hash`]).
@@ -211,6 +212,19 @@ impl Spill {
             let Some(p) = self.parts.get_mut(part) else {
                 continue;
             };
+            let size = 8 + 4 + key.payer.len() + 4 + key.member.len() + 8 + 4 + blob.len();
+            // Written out before it would outgrow its chunk, so buffers keep their first
+            // allocation (1024 of them: 2 MiB in all).
+            if !p.buf.is_empty() && p.buf.len() + size > CHUNK {
+                self.file.seek(SeekFrom::Start(self.len))?;
+                self.file.write_all(&p.buf)?;
+                p.chunks.push((self.len, p.buf.len() as u32));
+                self.len += p.buf.len() as u64;
+                p.buf.clear();
+            }
+            if p.buf.capacity() == 0 {
+                p.buf.reserve_exact(CHUNK.max(size));
+            }
             p.buf.extend_from_slice(&self.next.to_le_bytes());
             put_str(&mut p.buf, &key.payer);
             put_str(&mut p.buf, &key.member);
@@ -219,13 +233,6 @@ impl Spill {
             p.buf.extend_from_slice(&blob);
             self.next += 1;
             self.held += 1;
-            if p.buf.len() >= CHUNK {
-                self.file.seek(SeekFrom::Start(self.len))?;
-                self.file.write_all(&p.buf)?;
-                p.chunks.push((self.len, p.buf.len() as u32));
-                self.len += p.buf.len() as u64;
-                p.buf.clear();
-            }
         }
         Ok(())
     }
