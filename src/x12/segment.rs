@@ -243,6 +243,43 @@ impl<'a> Split<'a> {
         self.more
     }
 
+    /// The held elements' values in order: the same slices as [`Split::value`] `(1..=len)`.
+    #[inline]
+    pub fn values(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        let raw = self.raw;
+        let mut start = 0usize;
+        self.ends[..self.len as usize].iter().map(move |&end| {
+            let v = raw.get(start..end as usize).unwrap_or_default();
+            start = end as usize + 1;
+            v
+        })
+    }
+
+    /// The bytes the elements are split from (element 1 on, terminator excluded).
+    #[inline]
+    pub fn bytes(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Where each held element ends in [`Split::bytes`] (element `n` starts one past the end of
+    /// element `n - 1`, element 1 at 0).
+    #[inline]
+    pub fn ends(&self) -> &[u32] {
+        &self.ends[..self.len as usize]
+    }
+
+    /// Bit `n - 1`: element `n` holds a component separator.
+    #[inline]
+    pub fn composite_bits(&self) -> u32 {
+        self.composite
+    }
+
+    /// Bit `n - 1`: element `n` holds a repetition separator.
+    #[inline]
+    pub fn repeated_bits(&self) -> u32 {
+        self.repeated
+    }
+
     /// Whether element `n` (1-based, within [`Split::MAX`]) holds a component or repetition
     /// separator, i.e. is more than one simple value.
     #[inline]
@@ -405,8 +442,18 @@ mod tests {
             let all: Vec<&[u8]> = s.elements().map(|x| x.as_bytes()).collect();
             proptest::prop_assert_eq!(e.truncated(), all.len() > Split::MAX);
             proptest::prop_assert_eq!(e.len(), all.len().min(Split::MAX));
+            let values: Vec<&[u8]> = e.values().collect();
+            let mut start = 0usize;
+            for (n, &end) in e.ends().iter().enumerate() {
+                proptest::prop_assert_eq!(&e.bytes()[start..end as usize], e.value(n + 1));
+                start = end as usize + 1;
+            }
+            proptest::prop_assert_eq!(values.len(), e.len());
             for (n, v) in all.iter().enumerate().take(Split::MAX) {
                 proptest::prop_assert_eq!(e.value(n + 1), *v);
+                proptest::prop_assert_eq!(values[n], *v);
+                let (c, r) = (e.composite_bits() >> n & 1 == 1, e.repeated_bits() >> n & 1 == 1);
+                proptest::prop_assert_eq!(c || r, e.compound(n + 1));
                 let compound = v.contains(&b':') || (!no_repetition && v.contains(&b'^'));
                 proptest::prop_assert_eq!(e.compound(n + 1), compound);
             }
