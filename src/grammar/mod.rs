@@ -762,6 +762,46 @@ mod tests {
     }
 
     #[test]
+    fn children_by_id_number_are_children_by_packed_id() {
+        for (name, json) in EMBEDDED {
+            let g = Grammar::load(name, json).expect(name);
+            assert_eq!(g.id_number(pack(b"ZZZ").expect("short")), None);
+            for l in 0..g.loops.len() as LoopIx {
+                for s in &g.segments {
+                    let id = g.id_number(s.key).expect("every segment id is numbered");
+                    assert_eq!(
+                        g.children_with_id(l, id),
+                        g.children_with_key(l, s.key),
+                        "{name} {}",
+                        s.def.id
+                    );
+                }
+                let required = &g.loops[l as usize].required;
+                if let Some(mask) = g.loops[l as usize].required_mask {
+                    assert_eq!(mask.count_ones() as usize, required.len());
+                    assert!(required.iter().all(|&k| mask >> k & 1 == 1));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packing_in_place_is_packing() {
+        let bytes = b"NM1*85*2*SUMMIT*X";
+        for start in 0..bytes.len() {
+            for end in start..=bytes.len() {
+                assert_eq!(
+                    pack_in(bytes, start, end),
+                    pack(&bytes[start..end]),
+                    "{start}..{end}"
+                );
+            }
+        }
+        assert_eq!(pack_in(bytes, 5, 3), None);
+        assert_eq!(pack_in(bytes, 40, 41), None);
+    }
+
+    #[test]
     fn loops_are_told_apart_by_their_qualifiers() {
         let p = &Grammar::load("837P.json", EMBEDDED[0].1).unwrap();
         let ids: Vec<&str> = p.loops.iter().map(|l| l.id.as_str()).collect();

@@ -4,7 +4,9 @@
 
 use super::elements::check_compiled;
 use super::{Child, Grammar, LoopIx, SegIx, Special, Usage};
-use crate::x12::{ElementError, ElementRef, Position, Segment, SegmentError, Split};
+use crate::x12::{
+    Delimiters, ElementError, ElementRef, Position, Segment, SegmentError, Split, SplitTable,
+};
 
 /// Where a segment was placed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +75,8 @@ pub struct Walker<'g> {
     tally: ClaimTally,
     claim_depth: Option<usize>,
     lx_next: u32,
+    /// Byte classes of the delimiters in force, kept from segment to segment.
+    table: SplitTable,
 }
 
 /// Whether the segment holds one of `id`'s codes where `id` names (the general case).
@@ -104,6 +108,7 @@ impl<'g> Walker<'g> {
             tally: ClaimTally::default(),
             claim_depth: None,
             lx_next: 1,
+            table: SplitTable::new(Delimiters::STANDARD),
         }
     }
 
@@ -162,7 +167,7 @@ impl<'g> Walker<'g> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn matches(&self, sx: SegIx, key: u64, seg: &Split<'_>, strict: bool) -> bool {
         let Some(s) = self.g.segments.get(sx as usize) else {
             return false;
@@ -305,8 +310,11 @@ impl<'g> Walker<'g> {
 
     /// Places one segment (`position.in_transaction` must be set), checking it.
     pub fn segment(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
-        let split = seg.split();
-        let key = super::pack(seg.id()).unwrap_or(u64::MAX - 1);
+        if self.table.delimiters() != seg.delimiters() {
+            self.table = SplitTable::new(seg.delimiters());
+        }
+        let split = seg.split_by(&self.table);
+        let key = super::pack_in(seg.raw(), 0, seg.id().len()).unwrap_or(u64::MAX - 1);
         let id = self.g.id_number(key);
         let (found, qualifier_fault) = match id.map(|id| (id, self.locate(id, key, &split, true))) {
             Some((_, Some(hit))) => (Some(hit), false),
