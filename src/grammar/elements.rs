@@ -478,20 +478,15 @@ impl Program {
         }
     }
 
-    /// Whether the composite value `bytes[at..end]` (not empty, no repetition separator) passes
-    /// `op` for sure.
+    /// Whether the composite value `v` (not empty, no repetition separator) passes `op` for sure.
     #[inline(never)]
-    fn composite_ok(&self, bytes: &[u8], at: usize, end: usize, op: &Op, component: u8) -> bool {
+    fn composite_ok(&self, v: &[u8], op: &Op, component: u8) -> bool {
         let first = op.parts_start as usize;
-        let (Some(parts), Some(v)) = (
-            self.parts.get(first..first + op.parts_len as usize),
-            bytes.get(at..end),
-        ) else {
+        let Some(parts) = self.parts.get(first..first + op.parts_len as usize) else {
             return false;
         };
         let mut count = 0usize;
-        // Offsets in `bytes`, so that codes are read a word at a time past the composite too.
-        let mut start = at;
+        let mut start = 0usize;
         for part in v.split(|&b| b == component) {
             let Some(pop) = parts.get(count) else {
                 return false;
@@ -501,7 +496,7 @@ impl Program {
             let ok = if part.is_empty() {
                 !pop.required
             } else {
-                !pop.not_used && self.value_ok(bytes, start, end, pop)
+                !pop.not_used && self.value_ok(v, start, end, pop)
             };
             if !ok {
                 return false;
@@ -566,7 +561,9 @@ pub fn check_compiled(
                 let len = end.wrapping_sub(at);
                 len >= op.min as usize && len <= op.max as usize
             }
-            Kind::Composite => program.composite_ok(bytes, at, end, op, component),
+            Kind::Composite => bytes
+                .get(at..end)
+                .is_some_and(|v| program.composite_ok(v, op, component)),
             _ => program.value_ok(bytes, at, end, op),
         };
         unclear |= u32::from(!ok) << i;
