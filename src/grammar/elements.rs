@@ -1,7 +1,7 @@
 //! Element rules of one segment: required, not used, repetitions, components, length, data
 //! type (dates, times, numbers) and code values, reported with 999 IK4 codes.
 
-use super::{DataType, Rule, Usage};
+use super::{pack_in, DataType, Rule, Usage};
 use crate::x12::{Element, ElementError, ElementRef, Segment, Split};
 
 /// The bad value, as IK404 carries it (at most 99 characters).
@@ -312,6 +312,335 @@ fn check_at(
     check_element(seg, value, edef, position, out);
 }
 
+/// How the compiled check reads one value (see [`Op`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Compared by length (and codes) only.
+    Text,
+    /// X12 type R.
+    Decimal,
+    /// X12 types N0…N9.
+    Integer,
+    /// CCYYMMDD (a six-digit date goes to the full check).
+    Date,
+    /// HHMM[SS[d…]].
+    Time,
+    /// Components, each with its own op.
+    Composite,
+    /// Always the full check.
+    Full,
+}
+
+/// One element (or component) rule compiled for the quick check: a plain record read in one
+/// loop, with its codes packed in its [`Program`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Op {
+    kind: Kind,
+    required: bool,
+    not_used: bool,
+    min: u32,
+    /// `u32::MAX` when the guide gives none.
+    max: u32,
+    /// Its code list in [`Program::codes`] (`codes_len` 0: none).
+    codes_start: u32,
+    codes_len: u32,
+    /// A composite's component ops in [`Program::parts`].
+    parts_start: u32,
+    parts_len: u32,
+    /// A composite: bit `j` when component `j + 1` is required.
+    required_parts: u32,
+}
+
+/// A segment's element rules compiled once, at grammar load, into flat ops: the quick check
+/// ([`check_compiled`]) clears the values that are plainly valid in one tight loop and hands
+/// any other element to the full check ([`check_at`]), which then reports exactly what the
+/// element-by-element path reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Program {
+    ops: Vec<Op>,
+    parts: Vec<Op>,
+    /// Packed code values (see [`super::pack`]), each list sorted.
+    codes: Vec<u64>,
+    /// Position of the last required element (0 when none).
+    last_required: usize,
+    /// Bit `i`: element `i + 1` is required (for the first 32 elements).
+    required_bits: u32,
+    /// Bit `i`: element `i + 1` is not used.
+    not_used_bits: u32,
+    /// Bit `i`: element `i + 1` is a composite the quick check reads.
+    composite_bits: u32,
+    /// Format and value positions of a date whose format a qualifier names (DTP, DMG).
+    dated: Option<(usize, usize)>,
+}
+
+impl Program {
+    /// Compiles the rules of segment `id`.
+    pub fn new(id: &str, rules: &[Rule]) -> Program {
+        let mut p = Program {
+            dated: dated(id.as_bytes()),
+            last_required: rules
+                .iter()
+                .rposition(|r| r.usage == Usage::R)
+                .map_or(0, |i| i + 1),
+            ..Program::default()
+        };
+        p.ops = rules.iter().map(|r| p.op(r)).collect();
+        for (i, op) in p.ops.iter().enumerate().take(32) {
+            p.required_bits |= u32::from(op.required) << i;
+            p.not_used_bits |= u32::from(op.not_used) << i;
+            p.composite_bits |= u32::from(op.kind == Kind::Composite) << i;
+        }
+        p
+    }
+
+    fn op(&mut self, rule: &Rule) -> Op {
+        let mut op = Op {
+            kind: match rule.data_type {
+                DataType::Text => Kind::Text,
+                DataType::Decimal => Kind::Decimal,
+                DataType::Integer => Kind::Integer,
+                DataType::Date => Kind::Date,
+                DataType::Time => Kind::Time,
+            },
+            required: rule.usage == Usage::R,
+            not_used: rule.usage == Usage::N,
+            min: rule.min_len,
+            max: if rule.max_len > 0 {
+                rule.max_len
+            } else {
+                u32::MAX
+            },
+            codes_start: 0,
+            codes_len: 0,
+            parts_start: 0,
+            parts_len: 0,
+            required_parts: 0,
+        };
+        if let Some(codes) = &rule.codes {
+            op.codes_start = self.codes.len() as u32;
+            op.codes_len = codes.packed.len() as u32;
+            self.codes.extend_from_slice(&codes.packed);
+            if codes.packed.is_empty() {
+                // Only codes longer than packing holds: the full check compares them.
+                op.kind = Kind::Full;
+            }
+        }
+        if let Some(components) = &rule.components {
+            op.kind = Kind::Composite;
+            let simple = |c: &Rule| c.components.is_none();
+            if components.len() >= 32 || !components.iter().all(simple) {
+                op.kind = Kind::Full;
+                return op;
+            }
+            let parts: Vec<Op> = components.iter().map(|c| self.op(c)).collect();
+            op.parts_start = self.parts.len() as u32;
+            op.parts_len = parts.len() as u32;
+            op.required_parts = components
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.usage == Usage::R)
+                .fold(0, |m, (j, _)| m | 1 << j);
+            self.parts.extend(parts);
+        }
+        op
+    }
+
+    /// Whether the simple value `bytes[start..end]` (not empty, no separator) passes `op` for
+    /// sure.
+    #[inline(always)]
+    fn value_ok(&self, bytes: &[u8], start: usize, end: usize, op: &Op) -> bool {
+        let len = if op.kind == Kind::Text {
+            end.wrapping_sub(start)
+        } else {
+            match bytes.get(start..end).and_then(|v| typed_len(v, op.kind)) {
+                Some(n) => n,
+                None => return false,
+            }
+        };
+        if len < op.min as usize || len > op.max as usize {
+            return false;
+        }
+        op.codes_len == 0 || self.has_code(pack_in(bytes, start, end), op)
+    }
+
+    /// Whether the packed value `p` is in `op`'s code list.
+    #[inline]
+    fn has_code(&self, p: Option<u64>, op: &Op) -> bool {
+        let (start, end) = (
+            op.codes_start as usize,
+            op.codes_start as usize + op.codes_len as usize,
+        );
+        match (p, self.codes.get(start..end)) {
+            (Some(p), Some([code])) => *code == p,
+            (Some(p), Some(codes)) if codes.len() <= 8 => codes.contains(&p),
+            (Some(p), Some(codes)) => codes.binary_search(&p).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Whether the composite value `v` (not empty, no repetition separator) passes `op` for sure.
+    #[inline(never)]
+    fn composite_ok(&self, v: &[u8], op: &Op, component: u8) -> bool {
+        let first = op.parts_start as usize;
+        let Some(parts) = self.parts.get(first..first + op.parts_len as usize) else {
+            return false;
+        };
+        let mut count = 0usize;
+        let mut start = 0usize;
+        for part in v.split(|&b| b == component) {
+            let Some(pop) = parts.get(count) else {
+                return false;
+            };
+            count += 1;
+            let end = start + part.len();
+            let ok = if part.is_empty() {
+                !pop.required
+            } else {
+                !pop.not_used && self.value_ok(v, start, end, pop)
+            };
+            if !ok {
+                return false;
+            }
+            start = end + 1;
+        }
+        // `count` is at least 1 and below 32 here.
+        op.required_parts >> count == 0
+    }
+}
+
+/// The length [`check_value`] compares for a typed (not text) value, when the value is valid
+/// for its type (a six-digit date is left to the full check).
+#[inline(never)]
+fn typed_len(v: &[u8], kind: Kind) -> Option<usize> {
+    match kind {
+        Kind::Decimal => decimal_digits(v),
+        Kind::Integer => integer_digits(v),
+        Kind::Date if v.len() == 8 && valid_date(v) => Some(8),
+        Kind::Time if valid_time(v) => Some(v.len()),
+        _ => None,
+    }
+}
+
+/// The qualifier and value positions of a date in a qualifier-named format.
+fn dated(id: &[u8]) -> Option<(usize, usize)> {
+    match id {
+        b"DTP" => Some((2, 3)),
+        b"DMG" => Some((1, 2)),
+        _ => None,
+    }
+}
+
+// `check_compiled` keeps one bit per held element in a `u32`.
+const _: () = assert!(Split::MAX <= 32);
+
+/// [`check_split`] with the segment's compiled [`Program`]: the same errors, in the same order.
+pub fn check_compiled(
+    seg: &Segment<'_>,
+    split: &Split<'_>,
+    program: &Program,
+    rules: &[Rule],
+    out: &mut Vec<ElementError>,
+) {
+    if split.truncated() {
+        return check_split(seg, split, rules, out);
+    }
+    let component = seg.delimiters().component;
+    let (bytes, ends) = (split.bytes(), split.ends());
+    // Bit `i`: element `i + 1` is not empty; needs the full check (`Split::MAX` ≤ 32 here).
+    let (mut present, mut unclear) = (0u32, 0u32);
+    let mut start = 0usize;
+    for (i, (&end, op)) in ends.iter().zip(&program.ops).enumerate() {
+        let (at, end) = (start, end as usize);
+        start = end + 1;
+        if end == at {
+            continue;
+        }
+        present |= 1 << i;
+        let ok = match op.kind {
+            Kind::Text if op.codes_len == 0 => {
+                let len = end.wrapping_sub(at);
+                len >= op.min as usize && len <= op.max as usize
+            }
+            Kind::Composite => bytes
+                .get(at..end)
+                .is_some_and(|v| program.composite_ok(v, op, component)),
+            _ => program.value_ok(bytes, at, end, op),
+        };
+        unclear |= u32::from(!ok) << i;
+    }
+    // Elements past the rules: any value is an error.
+    for i in program.ops.len()..ends.len() {
+        let start = if i == 0 { 0 } else { ends[i - 1] as usize + 1 };
+        unclear |= u32::from(ends[i] as usize != start) << i;
+    }
+    // Required but empty; not used but present; a repetition or a stray component separator.
+    let held = (1u64 << ends.len()).wrapping_sub(1) as u32;
+    unclear |= !present & held & program.required_bits
+        | present & program.not_used_bits
+        | split.repeated_bits()
+        | split.composite_bits() & !program.composite_bits;
+    while unclear != 0 {
+        let i = unclear.trailing_zeros() as usize;
+        unclear &= unclear - 1;
+        full_check(seg, split, rules, i + 1, out);
+    }
+    if split.len() < program.last_required {
+        missing_required(seg, rules, split.len(), out);
+    }
+    if let Some((f, v)) = program.dated {
+        check_period(seg, split, rules, f, v, out);
+    }
+}
+
+/// The full check of element `n`, for what the quick check did not clear.
+#[cold]
+#[inline(never)]
+fn full_check(
+    seg: &Segment<'_>,
+    split: &Split<'_>,
+    rules: &[Rule],
+    n: usize,
+    out: &mut Vec<ElementError>,
+) {
+    if let Some(value) = split.element(n) {
+        check_at(seg, value, rules, n as u16, !split.compound(n), out);
+    }
+}
+
+/// Required elements past the `present` ones.
+#[cold]
+fn missing_required(
+    seg: &Segment<'_>,
+    rules: &[Rule],
+    present: usize,
+    out: &mut Vec<ElementError>,
+) {
+    for (i, edef) in rules.iter().enumerate().skip(present) {
+        if edef.usage == Usage::R {
+            out.push(issue(seg, edef, (i + 1) as u16, None, None, "1", None));
+        }
+    }
+}
+
+/// A date in the format its qualifier (element `f`) names, in element `v` (unless `v` already
+/// has an error).
+fn check_period(
+    seg: &Segment<'_>,
+    split: &Split<'_>,
+    rules: &[Rule],
+    f: usize,
+    v: usize,
+    out: &mut Vec<ElementError>,
+) {
+    let (format, value) = (split.value(f), split.value(v));
+    let already = out.iter().any(|e| e.element.element as usize == v);
+    if !value.is_empty() && !already && !valid_period(format, value) {
+        if let Some(edef) = rules.get(v - 1) {
+            out.push(issue(seg, edef, v as u16, None, None, "8", copy(value)));
+        }
+    }
+}
+
 /// Checks every element of `seg` against its `rules` (by position), appending IK4 errors to `out`.
 pub fn check_segment(seg: &Segment<'_>, rules: &[Rule], out: &mut Vec<ElementError>) {
     check_split(seg, &seg.split(), rules, out)
@@ -353,25 +682,10 @@ fn check_with(
         }
         split.len()
     };
-    for (i, edef) in rules.iter().enumerate().skip(present) {
-        if edef.usage == Usage::R {
-            out.push(issue(seg, edef, (i + 1) as u16, None, None, "1", None));
-        }
-    }
+    missing_required(seg, rules, present, out);
     // Dates whose format a qualifier names: DTP02 + DTP03, DMG01 + DMG02 (D8 / RD8).
-    let dated = match seg.id() {
-        b"DTP" => Some((2, 3)),
-        b"DMG" => Some((1, 2)),
-        _ => None,
-    };
-    if let Some((f, v)) = dated {
-        let (format, value) = (split.value(f), split.value(v));
-        let already = out.iter().any(|e| e.element.element as usize == v);
-        if !value.is_empty() && !already && !valid_period(format, value) {
-            if let Some(edef) = rules.get(v - 1) {
-                out.push(issue(seg, edef, v as u16, None, None, "8", copy(value)));
-            }
-        }
+    if let Some((f, v)) = dated(seg.id()) {
+        check_period(seg, split, rules, f, v, out);
     }
 }
 
@@ -434,6 +748,131 @@ mod tests {
             check_with(&seg, &split, false, &seg_def.rules, &mut slow);
             proptest::prop_assert_eq!(fast, slow);
         }
+    }
+
+    /// A value for `def` picked by `how`: mostly a valid one (a listed code, or digits of a
+    /// valid length and type), sometimes empty, free text, a typed value of any type, or one with
+    /// stray separators.
+    fn value_for(def: &super::super::ElementDef, how: u8, n: u16, text: &str) -> String {
+        let codes = def.codes.as_deref().unwrap_or_default();
+        let (min, max) = (def.min_len.unwrap_or(1), def.max_len.unwrap_or(9).max(1));
+        let digits = |n: u16| -> String {
+            let len = (min + u32::from(n) % (max - min.min(max) + 1)).clamp(1, 30);
+            (0..len)
+                .map(|i| char::from(b'1' + (i as u8 * 7 + n as u8) % 9))
+                .collect()
+        };
+        let valid = |n: u16| -> String {
+            if !codes.is_empty() {
+                return codes[n as usize % codes.len()].clone();
+            }
+            match def.data_type.as_deref() {
+                Some("DT") => "20250816".into(),
+                Some("TM") => "1200".into(),
+                Some("R") => ["12.5", "-3", "100"][n as usize % 3].into(),
+                _ => digits(n),
+            }
+        };
+        match how % 16 {
+            0 => String::new(),
+            12 => text.to_owned(),
+            13 => [
+                "20250816", "250816", "1200", "235960", "-12.50", "1.2.3", "7", "N",
+            ][n as usize % 8]
+                .to_owned(),
+            14 => format!("{}^{}", valid(n), text),
+            15 => format!("{}:{}", text, valid(n)),
+            _ => valid(n),
+        }
+    }
+
+    proptest::proptest! {
+        /// The compiled check finds exactly what the element-by-element path finds, for every
+        /// segment of both claim guides filled with mostly plausible values (codes from the
+        /// guide, digits of a valid length, composites built part by part) and some that are not.
+        #[test]
+        fn compiled_check_agrees_with_the_element_iterator(
+            which in 0usize..1000,
+            guide in proptest::bool::ANY,
+            picks in proptest::collection::vec(
+                (proptest::num::u8::ANY, proptest::num::u16::ANY, "[A-Z0-9 .\\-]{0,10}"),
+                0..28,
+            ),
+            parts in proptest::collection::vec((proptest::num::u8::ANY, proptest::num::u16::ANY), 0..6),
+            noisy in proptest::bool::ANY,
+        ) {
+            // Without noise every element gets a valid value, or none when it is not required.
+            let pick = |def: &super::super::ElementDef, how: u8| match def.usage {
+                _ if noisy => how,
+                Usage::N => 0,
+                Usage::S if how % 3 == 0 => 0,
+                _ => 1,
+            };
+            static G: std::sync::OnceLock<[crate::grammar::Grammar; 2]> = std::sync::OnceLock::new();
+            let g = G.get_or_init(|| {
+                ["837P.json", "837I.json"].map(|n| {
+                    crate::grammar::Grammar::embedded(n).expect("bundled").expect("loads")
+                })
+            });
+            let g = &g[usize::from(guide)];
+            let seg_def = &g.segments[which % g.segments.len()];
+            let mut raw = seg_def.def.id.clone();
+            // Mostly no more elements than the guide has.
+            let count = match which % 4 {
+                0 => picks.len(),
+                _ => picks.len().min(seg_def.def.elements.len()),
+            };
+            for (i, (how, n, text)) in picks.iter().enumerate().take(count) {
+                raw.push('*');
+                let Some(def) = seg_def.def.elements.get(i) else {
+                    raw.push_str(&value_for(&seg_def.def.elements[0], *how, *n, text));
+                    continue;
+                };
+                let how = pick(def, *how);
+                match &def.components {
+                    Some(components) if how % 16 != 12 && how != 0 => {
+                        let values: Vec<String> = components
+                            .iter()
+                            .zip(parts.iter().chain(std::iter::repeat(&(1, 0))))
+                            .map(|(c, (h, m))| value_for(c, pick(c, *h), *m, text))
+                            .take(match noisy {
+                                true => 1 + usize::from(how / 16) % (components.len() + 1),
+                                false => components.len(),
+                            })
+                            .collect();
+                        raw.push_str(values.join(":").trim_end_matches(':'));
+                    }
+                    _ => raw.push_str(&value_for(def, how, *n, text)),
+                }
+            }
+            let d = crate::x12::Delimiters::STANDARD;
+            let seg = Segment::parse(raw.as_bytes(), d).expect("id is valid");
+            let split = seg.split();
+            let (mut compiled, mut slow) = (Vec::new(), Vec::new());
+            check_compiled(&seg, &split, &seg_def.program, &seg_def.rules, &mut compiled);
+            check_with(&seg, &split, false, &seg_def.rules, &mut slow);
+            proptest::prop_assert_eq!(compiled, slow, "{}", raw);
+        }
+    }
+
+    #[test]
+    fn compiled_check_clears_a_clean_claim() {
+        let g = crate::grammar::Grammar::embedded("837P.json")
+            .expect("bundled")
+            .expect("loads");
+        let clm = g.segments.iter().find(|s| s.def.id == "CLM").expect("CLM");
+        let raw = b"CLM*S003P00000001*2526***24:B:1*Y*A*Y*Y";
+        let seg = Segment::parse(raw, crate::x12::Delimiters::STANDARD).expect("id");
+        let mut out = Vec::new();
+        check_compiled(&seg, &seg.split(), &clm.program, &clm.rules, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        let bad = b"CLM*S003P00000001*25.2.6***99:B:1*Y*A*Y*Y*X*Y";
+        let seg = Segment::parse(bad, crate::x12::Delimiters::STANDARD).expect("id");
+        check_compiled(&seg, &seg.split(), &clm.program, &clm.rules, &mut out);
+        let mut slow = Vec::new();
+        check_segment(&seg, &clm.rules, &mut slow);
+        assert!(!out.is_empty());
+        assert_eq!(out, slow);
     }
 
     #[test]

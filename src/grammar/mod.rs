@@ -170,6 +170,26 @@ pub fn pack(v: &[u8]) -> Option<u64> {
     Some(x)
 }
 
+/// [`pack`] of `bytes[start..end]`, reading the bytes as one word when eight bytes from `start`
+/// are there (`None` when the range is longer than 7 bytes or not in `bytes`).
+#[inline]
+pub fn pack_in(bytes: &[u8], start: usize, end: usize) -> Option<u64> {
+    let len = end.checked_sub(start)?;
+    if len > 7 {
+        return None;
+    }
+    let word = bytes
+        .get(start..start.wrapping_add(8))
+        .and_then(|w| <[u8; 8]>::try_from(w).ok());
+    match word {
+        Some(w) => {
+            let mask = (1u64 << (8 * len)) - 1;
+            Some(u64::from_le_bytes(w) & mask | (len as u64) << 56)
+        }
+        None => pack(bytes.get(start..end)?),
+    }
+}
+
 impl CodeSet {
     /// The set of `codes`.
     pub fn new(codes: &[String]) -> Self {
@@ -191,6 +211,16 @@ impl CodeSet {
         match pack(v) {
             Some(p) => self.packed.binary_search(&p).is_ok(),
             None => self.long.iter().any(|c| &**c == v),
+        }
+    }
+
+    /// Whether the set holds the packed value `p` (see [`pack`]).
+    #[inline]
+    pub fn contains_packed(&self, p: u64) -> bool {
+        if self.packed.len() <= 8 {
+            self.packed.contains(&p)
+        } else {
+            self.packed.binary_search(&p).is_ok()
         }
     }
 
@@ -291,6 +321,13 @@ pub struct Loop {
     /// Children by the packed id of their head segment: `(key, child indexes ascending)`,
     /// sorted by key.
     pub by_key: Vec<(u64, Vec<u16>)>,
+    /// The same, by segment id number ([`Grammar::id_number`]): the range of `candidates`
+    /// holding the child indexes (ascending) whose head segment has that id.
+    pub by_id: Vec<(u16, u16)>,
+    /// Child indexes, grouped by head segment id (see `by_id`).
+    pub candidates: Vec<u16>,
+    /// Bit `k` when child `k` is required (`None` when the loop has more than 64 children).
+    pub required_mask: Option<u64>,
 }
 
 /// A compiled segment.
@@ -306,6 +343,86 @@ pub struct Seg {
     pub key: u64,
     /// Compiled element rules, by position.
     pub rules: Vec<Rule>,
+    /// The rules compiled into one flat program for the quick check.
+    pub program: elements::Program,
+    /// What the walker checks beyond the element rules.
+    pub special: Special,
+}
+
+/// Segments the walker checks beyond their element rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Special {
+    /// None.
+    No,
+    /// HL: numbering, parent and child codes.
+    Hl,
+    /// LX: line numbering within a claim.
+    Lx,
+}
+
+/// Segment ids numbered densely (`0..len`), found by an open-addressing table on the packed id.
+#[derive(Clone, Debug, Default)]
+pub struct IdNumbers {
+    /// `(packed id, number)`; `u64::MAX` marks a free slot (no packed id is all ones).
+    slots: Vec<(u64, u16)>,
+    /// How many ids.
+    len: usize,
+}
+
+impl IdNumbers {
+    fn slot(&self, key: u64) -> usize {
+        // Fibonacci hashing on the packed bytes; `slots.len()` is a power of two.
+        let bits = self.slots.len().trailing_zeros();
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+    }
+
+    fn build(keys: &[u64]) -> IdNumbers {
+        let size = (keys.len() * 4).next_power_of_two().max(16);
+        let mut t = IdNumbers {
+            slots: vec![(u64::MAX, 0); size],
+            len: 0,
+        };
+        for &k in keys {
+            if t.get(k).is_some() || k == u64::MAX {
+                continue;
+            }
+            let mask = size - 1;
+            let mut i = t.slot(k);
+            while t.slots[i].0 != u64::MAX {
+                i = (i + 1) & mask;
+            }
+            t.slots[i] = (k, t.len as u16);
+            t.len += 1;
+        }
+        t
+    }
+
+    /// The number of packed id `key`, if the grammar has it.
+    #[inline]
+    pub fn get(&self, key: u64) -> Option<u16> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = self.slot(key) & mask;
+        loop {
+            let (k, n) = *self.slots.get(i)?;
+            if k == key {
+                return Some(n);
+            }
+            if k == u64::MAX {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// How many ids.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// A compiled grammar.
@@ -323,6 +440,8 @@ pub struct Grammar {
     pub loops: Vec<Loop>,
     /// Segments.
     pub segments: Vec<Seg>,
+    /// Segment ids numbered.
+    pub ids: IdNumbers,
 }
 
 /// Why a grammar could not be loaded.
@@ -402,6 +521,7 @@ impl Grammar {
             source: file.source.clone(),
             loops: Vec::new(),
             segments: Vec::new(),
+            ids: IdNumbers::default(),
         };
         g.add_loop(&file.root, None);
         g.index();
@@ -432,6 +552,9 @@ impl Grammar {
             heads: Vec::new(),
             required: Vec::new(),
             by_key: Vec::new(),
+            by_id: Vec::new(),
+            candidates: Vec::new(),
+            required_mask: None,
         });
         let mut children = Vec::with_capacity(def.children.len());
         for child in &def.children {
@@ -439,12 +562,19 @@ impl Grammar {
                 NodeDef::Loop(l) => children.push(Child::Loop(self.add_loop(l, Some(ix)))),
                 NodeDef::Segment(s) => {
                     let sx = self.segments.len() as SegIx;
+                    let rules: Vec<Rule> = s.elements.iter().map(Rule::new).collect();
                     self.segments.push(Seg {
                         def: s.clone(),
                         parent: ix,
                         identity: identity_of(s),
                         key: pack(s.id.as_bytes()).unwrap_or(u64::MAX),
-                        rules: s.elements.iter().map(Rule::new).collect(),
+                        program: elements::Program::new(&s.id, &rules),
+                        rules,
+                        special: match s.id.as_str() {
+                            "HL" => Special::Hl,
+                            "LX" => Special::Lx,
+                            _ => Special::No,
+                        },
                     });
                     children.push(Child::Segment(sx));
                 }
@@ -454,8 +584,10 @@ impl Grammar {
         ix
     }
 
-    /// Fills each loop's `heads` and `required` (after every loop exists).
+    /// Fills each loop's `heads`, `required` and look-up tables (after every loop exists).
     fn index(&mut self) {
+        let keys: Vec<u64> = self.segments.iter().map(|s| s.key).collect();
+        self.ids = IdNumbers::build(&keys);
         for i in 0..self.loops.len() {
             let children = self.loops[i].children.clone();
             let heads: Vec<SegIx> = children
@@ -465,7 +597,7 @@ impl Grammar {
                     Child::Loop(l) => self.trigger(l).unwrap_or(SegIx::MAX),
                 })
                 .collect();
-            let required = children
+            let required: Vec<u16> = children
                 .iter()
                 .enumerate()
                 .filter(|(_, &c)| match c {
@@ -485,6 +617,19 @@ impl Grammar {
                 }
             }
             by_key.sort_by_key(|(key, _)| *key);
+            let mut by_id = vec![(0u16, 0u16); self.ids.len()];
+            let mut candidates = Vec::new();
+            for (key, list) in &by_key {
+                if let Some(n) = self.ids.get(*key) {
+                    let start = candidates.len() as u16;
+                    candidates.extend_from_slice(list);
+                    by_id[n as usize] = (start, candidates.len() as u16);
+                }
+            }
+            self.loops[i].required_mask = (children.len() <= 64)
+                .then(|| required.iter().fold(0u64, |m: u64, &k: &u16| m | 1u64 << k));
+            self.loops[i].by_id = by_id;
+            self.loops[i].candidates = candidates;
             self.loops[i].heads = heads;
             self.loops[i].required = required;
             self.loops[i].by_key = by_key;
@@ -502,6 +647,26 @@ impl Grammar {
     /// Every segment id the grammar knows.
     pub fn knows_segment(&self, id: &[u8]) -> bool {
         self.segments.iter().any(|s| s.def.id.as_bytes() == id)
+    }
+
+    /// The number of a packed segment id (see [`IdNumbers`]), if the grammar has the id.
+    #[inline]
+    pub fn id_number(&self, key: u64) -> Option<u16> {
+        self.ids.get(key)
+    }
+
+    /// Children of loop `l` whose head segment has id number `id`, ascending (the same as
+    /// [`Grammar::children_with_key`] for that id).
+    #[inline]
+    pub fn children_with_id(&self, l: LoopIx, id: u16) -> &[u16] {
+        let lp = &self.loops[l as usize];
+        match lp.by_id.get(id as usize) {
+            Some(&(a, b)) => lp
+                .candidates
+                .get(a as usize..b as usize)
+                .unwrap_or_default(),
+            None => &[],
+        }
     }
 
     /// Children of loop `l` whose head segment has the packed id `key`, ascending.
@@ -594,6 +759,46 @@ mod tests {
             };
             assert_eq!(ambiguous, expected, "{name}");
         }
+    }
+
+    #[test]
+    fn children_by_id_number_are_children_by_packed_id() {
+        for (name, json) in EMBEDDED {
+            let g = Grammar::load(name, json).expect(name);
+            assert_eq!(g.id_number(pack(b"ZZZ").expect("short")), None);
+            for l in 0..g.loops.len() as LoopIx {
+                for s in &g.segments {
+                    let id = g.id_number(s.key).expect("every segment id is numbered");
+                    assert_eq!(
+                        g.children_with_id(l, id),
+                        g.children_with_key(l, s.key),
+                        "{name} {}",
+                        s.def.id
+                    );
+                }
+                let required = &g.loops[l as usize].required;
+                if let Some(mask) = g.loops[l as usize].required_mask {
+                    assert_eq!(mask.count_ones() as usize, required.len());
+                    assert!(required.iter().all(|&k| mask >> k & 1 == 1));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packing_in_place_is_packing() {
+        let bytes = b"NM1*85*2*SUMMIT*X";
+        for start in 0..bytes.len() {
+            for end in start..=bytes.len() {
+                assert_eq!(
+                    pack_in(bytes, start, end),
+                    pack(&bytes[start..end]),
+                    "{start}..{end}"
+                );
+            }
+        }
+        assert_eq!(pack_in(bytes, 5, 3), None);
+        assert_eq!(pack_in(bytes, 40, 41), None);
     }
 
     #[test]

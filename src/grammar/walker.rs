@@ -2,9 +2,11 @@
 //! the implementation guide (sequence, required segments and loops, max use, repeats, element
 //! rules, the HL hierarchy, LX numbering) and attributes what it finds to claims where it can.
 
-use super::elements::check_split;
-use super::{Child, Grammar, LoopIx, SegIx, Usage};
-use crate::x12::{ElementError, ElementRef, Position, Segment, SegmentError, Split};
+use super::elements::check_compiled;
+use super::{Child, Grammar, LoopIx, SegIx, Special, Usage};
+use crate::x12::{
+    Delimiters, ElementError, ElementRef, Position, Segment, SegmentError, Split, SplitTable,
+};
 
 /// Where a segment was placed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +42,8 @@ struct Frame {
     lp: LoopIx,
     pos: usize,
     base: usize,
+    /// Bit `k`: child `k` occurred (its count is above 0), for children below 64.
+    seen: u64,
 }
 
 /// The previous HL, whose HL04 is settled by the next HL (HLs come depth-first, so a
@@ -71,6 +75,20 @@ pub struct Walker<'g> {
     tally: ClaimTally,
     claim_depth: Option<usize>,
     lx_next: u32,
+    /// Byte classes of the delimiters in force, kept from segment to segment.
+    table: SplitTable,
+}
+
+/// Whether the segment holds one of `id`'s codes where `id` names (the general case).
+fn identity_matches(id: &super::Identity, seg: &Split<'_>) -> bool {
+    let value = match id.component {
+        None => seg.value(id.element),
+        Some(c) => seg
+            .element(id.element)
+            .and_then(|e| e.component(c))
+            .unwrap_or(b""),
+    };
+    id.codes.contains(value)
 }
 
 impl<'g> Walker<'g> {
@@ -90,6 +108,7 @@ impl<'g> Walker<'g> {
             tally: ClaimTally::default(),
             claim_depth: None,
             lx_next: 1,
+            table: SplitTable::new(Delimiters::STANDARD),
         }
     }
 
@@ -115,6 +134,7 @@ impl<'g> Walker<'g> {
             lp: 0,
             pos: 0,
             base: 0,
+            seen: 0,
         });
     }
 
@@ -147,7 +167,7 @@ impl<'g> Walker<'g> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn matches(&self, sx: SegIx, key: u64, seg: &Split<'_>, strict: bool) -> bool {
         let Some(s) = self.g.segments.get(sx as usize) else {
             return false;
@@ -157,25 +177,33 @@ impl<'g> Walker<'g> {
         }
         match (&s.identity, strict) {
             (Some(id), true) => {
-                let value = match id.component {
-                    None => seg.value(id.element),
-                    Some(c) => seg
-                        .element(id.element)
-                        .and_then(|e| e.component(c))
-                        .unwrap_or(b""),
-                };
-                id.codes.contains(value)
+                let ends = seg.ends();
+                let n = id.element;
+                if id.component.is_none() && n >= 1 && n <= ends.len() {
+                    // The value packed straight from the split: no slice, no byte loop.
+                    let start = if n == 1 { 0 } else { ends[n - 2] as usize + 1 };
+                    if let Some(p) = super::pack_in(seg.bytes(), start, ends[n - 1] as usize) {
+                        return id.codes.contains_packed(p);
+                    }
+                }
+                identity_matches(id, seg)
             }
             _ => true,
         }
     }
 
-    fn locate(&self, key: u64, seg: &Split<'_>, strict: bool) -> Option<(usize, usize, SegIx)> {
+    fn locate(
+        &self,
+        id: u16,
+        key: u64,
+        seg: &Split<'_>,
+        strict: bool,
+    ) -> Option<(usize, usize, SegIx)> {
         for depth in (0..self.stack.len()).rev() {
             let f = self.stack[depth];
             let heads = &self.g.loops[f.lp as usize].heads;
             let children = &self.g.loops[f.lp as usize].children;
-            for &ci in self.g.children_with_key(f.lp, key) {
+            for &ci in self.g.children_with_id(f.lp, id) {
                 let ci = ci as usize;
                 // Without its qualifier a segment may repeat the segment at `pos`, but it does
                 // not start another instance of the loop at `pos` (the one just finished).
@@ -214,6 +242,23 @@ impl<'g> Walker<'g> {
     /// Reports required children of frame `depth` in `from..to` that never occurred.
     #[inline]
     fn missing(&mut self, depth: usize, from: usize, to: usize, position: &Position) {
+        let f = self.stack[depth];
+        if let Some(required) = self.g.loops[f.lp as usize].required_mask {
+            // Children below 64: one test clears the common case (none missing).
+            let below = |n: usize| match n {
+                0..=63 => (1u64 << n) - 1,
+                _ => u64::MAX,
+            };
+            if required & below(to) & !below(from) & !f.seen == 0 {
+                return;
+            }
+        }
+        self.report_missing(depth, from, to, position);
+    }
+
+    /// [`Walker::missing`] child by child.
+    #[cold]
+    fn report_missing(&mut self, depth: usize, from: usize, to: usize, position: &Position) {
         let f = self.stack[depth];
         let g = self.g;
         let required = &g.loops[f.lp as usize].required;
@@ -265,11 +310,16 @@ impl<'g> Walker<'g> {
 
     /// Places one segment (`position.in_transaction` must be set), checking it.
     pub fn segment(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
-        let split = seg.split();
-        let key = super::pack(seg.id()).unwrap_or(u64::MAX - 1);
-        let (found, qualifier_fault) = match self.locate(key, &split, true) {
-            Some(hit) => (Some(hit), false),
-            None => (self.locate(key, &split, false), true),
+        if self.table.delimiters() != seg.delimiters() {
+            self.table = SplitTable::new(seg.delimiters());
+        }
+        let split = seg.split_by(&self.table);
+        let key = super::pack_in(seg.raw(), 0, seg.id().len()).unwrap_or(u64::MAX - 1);
+        let id = self.g.id_number(key);
+        let (found, qualifier_fault) = match id.map(|id| (id, self.locate(id, key, &split, true))) {
+            Some((_, Some(hit))) => (Some(hit), false),
+            Some((id, None)) => (self.locate(id, key, &split, false), true),
+            None => (None, true),
         };
         let Some((depth, ci, sx)) = found else {
             let code = if !self.g.knows_segment(seg.id()) {
@@ -298,6 +348,9 @@ impl<'g> Walker<'g> {
         self.counts[f.base + ci] += 1;
         let count = self.counts[f.base + ci];
         self.stack[depth].pos = ci;
+        if ci < 64 {
+            self.stack[depth].seen |= 1 << ci;
+        }
         let (loop_ix, starts_loop) = match child {
             Child::Segment(_) => (f.lp, false),
             Child::Loop(l) => {
@@ -313,6 +366,7 @@ impl<'g> Walker<'g> {
                     lp: l,
                     pos: 0,
                     base,
+                    seen: 1,
                 });
                 if self.claim_loop[l as usize] {
                     self.tally.read += 1;
@@ -352,7 +406,9 @@ impl<'g> Walker<'g> {
     ) {
         let mut found = std::mem::take(&mut self.element_errors);
         found.clear();
-        check_split(seg, split, &self.g.segments[sx as usize].rules, &mut found);
+        let g = self.g;
+        let s = &g.segments[sx as usize];
+        check_compiled(seg, split, &s.program, &s.rules, &mut found);
         if qualifier_fault {
             if let Some(id) = &self.g.segments[sx as usize].identity {
                 let already = found
@@ -371,9 +427,9 @@ impl<'g> Walker<'g> {
                 }
             }
         }
-        match seg.id() {
-            b"HL" => self.check_hl(seg, position, lp, &mut found),
-            b"LX" if self.claim_depth.is_some() => {
+        match s.special {
+            Special::Hl => self.check_hl(seg, position, lp, &mut found),
+            Special::Lx if self.claim_depth.is_some() => {
                 let lx = seg.text(1);
                 if lx.parse::<u32>().ok() != Some(self.lx_next) {
                     found.push(ElementError {

@@ -22,5 +22,5 @@ pub use framer::{Frame, FrameKind, Framer, Limits};
 pub use isa::IsaHeader;
 pub use position::{ElementRef, Position};
 pub use reader::check_stream;
-pub use segment::{Element, Segment, Split};
+pub use segment::{Element, Segment, Split, SplitTable};
 pub use writer::{ControlNumbers, InterchangeEnvelope, X12Writer};
