@@ -759,7 +759,7 @@ mod tests {
         let digits = |n: u16| -> String {
             let len = (min + u32::from(n) % (max - min.min(max) + 1)).clamp(1, 30);
             (0..len)
-                .map(|i| char::from(b'1' + (i as u8 * 7 + n as u8) % 9))
+                .map(|i| char::from(b'1' + (i as u8).wrapping_mul(7).wrapping_add(n as u8) % 9))
                 .collect()
         };
         let valid = |n: u16| -> String {
