@@ -16,6 +16,7 @@ use crate::edit::stage::EditStage;
 use crate::edit::Engine;
 use crate::error::Error;
 use crate::report::claims_jsonl::{apply_late, LateRejection};
+use crate::report::html::FlaggedTap;
 
 /// Claims per batch handed to the parallel stage.
 pub const BATCH_CLAIMS: usize = 512;
@@ -357,6 +358,112 @@ pub fn put(path: &Path, bytes: &[u8]) -> Result<bool, Error> {
     Ok(true)
 }
 
+/// An output written in full to its temporary file, to be synced and renamed into place.
+struct Staged {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: fs::File,
+}
+
+impl Staged {
+    /// Applies late rejections through a second temporary file (synced), which takes the
+    /// first one's place.
+    fn apply_late(
+        &mut self,
+        late: &[LateRejection],
+        tally: &mut crate::report::summary::Tally,
+    ) -> Result<(), Error> {
+        let mut patched = self.tmp.as_os_str().to_owned();
+        patched.push("2");
+        let patched = PathBuf::from(patched);
+        let src = fs::File::open(&self.tmp).map_err(|e| Error::io(&self.tmp, e))?;
+        let out = fs::File::create(&patched).map_err(|e| Error::io(&patched, e))?;
+        let mut w = io::BufWriter::new(out);
+        apply_late(io::BufReader::new(src), &mut w, late, tally)
+            .map_err(|e| Error::io(&patched, e))?;
+        let out = w
+            .into_inner()
+            .map_err(|e| Error::io(&patched, e.into_error()))?;
+        out.sync_all().map_err(|e| Error::io(&patched, e))?;
+        fs::remove_file(&self.tmp).map_err(|e| Error::io(&self.tmp, e))?;
+        self.tmp = patched;
+        self.file = out;
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to the temporary file of `path` (not synced), or removes a stale `path` when
+/// `bytes` is empty (None then).
+fn stage(path: &Path, bytes: &[u8]) -> Result<Option<Staged>, Error> {
+    if bytes.is_empty() {
+        put(path, bytes)?;
+        return Ok(None);
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let tmp = path.with_extension("x12.tmp");
+    let mut file = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    file.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+    Ok(Some(Staged {
+        path: path.to_owned(),
+        tmp,
+        file,
+    }))
+}
+
+/// What the HTML report of `input` is made from.
+fn report_input<'a>(
+    input: &'a Input,
+    settings: &'a Settings,
+    now: &'a str,
+    engine: &'a Engine,
+    tally: &'a crate::report::summary::Tally,
+) -> crate::report::html::ReportInput<'a> {
+    crate::report::html::ReportInput {
+        name: &input.display,
+        file: match &input.source {
+            Source::File(p) => Some(p.as_path()),
+            Source::Stdin => None,
+        },
+        now,
+        tally,
+        rules: &engine.rules,
+        redact: settings.redact,
+    }
+}
+
+/// Syncs the files side by side (a thread each) while `meanwhile` runs on this thread;
+/// returns what it returned.
+fn sync_all<T>(
+    staged: &[Staged],
+    meanwhile: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    std::thread::scope(|scope| {
+        let syncs: Vec<_> = staged
+            .iter()
+            .map(|s| {
+                (
+                    s,
+                    scope.spawn(move || s.file.sync_all().map_err(|e| Error::io(&s.tmp, e))),
+                )
+            })
+            .collect();
+        let res = meanwhile();
+        let mut synced = Ok(());
+        for (s, h) in syncs {
+            let r = h.join().unwrap_or_else(|_| {
+                Err(Error::io(
+                    &s.tmp,
+                    io::Error::other("the fsync thread failed"),
+                ))
+            });
+            synced = synced.and(r);
+        }
+        synced.and(res)
+    })
+}
+
 /// An output streamed to a temporary file and renamed into place when complete.
 struct TempOut {
     path: PathBuf,
@@ -380,34 +487,13 @@ impl TempOut {
         })
     }
 
-    /// Applies late rejections (through a second temporary file) and renames into place.
-    fn commit(
-        self,
-        late: &[LateRejection],
-        tally: &mut crate::report::summary::Tally,
-    ) -> Result<(), Error> {
+    /// Flushes it: what is left is to sync and rename it.
+    fn close(self) -> Result<Staged, Error> {
         let TempOut { path, tmp, writer } = self;
-        let f = writer
+        let file = writer
             .into_inner()
             .map_err(|e| Error::io(&tmp, e.into_error()))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        drop(f);
-        let done = if late.is_empty() {
-            tmp
-        } else {
-            let mut patched = tmp.as_os_str().to_owned();
-            patched.push("2");
-            let patched = PathBuf::from(patched);
-            let src = fs::File::open(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            let out = fs::File::create(&patched).map_err(|e| Error::io(&patched, e))?;
-            let mut w = io::BufWriter::new(out);
-            apply_late(io::BufReader::new(src), &mut w, late, tally)
-                .map_err(|e| Error::io(&patched, e))?;
-            w.flush().map_err(|e| Error::io(&patched, e))?;
-            fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            patched
-        };
-        fs::rename(&done, &path).map_err(|e| Error::io(&path, e))
+        Ok(Staged { path, tmp, file })
     }
 
     fn discard(self) -> Result<(), Error> {
@@ -674,14 +760,20 @@ pub fn scrub_input(
         Some(_) => Some(TempOut::create(&ack277_path)?),
         None => None,
     };
-    let sink = match (claims_file.as_mut(), ack277_file.as_mut()) {
+    // The report's claims are gathered as the lines are written, not read back from the file.
+    let mut tap = claims_file
+        .as_mut()
+        .map(|t| FlaggedTap::new(&mut t.writer, settings.html));
+    let sink = match (tap.as_mut(), ack277_file.as_mut()) {
         (Some(t), a) => Sink::Claims {
-            lines: &mut t.writer,
+            lines: t,
             ack277: a.map(|a| &mut a.writer as &mut dyn Write),
         },
         _ => Sink::Nothing,
     };
-    let (mut scrubbed, late) = match scrub_stream(src, settings, numbers, report, sink) {
+    let res = scrub_stream(src, settings, numbers, report, sink);
+    let flagged = tap.map(|t| t.into_parts().1);
+    let (mut scrubbed, late) = match res {
         Ok(r) => r,
         Err(e) => {
             for t in [claims_file, ack277_file].into_iter().flatten() {
@@ -691,17 +783,21 @@ pub fn scrub_input(
         }
     };
     let verdict = scrubbed.verdict();
+    // Every output goes to a temporary name first; their fsyncs run side by side (and beside
+    // the report's rendering), and the renames follow in a fixed order once all are synced.
+    let mut staged: Vec<Staged> = Vec::new();
     let mut written = Vec::new();
     for (suffix, bytes) in [("999.x12", &scrubbed.ack999), ("ta1.x12", &scrubbed.ta1)] {
         let out = output_path(&settings.out_dir, input, suffix);
-        if put(&out, bytes)? {
+        if let Some(s) = stage(&out, bytes)? {
+            staged.push(s);
             written.push(out);
         }
     }
     // The 277CA: renamed into place only when complete and not empty.
     match ack277_file {
         Some(t) if scrubbed.counts277.interchanges > 0 => {
-            t.commit(&[], &mut crate::report::summary::Tally::default())?;
+            staged.push(t.close()?);
             written.push(ack277_path);
         }
         other => {
@@ -711,45 +807,22 @@ pub fn scrub_input(
             put(&ack277_path, b"")?;
         }
     }
+    let html_path = output_path(&settings.out_dir, input, "report.html");
+    // The claim lines, and the report when one is due: (where the lines are staged, rules).
+    let mut claims_out = None;
     match claims_file {
         Some(t) => {
             let claims = scrubbed.tally.as_ref().map_or(0, |t| t.all.claims);
             if claims > 0 {
-                let mut tally = scrubbed.tally.take().unwrap_or_default();
-                t.commit(&late, &mut tally)?;
-                let html_path = output_path(&settings.out_dir, input, "report.html");
+                let at = staged.len();
+                staged.push(t.close()?);
                 match (&settings.engine, settings.html) {
-                    (Some(engine), true) => {
-                        let file = match &input.source {
-                            Source::File(p) => Some(p.as_path()),
-                            Source::Stdin => None,
-                        };
-                        let now = settings.now.to_string();
-                        let claims =
-                            fs::File::open(&claims_path).map_err(|e| Error::io(&claims_path, e))?;
-                        let mut html = Vec::new();
-                        crate::report::html::write_report(
-                            &crate::report::html::ReportInput {
-                                name: &input.display,
-                                file,
-                                now: &now,
-                                tally: &tally,
-                                rules: &engine.rules,
-                                redact: settings.redact,
-                            },
-                            io::BufReader::with_capacity(1 << 20, claims),
-                            &mut html,
-                        )
-                        .map_err(|e| Error::io(&html_path, e))?;
-                        put(&html_path, &html)?;
-                        written.push(html_path);
-                    }
+                    (Some(engine), true) => claims_out = Some((at, Some(engine))),
                     _ => {
+                        claims_out = Some((at, None));
                         put(&html_path, b"")?;
                     }
                 }
-                scrubbed.tally = Some(tally);
-                written.insert(written.len().saturating_sub(1), claims_path);
             } else {
                 t.discard()?;
                 put(&claims_path, b"")?;
@@ -758,6 +831,71 @@ pub fn scrub_input(
         None => {
             put(&claims_path, b"")?;
         }
+    }
+    let mut tally = match claims_out {
+        Some(_) => scrubbed.tally.take().unwrap_or_default(),
+        None => Default::default(),
+    };
+    let now = settings.now.to_string();
+
+    // The report is rendered while the other files sync, unless late rejections changed lines
+    // after they were gathered: then it reads the patched file afterwards.
+    let early = match (claims_out, &flagged) {
+        (Some((_, Some(engine))), Some(flagged)) if late.is_empty() => Some((engine, flagged)),
+        _ => None,
+    };
+    let html_early = sync_all(&staged, || match early {
+        Some((engine, flagged)) => {
+            let mut html = Vec::new();
+            crate::report::html::write_report_flagged(
+                &report_input(input, settings, &now, engine, &tally),
+                flagged,
+                &mut html,
+            )
+            .map_err(|e| Error::io(&html_path, e))?;
+            let s = stage(&html_path, &html)?;
+            if let Some(s) = &s {
+                s.file.sync_all().map_err(|e| Error::io(&s.tmp, e))?;
+            }
+            Ok(s)
+        }
+        None => Ok(None),
+    })?;
+    let html_done = early.is_some();
+    staged.extend(html_early);
+    if let Some((at, engine)) = claims_out {
+        if !late.is_empty() {
+            if let Some(s) = staged.get_mut(at) {
+                s.apply_late(&late, &mut tally)?;
+            }
+        }
+        if let (Some(engine), false) = (engine, html_done) {
+            let claims = match staged.get(at) {
+                Some(s) => fs::File::open(&s.tmp).map_err(|e| Error::io(&s.tmp, e))?,
+                None => fs::File::open(&claims_path).map_err(|e| Error::io(&claims_path, e))?,
+            };
+            let mut html = Vec::new();
+            crate::report::html::write_report(
+                &report_input(input, settings, &now, engine, &tally),
+                io::BufReader::with_capacity(1 << 20, claims),
+                &mut html,
+            )
+            .map_err(|e| Error::io(&html_path, e))?;
+            if let Some(s) = stage(&html_path, &html)? {
+                s.file.sync_all().map_err(|e| Error::io(&s.tmp, e))?;
+                staged.push(s);
+            }
+        }
+        if engine.is_some() {
+            written.push(html_path);
+        }
+        written.insert(written.len().saturating_sub(1), claims_path);
+    }
+    if claims_out.is_some() {
+        scrubbed.tally = Some(tally);
+    }
+    for s in staged {
+        fs::rename(&s.tmp, &s.path).map_err(|e| Error::io(&s.path, e))?;
     }
     let secs = started.elapsed().as_secs_f64();
     let (t, c) = (&scrubbed.totals, &scrubbed.claims);

@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use super::claim277::{finding_text, fit, write_stc, Frag, Render277};
 use super::num::Num;
+use super::seg::SegBuf;
 use super::spool::Spool;
 use super::{reply_envelope, Reserved277};
 use crate::clock::Timestamp;
@@ -133,8 +134,7 @@ pub struct Ack277Writer<'w> {
     render: Render277,
     now: Timestamp,
     spool: Spool,
-    scratch: X12Writer<Vec<u8>>,
-    terminator: u8,
+    scratch: SegBuf,
     groups: Vec<Spooled>,
     group_from: u64,
     group_sets: u32,
@@ -149,10 +149,9 @@ pub struct Ack277Writer<'w> {
 impl<'w> Ack277Writer<'w> {
     /// A writer to `out`.
     pub fn new(out: &'w mut dyn Write, render: Render277, now: Timestamp) -> Self {
-        let scratch = X12Writer::new(Vec::with_capacity(4096), render.delimiters, render.eol);
+        let scratch = SegBuf::new(render.delimiters, render.eol, 4096);
         Ack277Writer {
             out,
-            terminator: render.delimiters.segment,
             render,
             now,
             spool: Spool::default(),
@@ -167,20 +166,17 @@ impl<'w> Ack277Writer<'w> {
         }
     }
 
-    /// Appends bytes of whole segments to the transaction set being spooled.
-    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let t = self.terminator;
-        // A plain count: the compiler vectorizes it, and most pieces are a few segments.
-        self.segments += bytes.iter().filter(|&&b| b == t).count() as u32;
+    /// Appends `segments` whole segments to the transaction set being spooled.
+    fn put(&mut self, bytes: &[u8], segments: u32) -> io::Result<()> {
+        self.segments += segments;
         self.spool.append(bytes)
     }
 
     /// Appends what the scratch writer holds.
     fn put_scratch(&mut self) -> io::Result<()> {
-        let bytes = std::mem::take(self.scratch.get_mut());
-        let res = self.put(&bytes);
-        *self.scratch.get_mut() = bytes;
-        self.scratch.get_mut().clear();
+        self.segments += self.scratch.segments();
+        let res = self.spool.append(self.scratch.bytes());
+        self.scratch.clear();
         res
     }
 
@@ -210,24 +206,20 @@ impl<'w> Ack277Writer<'w> {
         let control = Num::padded(u64::from(self.group_sets) + 1, 4);
         let w = &mut self.scratch;
         self.segments = 0;
-        w.segment("ST")
-            .el("277")
-            .el(control)
-            .el(VERSION_277)
-            .end()?;
+        w.seg(b"ST").el("277").el(control).el(VERSION_277).end();
         let bht03 = fit(header.bht03.as_bytes(), 1, 50);
         let bht03 = &*bht03;
-        w.segment("BHT")
+        w.seg(b"BHT")
             .el("0085")
             .el("08")
             .el(bht03)
             .el(&date)
             .el(self.now.hhmm())
             .el("TH")
-            .end()?;
+            .end();
         // 2000A: we, acting for the 837's receiver, are the information source.
-        w.segment("HL").el("1").el("").el("20").el("1").end()?;
-        w.segment("NM1")
+        w.seg(b"HL").el("1").el("").el("20").el("1").end();
+        w.seg(b"NM1")
             .el("AY")
             .el("2")
             .el(fit(header.receiver.name.as_bytes(), 1, 60))
@@ -237,14 +229,14 @@ impl<'w> Ack277Writer<'w> {
             .el("")
             .el("46")
             .el(fit(header.receiver.id.as_bytes(), 2, 80))
-            .end()?;
-        w.segment("TRN").el("1").el(bht03).end()?;
-        w.segment("DTP").el("050").el("D8").el(&date).end()?;
-        w.segment("DTP").el("009").el("D8").el(&date).end()?;
+            .end();
+        w.seg(b"TRN").el("1").el(bht03).end();
+        w.seg(b"DTP").el("050").el("D8").el(&date).end();
+        w.seg(b"DTP").el("009").el("D8").el(&date).end();
         // 2000B: the submitter, with the roll-up of every claim of the set.
-        w.segment("HL").el("2").el("1").el("21").el("1").end()?;
+        w.seg(b"HL").el("2").el("1").el("21").el("1").end();
         let s = &header.submitter;
-        w.segment("NM1")
+        w.seg(b"NM1")
             .el("41")
             .el(if s.person { "1" } else { "2" })
             .el(fit(s.name.as_bytes(), 1, 60))
@@ -254,9 +246,9 @@ impl<'w> Ack277Writer<'w> {
             .el("")
             .el("46")
             .el(fit(s.id.as_bytes(), 2, 80))
-            .end()?;
-        w.segment("TRN").el("2").el(bht03).end()?;
-        write_stc::<_, &str>(
+            .end();
+        w.seg(b"TRN").el("2").el(bht03).end();
+        write_stc::<&str>(
             w,
             "A1:19:AY",
             &date,
@@ -264,8 +256,8 @@ impl<'w> Ack277Writer<'w> {
             Some(Num::amount(all.total()).as_str()),
             &[],
             "",
-        )?;
-        roll_up(w, &all, ["90", "AA"])?;
+        );
+        roll_up(w, &all, ["90", "AA"]);
         self.put_scratch()?;
         let mut hl = 2u32;
         for (range, sums) in &sections {
@@ -273,17 +265,17 @@ impl<'w> Ack277Writer<'w> {
             let provider_hl = hl;
             let first = &claims[range.start];
             self.scratch
-                .segment("HL")
+                .seg(b"HL")
                 .el(Num::uint(provider_hl.into()))
                 .el("2")
                 .el("19")
                 .el("1")
-                .end()?;
+                .end();
             self.put_scratch()?;
-            self.put(first.provider())?;
+            self.put(first.provider(), Frag::PROVIDER_SEGMENTS)?;
             let w = &mut self.scratch;
-            w.segment("TRN").el("1").el("0").end()?;
-            write_stc::<_, &str>(
+            w.seg(b"TRN").el("1").el("0").end();
+            write_stc::<&str>(
                 w,
                 "A1:19:AY",
                 "",
@@ -291,37 +283,37 @@ impl<'w> Ack277Writer<'w> {
                 Some(Num::amount(sums.total()).as_str()),
                 &[],
                 "",
-            )?;
-            roll_up(w, sums, ["QA", "QC"])?;
+            );
+            roll_up(w, sums, ["QA", "QC"]);
             self.put_scratch()?;
             for c in &claims[range.clone()] {
                 hl += 1;
                 self.scratch
-                    .segment("HL")
+                    .seg(b"HL")
                     .el(Num::uint(hl.into()))
                     .el(Num::uint(provider_hl.into()))
                     .el("PT")
-                    .end()?;
+                    .end();
                 self.put_scratch()?;
-                self.put(c.part(c.frag.patient..c.frag.stc))?;
+                self.put(c.part(c.frag.patient..c.frag.stc), Frag::PATIENT_SEGMENTS)?;
                 let structural = rejecting(c.structural);
                 self.reject_stcs(structural, "A3:684", &date, c.cents)?;
                 // The edits' own STCs: their rejections always; their acceptance only when
                 // nothing else rejects the claim.
                 let later = rejecting(c.later);
                 if c.edit_rejected || (structural.is_none() && later.is_none()) {
-                    self.put(c.part(c.frag.stc..c.frag.tail))?;
+                    self.put(c.part(c.frag.stc..c.frag.tail), c.frag.stc_segments)?;
                 }
                 self.reject_stcs(later, "A3:21", &date, c.cents)?;
-                self.put(c.part(c.frag.tail..c.frag.end))?;
+                self.put(c.part(c.frag.tail..c.frag.end), c.frag.tail_segments)?;
             }
         }
         let count = self.segments + 1;
         self.scratch
-            .segment("SE")
+            .seg(b"SE")
             .el(Num::uint(count.into()))
             .el(control)
-            .end()?;
+            .end();
         self.put_scratch()?;
         self.group_sets += 1;
         self.pending.transactions += 1;
@@ -352,7 +344,7 @@ impl<'w> Ack277Writer<'w> {
                 Some(charge.as_str()),
                 &f.stc_extra,
                 &finding_text(f),
-            )?;
+            );
         }
         self.put_scratch()
     }
@@ -462,30 +454,23 @@ fn rejecting(findings: &[Finding]) -> Option<&[Finding]> {
 
 /// QTY and AMT roll-ups: counts and amounts accepted and rejected, each only when its count
 /// is not zero.
-fn roll_up(w: &mut X12Writer<Vec<u8>>, s: &Sums, qty: [&str; 2]) -> io::Result<()> {
+fn roll_up(w: &mut SegBuf, s: &Sums, qty: [&str; 2]) {
     if s.accepted > 0 {
-        w.segment("QTY")
-            .el(qty[0])
-            .el(Num::uint(s.accepted))
-            .end()?;
+        w.seg(b"QTY").el(qty[0]).el(Num::uint(s.accepted)).end();
     }
     if s.rejected > 0 {
-        w.segment("QTY")
-            .el(qty[1])
-            .el(Num::uint(s.rejected))
-            .end()?;
+        w.seg(b"QTY").el(qty[1]).el(Num::uint(s.rejected)).end();
     }
     if s.accepted > 0 {
-        w.segment("AMT")
+        w.seg(b"AMT")
             .el("YU")
             .el(Num::amount(s.accepted_cents))
-            .end()?;
+            .end();
     }
     if s.rejected > 0 {
-        w.segment("AMT")
+        w.seg(b"AMT")
             .el("YY")
             .el(Num::amount(s.rejected_cents))
-            .end()?;
+            .end();
     }
-    Ok(())
 }

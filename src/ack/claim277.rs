@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use super::num::{Num, D8};
+use super::seg::SegBuf;
 use crate::claim::view::ClaimView;
 use crate::claim::{Date, DateRange, Kind, Money};
 use crate::edit::facts::Facts;
 use crate::edit::finding::{Finding, Severity};
-use crate::x12::writer::SegmentBuilder;
+use crate::x12::Delimiters;
 use crate::x12::Segment;
-use crate::x12::{Delimiters, X12Writer};
 
 /// STC12 is at most 264 characters.
 pub const STC12_MAX: usize = 264;
@@ -40,6 +40,17 @@ pub struct Frag {
     pub tail: usize,
     /// End of the fragment.
     pub end: usize,
+    /// Segments of its STC part (`stc..tail`).
+    pub stc_segments: u32,
+    /// Segments of its tail (`tail..end`).
+    pub tail_segments: u32,
+}
+
+impl Frag {
+    /// Segments of its provider part (`start..patient`): the NM1*85.
+    pub const PROVIDER_SEGMENTS: u32 = 1;
+    /// Segments of its patient part (`patient..stc`): the NM1*QC and the TRN.
+    pub const PATIENT_SEGMENTS: u32 = 2;
 }
 
 /// An X12 amount (type R): `1500`, `1500.5`, `1500.25`, `-3.25`.
@@ -104,49 +115,29 @@ pub fn free_text(s: &str, max: usize) -> String {
     out
 }
 
-/// Appends a `category:status[:entity]` code as a composite (its components split on the
-/// stack: a code has at most four).
-fn code_comp<'w, W: std::io::Write>(s: SegmentBuilder<'w, W>, code: &str) -> SegmentBuilder<'w, W> {
-    let mut parts: [&[u8]; 4] = [b""; 4];
-    let mut n = 0;
-    for p in code.split(':') {
-        match parts.get_mut(n) {
-            Some(slot) => *slot = p.as_bytes(),
-            None => {
-                let all: Vec<&[u8]> = code.split(':').map(str::as_bytes).collect();
-                return s.comp(&all);
-            }
-        }
-        n += 1;
-    }
-    s.comp(&parts[..n])
-}
-
 /// One STC segment of a 2200D (or, without `amount` and `text`, a 2220D).
-pub fn write_stc<W: std::io::Write, E: AsRef<str>>(
-    w: &mut X12Writer<W>,
+pub fn write_stc<E: AsRef<str>>(
+    w: &mut SegBuf,
     code: &str,
     date: &str,
     action: &str,
     amount: Option<&str>,
     extra: &[E],
     text: &str,
-) -> std::io::Result<()> {
-    let s = w.segment("STC");
-    let mut s = code_comp(s, code)
+) {
+    w.seg(b"STC")
+        .code(code)
         .el(date)
         .el(action)
-        .el(amount.unwrap_or(""));
-    for _ in 5..=9 {
-        s = s.el("");
-    }
+        .el(amount.unwrap_or(""))
+        .empty(5);
     for i in 0..2 {
-        s = match extra.get(i) {
-            Some(c) => code_comp(s, c.as_ref()),
-            None => s.el(""),
+        match extra.get(i) {
+            Some(c) => w.code(c.as_ref()),
+            None => w.el(""),
         };
     }
-    s.el(text).end()
+    w.el(text).end();
 }
 
 /// The STC text of a reject finding: its edit id and its plain message.
@@ -159,7 +150,7 @@ const FALLBACK_STC: &str = "A3:21";
 
 /// Writes the 277CA fragments of the claims of a batch.
 pub struct ClaimAcks {
-    w: X12Writer<Vec<u8>>,
+    w: SegBuf,
     date: String,
 }
 
@@ -203,40 +194,43 @@ impl ClaimAcks {
     /// A writer for one batch.
     pub fn new(r: &Render277) -> Self {
         ClaimAcks {
-            w: X12Writer::new(Vec::with_capacity(64 << 10), r.delimiters, r.eol),
+            w: SegBuf::new(r.delimiters, r.eol, 64 << 10),
             date: r.date.clone(),
         }
     }
 
     fn len(&self) -> usize {
-        self.w.get_ref().len()
+        self.w.len()
     }
 
     /// The bytes written.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.w.into_inner().unwrap_or_default()
+        self.w.into_bytes()
     }
 
     /// Writes one claim's fragment; `findings` are its edit findings.
     pub fn claim(&mut self, view: &ClaimView<'_>, f: &Facts<'_>, findings: &[Finding]) -> Frag {
-        // Writing into a Vec cannot fail.
         let mut frag = Frag {
             start: self.len(),
             ..Frag::default()
         };
-        let _ = self.provider(view);
+        self.provider(view);
         frag.patient = self.len();
-        let _ = self.patient(view, f);
+        self.patient(view, f);
         frag.stc = self.len();
-        let _ = self.stcs(f, findings);
+        let before = self.w.segments();
+        self.stcs(f, findings);
         frag.tail = self.len();
-        let _ = self.tail(f, findings);
+        let middle = self.w.segments();
+        self.tail(f, findings);
         frag.end = self.len();
+        frag.stc_segments = middle - before;
+        frag.tail_segments = self.w.segments() - middle;
         frag
     }
 
     /// 2100C: the billing provider.
-    fn provider(&mut self, view: &ClaimView<'_>) -> std::io::Result<()> {
+    fn provider(&mut self, view: &ClaimView<'_>) {
         let values = nm1_values(view.context_nm1(b"85"));
         let v = |i: usize| values[i];
         let person = v(2) == b"1";
@@ -248,26 +242,27 @@ impl ClaimAcks {
                 _ => (b"XX", b"UNKNOWN"),
             }
         };
-        self.w
-            .segment("NM1")
-            .el("85")
-            .el(if person { "1" } else { "2" })
-            .el(fit(v(3), 1, 60))
-            .el(if person { fit(v(4), 0, 35) } else { b"".into() })
-            .el(if person { fit(v(5), 0, 25) } else { b"".into() })
-            .el("")
-            .el(if person { fit(v(7), 0, 10) } else { b"".into() })
-            .el(qualifier)
-            .el(fit(id, 2, 80))
-            .end()
+        let w = &mut self.w;
+        w.seg(b"NM1").el("85");
+        if person {
+            w.el("1")
+                .el(fit(v(3), 1, 60))
+                .el(fit(v(4), 0, 35))
+                .el(fit(v(5), 0, 25))
+                .el("")
+                .el(fit(v(7), 0, 10));
+        } else {
+            w.el("2").el(fit(v(3), 1, 60)).empty(4);
+        }
+        w.el(qualifier).el(fit(id, 2, 80)).end();
     }
 
     /// 2100D and the 2200D TRN: the patient (or the subscriber who is the patient), CLM01.
-    fn patient(&mut self, view: &ClaimView<'_>, f: &Facts<'_>) -> std::io::Result<()> {
+    fn patient(&mut self, view: &ClaimView<'_>, f: &Facts<'_>) {
         let values = nm1_values(view.context_nm1_or(b"QC", b"IL"));
         let v = |i: usize| values[i];
         self.w
-            .segment("NM1")
+            .seg(b"NM1")
             .el("QC")
             .el("1")
             .el(fit(v(3), 1, 60))
@@ -277,13 +272,13 @@ impl ClaimAcks {
             .el(fit(v(7), 0, 10))
             .el("MI")
             .el(fit(f.member_id.unwrap_or(b""), 2, 80))
-            .end()?;
-        self.w.segment("TRN").el("2").el(fit(f.id, 1, 50)).end()
+            .end();
+        self.w.seg(b"TRN").el("2").el(fit(f.id, 1, 50)).end();
     }
 
     /// The 2200D STC segments the edits call for: one per reject finding, or the acceptance
     /// (with the warnings in STC12).
-    fn stcs(&mut self, f: &Facts<'_>, findings: &[Finding]) -> std::io::Result<()> {
+    fn stcs(&mut self, f: &Facts<'_>, findings: &[Finding]) {
         let charge = Num::amount(f.charge.map_or(0, |c| c.cents));
         let charge = Some(charge.as_str());
         let date = &self.date;
@@ -298,7 +293,7 @@ impl ClaimAcks {
                 charge,
                 &x.stc_extra,
                 &finding_text(x),
-            )?;
+            );
         }
         if !rejected {
             let warns: Vec<String> = findings
@@ -311,29 +306,34 @@ impl ClaimAcks {
             } else {
                 free_text(&format!("warning {}", warns.join("; ")), STC12_MAX)
             };
-            write_stc::<_, &str>(&mut self.w, "A2:20", date, "WQ", charge, &[], &text)?;
+            write_stc::<&str>(&mut self.w, "A2:20", date, "WQ", charge, &[], &text);
         }
-        Ok(())
     }
 
     /// REF*D9, REF*BLT, DTP*472 and a 2220D for each line a reject finding names.
-    fn tail(&mut self, f: &Facts<'_>, findings: &[Finding]) -> std::io::Result<()> {
+    fn tail(&mut self, f: &Facts<'_>, findings: &[Finding]) {
         if let Some((d9, _)) = f.reference(b"D9").filter(|(v, _)| !v.is_empty()) {
-            self.w.segment("REF").el("D9").el(fit(d9, 1, 50)).end()?;
+            self.w.seg(b"REF").el("D9").el(fit(d9, 1, 50)).end();
         }
         if f.kind() == Kind::Institutional && !f.facility_code.is_empty() {
             self.w
-                .segment("REF")
+                .seg(b"REF")
                 .el("BLT")
                 .el(fit(&f.type_of_bill(), 1, 50))
-                .end()?;
+                .end();
         }
-        let dtp = self.w.segment("DTP").el("472");
+        self.w.seg(b"DTP").el("472");
         match claim_dates(f).map(dtp_value) {
-            Some((q, v)) => dtp.el(q).el(v),
-            None => dtp.el("D8").el(&self.date),
+            Some((q, v)) => self.w.el(q).el(v),
+            None => self.w.el("D8").el(&self.date),
         }
-        .end()?;
+        .end();
+        if !findings
+            .iter()
+            .any(|x| x.severity == Severity::Reject && x.line.is_some())
+        {
+            return;
+        }
         for line in &f.lines {
             let codes: Vec<&str> = findings
                 .iter()
@@ -371,7 +371,7 @@ impl ClaimAcks {
                 .filter(|u| digits(u.as_str()) <= 15);
             let units = units.as_ref().map_or(&b""[..], Num::as_bytes);
             self.w
-                .segment("SVC")
+                .seg(b"SVC")
                 .comp(&service)
                 .el(Num::amount(line.charge.map_or(0, |c: Money| c.cents)))
                 .el("")
@@ -383,18 +383,17 @@ impl ClaimAcks {
                 .el("")
                 .el("")
                 .el(units)
-                .end()?;
+                .end();
             let extra = rest.get(..2).unwrap_or(rest);
-            write_stc(&mut self.w, first, &self.date, "U", None, extra, "")?;
+            write_stc(&mut self.w, first, &self.date, "U", None, extra, "");
             if let Some(c) = line.control.filter(|c| !c.is_empty()) {
-                self.w.segment("REF").el("FJ").el(fit(c, 1, 50)).end()?;
+                self.w.seg(b"REF").el("FJ").el(fit(c, 1, 50)).end();
             }
             if let Some(d) = line.dates {
                 let (q, v) = dtp_value(d);
-                self.w.segment("DTP").el("472").el(q).el(v).end()?;
+                self.w.seg(b"DTP").el("472").el(q).el(v).end();
             }
         }
-        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ack::num::Num;
 use crate::edit::{Finding, Severity};
 
 /// One line of `claims.jsonl`.
@@ -169,9 +170,16 @@ pub fn write_claim(r: &ClaimOut<'_>, rules: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b"},\"charge\":");
     match r.charge {
         Some(c) => {
+            // As Money displays it (`1500.00`, `-0.05`): digits, sign and point, nothing to
+            // escape; formatted on the stack.
             out.push(b'"');
-            // Money renders as digits, sign and point only: nothing to escape.
-            let _ = write!(out, "{c}");
+            if c.cents < 0 {
+                out.push(b'-');
+            }
+            let abs = c.cents.unsigned_abs();
+            out.extend_from_slice(Num::uint(abs / 100).as_bytes());
+            out.push(b'.');
+            out.extend_from_slice(Num::padded(abs % 100, 2).as_bytes());
             out.push(b'"');
         }
         None => out.extend_from_slice(b"null"),
@@ -207,14 +215,15 @@ fn write_finding(out: &mut Vec<u8>, f: &Finding) {
     }
     out.extend_from_slice(b",\"line\":");
     match f.line {
-        Some(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Some(n) => out.extend_from_slice(Num::uint(n.into()).as_bytes()),
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"message\":");
     json_str(out, &f.message);
-    let _ = write!(out, ",\"segment\":{},\"byte\":{}", f.segment, f.byte);
+    out.extend_from_slice(b",\"segment\":");
+    out.extend_from_slice(Num::uint(f.segment).as_bytes());
+    out.extend_from_slice(b",\"byte\":");
+    out.extend_from_slice(Num::uint(f.byte).as_bytes());
     if let Some(a) = &f.ack {
         out.extend_from_slice(b",\"ack\":");
         json_str(out, a);
@@ -296,6 +305,36 @@ mod tests {
     }
 
     proptest! {
+        /// Charges, line numbers and offsets are written as Display writes them.
+        #[test]
+        fn numbers_as_display_writes_them(cents in any::<i64>(), line in any::<u32>(), at in any::<u64>()) {
+            let mut f = finding("m", true, false);
+            f.line = Some(line);
+            f.segment = at;
+            f.byte = at / 3;
+            let findings = [f];
+            let out = ClaimOut {
+                id: "C1",
+                kind: crate::claim::Kind::Professional,
+                transaction: "0001",
+                payer_id: "12202",
+                payer_name: "P",
+                profile: None,
+                matched_by: None,
+                charge: Some(crate::claim::Money { cents }),
+                findings: &findings,
+            };
+            let mut hand = Vec::new();
+            write_claim(&out, "pack 1", &mut hand);
+            let text = String::from_utf8_lossy(&hand);
+            let charge = format!("\"charge\":\"{}\"", crate::claim::Money { cents });
+            let numbers = format!("\"line\":{line},");
+            let offsets = format!("\"segment\":{at},\"byte\":{}", at / 3);
+            prop_assert!(text.contains(&charge), "{} lacks {}", text, charge);
+            prop_assert!(text.contains(&numbers), "{} lacks {}", text, numbers);
+            prop_assert!(text.contains(&offsets), "{} lacks {}", text, offsets);
+        }
+
         /// The hand-written line is byte for byte what serde_json writes for the same line.
         #[test]
         fn hand_written_json_equals_serde(

@@ -71,6 +71,140 @@ pub fn write_report(
     claims: impl BufRead,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let mut flagged = Flagged::default();
+    let mut claims = claims;
+    let mut buf = Vec::new();
+    while let Some(line) = next_line(&mut claims, &mut buf)? {
+        flagged.line(line);
+    }
+    write_report_flagged(r, &flagged, out)
+}
+
+/// The claims with findings a report shows, gathered from `claims.jsonl` lines as they go by
+/// (so the report need not read the file back): the first [`SHOWN`] lines, and how many more
+/// there are.
+#[derive(Debug, Default)]
+pub struct Flagged {
+    /// The lines shown, each ending with a newline.
+    lines: Vec<u8>,
+    shown: usize,
+    more: u64,
+}
+
+impl Flagged {
+    /// Looks at one line (with or without its newline).
+    pub fn line(&mut self, line: &[u8]) {
+        if no_findings(line) {
+            return;
+        }
+        if self.shown >= SHOWN {
+            self.more += 1;
+            return;
+        }
+        self.shown += 1;
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        self.lines
+            .extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
+        self.lines.push(b'\n');
+    }
+}
+
+/// A writer of `claims.jsonl` lines that passes them on to `out` and gathers the flagged ones
+/// on the way (lines may come in any pieces).
+pub struct FlaggedTap<W: Write> {
+    out: W,
+    /// Whether it gathers (else it only passes the bytes on).
+    on: bool,
+    /// The start of a line whose end has not come yet.
+    partial: Vec<u8>,
+    flagged: Flagged,
+}
+
+impl<W: Write> FlaggedTap<W> {
+    /// A tap in front of `out`, gathering when `on`.
+    pub fn new(out: W, on: bool) -> Self {
+        FlaggedTap {
+            out,
+            on,
+            partial: Vec::new(),
+            flagged: Flagged::default(),
+        }
+    }
+
+    /// The writer it writes to.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    /// The writer and what was gathered (a last line without a newline included).
+    pub fn into_parts(mut self) -> (W, Flagged) {
+        if !self.partial.is_empty() {
+            self.flagged.line(&self.partial);
+        }
+        (self.out, self.flagged)
+    }
+
+    fn look(&mut self, bytes: &[u8]) {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', bytes) {
+            let piece = bytes.get(start..=end).unwrap_or_default();
+            if self.partial.is_empty() {
+                self.flagged.line(piece);
+            } else {
+                self.partial.extend_from_slice(piece);
+                self.flagged.line(&self.partial);
+                self.partial.clear();
+            }
+            start = end + 1;
+        }
+        self.partial
+            .extend_from_slice(bytes.get(start..).unwrap_or_default());
+    }
+}
+
+impl<W: Write> Write for FlaggedTap<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        if self.on {
+            self.look(buf.get(..n).unwrap_or_default());
+        }
+        Ok(n)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.out.write_all(buf)?;
+        if self.on {
+            self.look(buf);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Whether a `claims.jsonl` line has `"findings":[]`. Strings are escaped, so that text can
+/// only be the key; it is near the end of the line (only `rules` comes after it), so the
+/// search goes backwards from one `[` to the next.
+fn no_findings(line: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"findings\":[";
+    memchr::memrchr_iter(b'[', line)
+        .find(|&at| {
+            (at + 1)
+                .checked_sub(KEY.len())
+                .and_then(|k| line.get(k..=at))
+                == Some(KEY)
+        })
+        .is_some_and(|at| line.get(at + 1) == Some(&b']'))
+}
+
+/// Writes the report from the flagged claims gathered while `claims.jsonl` was written.
+pub fn write_report_flagged(
+    r: &ReportInput<'_>,
+    flagged: &Flagged,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let t = r.tally;
     writeln!(
         out,
@@ -152,19 +286,11 @@ pub fn write_report(
         None => None,
     };
     let mut shown = 0usize;
-    let mut more = 0usize;
-    // Most claims have no finding: they are skipped without parsing (or a String per line).
-    let no_findings = memchr::memmem::Finder::new(b"\"findings\":[]");
-    let mut claims = claims;
-    let mut buf = Vec::new();
-    while let Some(line) = next_line(&mut claims, &mut buf)? {
-        if no_findings.find(line).is_some() {
-            continue;
-        }
-        if shown >= SHOWN {
-            more += 1;
-            continue;
-        }
+    for line in flagged
+        .lines
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+    {
         let c: ClaimLine = serde_json::from_slice(line).map_err(io::Error::other)?;
         if c.findings.is_empty() {
             continue;
@@ -175,6 +301,7 @@ pub fn write_report(
     if shown == 0 {
         writeln!(out, "<p>No claim was rejected or warned.</p>")?;
     }
+    let more = flagged.more;
     if more > 0 {
         writeln!(
             out,
@@ -340,20 +467,26 @@ impl Context {
         let n = read_full(&mut self.file, &mut buf);
         buf.truncate(n);
         let full = n == buf.len();
-        let mut segs = Vec::new();
-        let mut at = 0usize;
-        for piece in buf.split(|&b| b == self.terminator) {
-            let lead = piece
+        // Where each non-empty segment is (leading line ends skipped); copied out only for the
+        // few shown.
+        let mut segs: Vec<(u64, std::ops::Range<usize>)> = Vec::new();
+        let mut piece = |from: usize, to: usize| {
+            let lead = buf
+                .get(from..to)
+                .unwrap_or_default()
                 .iter()
                 .take_while(|b| matches!(b, b'\r' | b'\n'))
                 .count();
-            let off = start + (at + lead) as u64;
-            at += piece.len() + 1;
-            let body = &piece[lead..];
-            if !body.is_empty() {
-                segs.push((off, body.to_vec()));
+            if from + lead < to {
+                segs.push((start + (from + lead) as u64, from + lead..to));
             }
+        };
+        let mut at = 0usize;
+        for end in memchr::memchr_iter(self.terminator, &buf) {
+            piece(at, end);
+            at = end + 1;
         }
+        piece(at, buf.len());
         // The window may cut a segment at either end: drop those pieces.
         let first = usize::from(start > 0);
         let last = if full {
@@ -367,7 +500,12 @@ impl Context {
         }
         let from = i.saturating_sub(2).max(first);
         let to = (i + 3).min(last);
-        segs.get(from..to).map(<[_]>::to_vec)
+        segs.get(from..to).map(|shown| {
+            shown
+                .iter()
+                .map(|(o, r)| (*o, buf.get(r.clone()).unwrap_or_default().to_vec()))
+                .collect()
+        })
     }
 }
 
@@ -385,6 +523,22 @@ fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_without_findings_are_told_apart() {
+        let none = br#"{"claim":"A[1","findings":[],"rules":"p [x] 1"}"#;
+        let some = br#"{"claim":"A","findings":[{"edit":"E-01","message":"\"findings\":[] [IK4 7]"}],"rules":"p[] 1"}"#;
+        assert!(no_findings(none));
+        assert!(!no_findings(some));
+        assert!(!no_findings(b"[]"));
+        assert!(!no_findings(b""));
+        let mut flagged = Flagged::default();
+        for _ in 0..SHOWN + 2 {
+            flagged.line(some);
+            flagged.line(none);
+        }
+        assert_eq!((flagged.shown, flagged.more), (SHOWN, 2));
+    }
 
     #[test]
     fn redaction_hides_people_not_codes() {
