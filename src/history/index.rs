@@ -378,7 +378,7 @@ impl Entry {
 
 /// Bytes of member history [`HistoryIndex::new`] keeps in memory before it spills the members
 /// it used least recently (see [`HistoryIndex::set_budget`]).
-pub const DEFAULT_BUDGET: usize = 8 << 20;
+pub const DEFAULT_BUDGET: usize = 6 << 20;
 
 /// The index.
 #[derive(Debug, Default)]

@@ -92,10 +92,13 @@ pub(crate) fn hash_parts(payer: &str, member: &str, patient: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// One partition: the chunks written (offset and length) and what waits to be.
+/// One partition: the chunks written and what waits to be. A chunk is its offset in the file
+/// shifted left 16 bits, or'd with its length; a chunk of 64 KiB or more (one member with a
+/// long history) has length 0 there and starts with its length as a `u32`. (8 bytes a chunk:
+/// at 2 KiB a chunk, 4 MB for 4 million members spilled.)
 #[derive(Default)]
 struct Part {
-    chunks: Vec<(u64, u32)>,
+    chunks: Vec<u64>,
     buf: Vec<u8>,
 }
 
@@ -159,10 +162,18 @@ fn logged(mut bytes: &[u8]) -> impl Iterator<Item = Result<Logged<'_>, SpillErro
     })
 }
 
-/// Reads the chunk of `n` bytes at `at` into `buf`.
-fn read_chunk(mut file: &File, at: u64, n: u32, buf: &mut Vec<u8>) -> Result<(), SpillError> {
-    buf.resize(n as usize, 0);
+/// Reads a chunk (as [`Part::chunks`] names it) into `buf`.
+fn read_chunk(mut file: &File, chunk: u64, buf: &mut Vec<u8>) -> Result<(), SpillError> {
+    let (mut at, mut n) = (chunk >> 16, (chunk & 0xffff) as usize);
     file.seek(SeekFrom::Start(at))?;
+    if n == 0 {
+        let mut len = [0; 4];
+        file.read_exact(&mut len)?;
+        n = u32::from_le_bytes(len) as usize;
+        at += 4;
+        file.seek(SeekFrom::Start(at))?;
+    }
+    buf.resize(n, 0);
     file.read_exact(buf)?;
     Ok(())
 }
@@ -217,9 +228,16 @@ impl Spill {
             // allocation (1024 of them: 2 MiB in all).
             if !p.buf.is_empty() && p.buf.len() + size > CHUNK {
                 self.file.seek(SeekFrom::Start(self.len))?;
+                let n = p.buf.len();
+                let packed = if n < 1 << 16 {
+                    n as u64
+                } else {
+                    self.file.write_all(&(n as u32).to_le_bytes())?;
+                    0
+                };
                 self.file.write_all(&p.buf)?;
-                p.chunks.push((self.len, p.buf.len() as u32));
-                self.len += p.buf.len() as u64;
+                p.chunks.push(self.len << 16 | packed);
+                self.len += (n + if packed == 0 { 4 } else { 0 }) as u64;
                 p.buf.clear();
             }
             if p.buf.capacity() == 0 {
@@ -258,8 +276,8 @@ impl Spill {
             }
             Ok::<(), SpillError>(())
         };
-        for &(at, n) in &p.chunks {
-            read_chunk(&self.file, at, n, &mut chunk)?;
+        for &c in &p.chunks {
+            read_chunk(&self.file, c, &mut chunk)?;
             scan(&chunk, &mut out)?;
         }
         scan(&p.buf, &mut out)?;
@@ -293,8 +311,8 @@ impl Spill {
             }
             Ok(())
         };
-        for (at, n) in chunks {
-            read_chunk(&self.file, at, n, &mut chunk)?;
+        for c in chunks {
+            read_chunk(&self.file, c, &mut chunk)?;
             look(&chunk, &|n| self.is_dead(n))?;
         }
         if let Some(p) = self.parts.get(part) {
@@ -539,9 +557,27 @@ mod tests {
     fn members_spilled_come_back_once_and_the_rest_visit_in_key_order_per_partition() {
         let n = 30_000;
         let mut s = Spill::new().unwrap();
+        // A member with a long history: its chunk is over 64 KiB (length kept in the file).
+        let (big_key, mut big) = member(n + 7);
+        big.recs = (0..3000)
+            .map(|i| Record {
+                seq: i,
+                ..big.recs[0].clone()
+            })
+            .collect();
+        s.put(vec![(big_key.clone(), big.clone())]).unwrap();
         s.put((0..n).map(member).collect()).unwrap();
+        assert!(
+            s.parts
+                .iter()
+                .flat_map(|p| &p.chunks)
+                .any(|c| c & 0xffff == 0),
+            "a long chunk was written"
+        );
+        assert_eq!(s.take(&big_key).unwrap(), Some(big));
         assert!(s.len > 0, "chunks reached the file");
         assert_eq!(s.held(), n);
+
         for i in (0..n).step_by(7) {
             let (k, e) = member(i);
             assert_eq!(s.take(&k).unwrap(), Some(e), "member {i}");
