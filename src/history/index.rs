@@ -527,7 +527,7 @@ impl HistoryIndex {
     /// Visits every member, in key order (member, payer, patient: the database's order) when
     /// none was spilled. With members spilled, every member is spilled first and read back
     /// one partition of the store at a time (each in key order), so memory stays bounded.
-    pub fn visit_in_order<E: From<SpillError>>(
+    pub fn visit_members<E: From<SpillError>>(
         &mut self,
         mut f: impl FnMut(&MemberKey, &Entry) -> Result<(), E>,
     ) -> Result<(), E> {
@@ -639,10 +639,10 @@ impl HistoryIndex {
     }
 
     /// The claims whose records this run changed (what a save writes or deletes), in the
-    /// database's key order.
+    /// order [`HistoryIndex::visit_members`] gives.
     pub fn changed(&mut self) -> Result<Vec<(MemberKey, Arc<str>)>, SpillError> {
         let mut out = Vec::new();
-        self.visit_in_order(|k, e| -> Result<(), SpillError> {
+        self.visit_members(|k, e| -> Result<(), SpillError> {
             out.extend(e.changes().into_iter().map(|c| (k.clone(), c.0.clone())));
             Ok(())
         })?;
@@ -1416,7 +1416,7 @@ mod tests {
             // The same members, records and changes to save.
             let all = |ix: &mut HistoryIndex| {
                 let mut v = Vec::new();
-                ix.visit_in_order(|k, e| -> Result<(), SpillError> {
+                ix.visit_members(|k, e| -> Result<(), SpillError> {
                     let mut recs: Vec<Record> = e
                         .recs
                         .iter()
@@ -1451,7 +1451,7 @@ mod tests {
         ix.persistent = true;
         drive(&mut ix, &workload());
         let mut n = 0;
-        ix.visit_in_order(|_, e| -> Result<(), SpillError> {
+        ix.visit_members(|_, e| -> Result<(), SpillError> {
             let mut buf = Vec::new();
             super::super::spill::encode(e, &mut buf);
             assert_eq!(&super::super::spill::decode(&buf)?, e);

@@ -347,7 +347,7 @@ impl HistoryStore {
                 )
                 .map_err(|e| self.err(&e))?;
             // In key order (member first), so the B-tree is written front to back.
-            index.visit_in_order(|key, entry| -> Result<(), HistoryError> {
+            index.visit_members(|key, entry| -> Result<(), HistoryError> {
                 let patient = hex16(key.patient);
                 for (claim, stored, records) in entry.changes() {
                     if stored {
