@@ -411,12 +411,19 @@ impl<'w> EditStage<'w> {
                     let claims = std::mem::take(&mut self.current);
                     let bufs = std::mem::take(&mut self.bufs);
                     let ack_bufs = std::mem::take(&mut self.ack_bufs);
+                    // Each claim's errors in the order they were found: sorted by claim
+                    // (stably) once, then a slice per claim, not a scan of all per claim.
+                    let mut errors: Vec<&(u32, Finding)> = claim_errors.iter().collect();
+                    errors.sort_by_key(|(i, _)| *i);
                     let structural: Vec<Vec<Finding>> = claims
                         .iter()
                         .map(|p| {
-                            let mut s: Vec<Finding> = claim_errors
+                            let from = errors.partition_point(|(i, _)| *i < p.claim.index);
+                            let mut s: Vec<Finding> = errors
+                                .get(from..)
+                                .unwrap_or_default()
                                 .iter()
-                                .filter(|(i, _)| *i == p.claim.index)
+                                .take_while(|(i, _)| *i == p.claim.index)
                                 .map(|(_, f)| f.clone())
                                 .collect();
                             if let Some(f) = &rejected {
