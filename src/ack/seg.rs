@@ -3,6 +3,7 @@
 //! [`crate::x12::X12Writer`] writes (delimiters and line ends inside a value blanked, trailing
 //! empty elements and components dropped), and are counted as they are written.
 
+use crate::x12::writer::BlankTable;
 use crate::x12::Delimiters;
 
 /// Segments written back to back into a buffer.
@@ -10,7 +11,7 @@ use crate::x12::Delimiters;
 pub struct SegBuf {
     buf: Vec<u8>,
     /// The bytes a value cannot hold, which are written as blanks.
-    blank: [bool; 256],
+    blank: BlankTable,
     element: u8,
     component: u8,
     /// The terminator and the line end after it.
@@ -23,19 +24,7 @@ pub struct SegBuf {
 impl SegBuf {
     /// An empty buffer writing with `delims`, and `eol` after each terminator.
     pub fn new(delims: Delimiters, eol: &[u8], capacity: usize) -> Self {
-        let mut blank = [false; 256];
-        for b in [
-            delims.element,
-            delims.component,
-            delims.segment,
-            b'\r',
-            b'\n',
-        ]
-        .into_iter()
-        .chain(delims.repetition)
-        {
-            blank[usize::from(b)] = true;
-        }
+        let blank = BlankTable::new(delims);
         let mut end = vec![delims.segment];
         end.extend_from_slice(eol);
         SegBuf {
@@ -92,12 +81,7 @@ impl SegBuf {
 
     #[inline]
     fn value(&mut self, value: &[u8]) {
-        let blank = &self.blank;
-        self.buf.extend(
-            value
-                .iter()
-                .map(|&b| if blank[usize::from(b)] { b' ' } else { b }),
-        );
+        self.blank.push(&mut self.buf, value);
     }
 
     /// Appends a simple element.
