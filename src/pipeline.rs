@@ -339,22 +339,11 @@ pub fn output_path(out_dir: &Path, input: &Input, suffix: &str) -> PathBuf {
 /// Writes `bytes` to `path` through a temporary file and a rename, or removes a stale
 /// `path` when `bytes` is empty. Returns whether a file was written.
 pub fn put(path: &Path, bytes: &[u8]) -> Result<bool, Error> {
-    if bytes.is_empty() {
-        match fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
+    let Some(s) = stage(path, bytes)? else {
         return Ok(false);
-    }
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    }
-    let tmp = path.with_extension("x12.tmp");
-    let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    };
+    s.file.sync_all().map_err(|e| Error::io(&s.tmp, e))?;
+    fs::rename(&s.tmp, &s.path).map_err(|e| Error::io(&s.path, e))?;
     Ok(true)
 }
 
@@ -396,7 +385,11 @@ impl Staged {
 /// `bytes` is empty (None then).
 fn stage(path: &Path, bytes: &[u8]) -> Result<Option<Staged>, Error> {
     if bytes.is_empty() {
-        put(path, bytes)?;
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
         return Ok(None);
     }
     if let Some(parent) = path.parent() {
