@@ -34,6 +34,7 @@ fn settings(engine: Option<Arc<Engine>>, threads: usize) -> Settings {
         html: false,
         redact: false,
         history: None,
+        hold_bytes: scrub837::edit::stage::HOLD_BYTES,
     }
 }
 

@@ -32,6 +32,7 @@ fn settings(grammars: Arc<Grammars>) -> Settings {
         html: false,
         redact: false,
         history: None,
+        hold_bytes: scrub837::edit::stage::HOLD_BYTES,
     }
 }
 

@@ -284,6 +284,7 @@ impl Bench<'_> {
             html,
             redact: false,
             history: None,
+            hold_bytes: crate::edit::stage::HOLD_BYTES,
         })
     }
 

@@ -260,6 +260,12 @@ pub struct ScrubArgs {
     #[arg(long, value_name = "MIB", default_value_t = default_history_mib())]
     pub history_memory: usize,
 
+    /// A transaction set's claims to hold until its SE, in MiB of input: a larger set's claims
+    /// are settled (written, counted in member history) as they are read, and a rejection at
+    /// its SE then rejects them late, so memory stays bounded on any set size.
+    #[arg(long, value_name = "MIB", default_value_t = crate::edit::stage::HOLD_BYTES >> 20)]
+    pub set_memory: usize,
+
     /// A CMS NCCI procedure-to-procedure table (ccipra…/ccioph… .txt, unzipped) for E-34; may
     /// be given more than once (one per part file).
     #[arg(long = "ncci-ptp", value_name = "FILE")]
@@ -392,6 +398,7 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
             Grammars::embedded().map_err(|e| Error::Config(e.to_string()))?,
         ),
         history: None,
+        hold_bytes: args.set_memory.saturating_mul(1 << 20),
     })
 }
 

@@ -62,6 +62,9 @@ pub struct Settings {
     /// The member history shared by every input of the run (loaded from `--history`); `None`
     /// gives each input a history of its own.
     pub history: Option<Arc<std::sync::Mutex<crate::history::HistoryIndex>>>,
+    /// Input bytes of a transaction set's claims held until its SE (`--set-memory`); a larger
+    /// set's claims are settled as they are read.
+    pub hold_bytes: usize,
 }
 
 /// The verdict on one input; its number is the exit status it asks for.
@@ -186,6 +189,14 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
             let d = segment.delimiters();
             if let Some(full) = b.builder.segment(segment.raw(), d, position, &p, g) {
                 b.send(full);
+                // A transaction set too large to hold to its SE: its closed claims are
+                // settled as they come.
+                if let Target::Stage(s) = &mut b.target {
+                    if s.streaming() {
+                        let (upto, errors) = self.validator.settled();
+                        s.settle(upto, &errors);
+                    }
+                }
             }
         }
     }
@@ -625,6 +636,7 @@ pub fn scrub_stream<R: Read>(
         (Sink::Batches(c), _) => Some(Target::Consumer(c)),
         (Sink::Claims { lines, ack277 }, Some(engine)) => {
             let mut stage = EditStage::new(engine.clone(), settings.pool.clone(), lines);
+            stage.hold(settings.hold_bytes);
             if !engine.history.regions.is_empty() {
                 let index = settings.history.clone().unwrap_or_else(|| {
                     Arc::new(std::sync::Mutex::new(crate::history::HistoryIndex::new(

@@ -449,3 +449,83 @@ fn member_history_spilled_to_disk_gives_the_same_outputs_and_database() {
         }
     }
 }
+
+/// A transaction set settled as it is read (`--set-memory 0`, more claims than one batch)
+/// and then rejected at its SE: every claim of it is rejected, late, and its sessions stop
+/// counting, as when the set is held to its SE.
+#[test]
+fn a_set_rejected_at_its_se_after_its_claims_were_settled_leaves_no_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ids: Vec<String> = (0..700).map(|i| format!("F-{i}")).collect();
+    let mut claims = vec![THREE[0], THREE[1]];
+    claims.extend(ids.iter().map(|id| C(id, "20250301", "99213", "1")));
+    let mut big = String::from_utf8(file("medicare", &claims)).unwrap();
+    // One segment more than the set holds: the SE count is wrong (999 IK5 R).
+    let at = big.find("\nSE*").unwrap() + 1;
+    let count: usize = big[at + 3..].split('*').next().unwrap().parse().unwrap();
+    big.replace_range(
+        at..at + 3 + count.to_string().len(),
+        &format!("SE*{}", count + 1),
+    );
+    std::fs::write(d.join("big.x12"), big).unwrap();
+    std::fs::write(
+        d.join("later.x12"),
+        file("medicare", &[C("H-X", "20251010", "64635:RT", "1")]),
+    )
+    .unwrap();
+    let run = |set_memory: &str| {
+        let out = d.join(format!("out-{set_memory}"));
+        let run = assert_cmd::Command::cargo_bin("scrub837")
+            .unwrap()
+            .args([
+                "scrub",
+                "-q",
+                "-j",
+                "2",
+                "--now",
+                NOW,
+                "--set-memory",
+                set_memory,
+            ])
+            .arg("-o")
+            .arg(&out)
+            .arg(d.join("big.x12"))
+            .arg(d.join("later.x12"))
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(1), "{run:?}");
+        let read = |name: &str| read_claims(&std::fs::read(out.join(name)).unwrap()[..]).unwrap();
+        let big = read("big.claims.jsonl");
+        assert_eq!(big.len(), 702);
+        assert!(big.iter().all(|c| c.status == "rejected"
+            && c.findings
+                .iter()
+                .any(|f| f.ack.as_deref().is_some_and(|a| a.starts_with("999 IK5 R")))));
+        // The set has no 277CA.
+        assert!(std::fs::read(out.join("big.277ca.x12"))
+            .unwrap_or_default()
+            .is_empty());
+        let later = read("later.claims.jsonl");
+        assert_eq!(
+            later.iter().map(history_edits).collect::<Vec<_>>(),
+            vec![Vec::<String>::new()]
+        );
+        assert_eq!(later[0].status, "accepted");
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        (big, summary["claims"].clone())
+    };
+    let (held, held_counts) = run("64");
+    let (settled, settled_counts) = run("0");
+    assert_eq!(held_counts, settled_counts);
+    let edits = |c: &ClaimLine| {
+        let mut e: Vec<String> = c.findings.iter().map(|f| f.edit.clone()).collect();
+        e.sort();
+        (c.claim.clone(), c.status.clone(), e)
+    };
+    assert_eq!(
+        held.iter().map(edits).collect::<Vec<_>>(),
+        settled.iter().map(edits).collect::<Vec<_>>()
+    );
+}

@@ -66,5 +66,6 @@ pub fn settings(read_size: usize, edits: bool) -> Settings {
         html: false,
         redact: false,
         history: None,
+        hold_bytes: scrub837::edit::stage::HOLD_BYTES,
     }
 }

@@ -144,6 +144,51 @@ pub struct Ack277Writer<'w> {
     /// Counts of what was spooled for the interchange being read.
     pending: Counts277,
     counts: Counts277,
+    /// The transaction set being written in parts.
+    open: OpenSet,
+    /// Its 2000D loops (and 2220D), in order.
+    body: Spool,
+    /// Its 2000C loops, each written when its run of claims ends.
+    heads: Spool,
+}
+
+/// The billing provider whose run of claims is open.
+struct OpenProvider {
+    /// Its 2100C NM1*85.
+    nm1: Vec<u8>,
+    /// Its HL01.
+    hl: u32,
+    sums: Sums,
+    /// Where its claims start in the body spool.
+    body: u64,
+}
+
+/// A transaction set whose 277 is being written in parts.
+#[derive(Default)]
+struct OpenSet {
+    /// The whole set's roll-up.
+    all: Sums,
+    /// The last HL01 given.
+    hl: u32,
+    provider: Option<OpenProvider>,
+    /// Each billing provider's 2000C in the heads spool and its claims in the body spool.
+    sections: Vec<(Range<u64>, Range<u64>)>,
+    /// Segments in both spools.
+    segments: u32,
+}
+
+/// Appends to a spool as a writer.
+struct SpoolOut<'a>(&'a mut Spool);
+
+impl Write for SpoolOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.append(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<'w> Ack277Writer<'w> {
@@ -163,13 +208,13 @@ impl<'w> Ack277Writer<'w> {
             segments: 0,
             pending: Counts277::default(),
             counts: Counts277::default(),
+            open: OpenSet {
+                hl: 2,
+                ..OpenSet::default()
+            },
+            body: Spool::default(),
+            heads: Spool::default(),
         }
-    }
-
-    /// Appends `segments` whole segments to the transaction set being spooled.
-    fn put(&mut self, bytes: &[u8], segments: u32) -> io::Result<()> {
-        self.segments += segments;
-        self.spool.append(bytes)
     }
 
     /// Appends what the scratch writer holds.
@@ -180,28 +225,142 @@ impl<'w> Ack277Writer<'w> {
         res
     }
 
-    /// One accepted (or accepted with errors) 837 transaction set and its claims, in order.
+    /// One accepted (or accepted with errors) 837 transaction set and its claims, in order:
+    /// [`Ack277Writer::part`] then [`Ack277Writer::close`].
     pub fn transaction(&mut self, header: &Header837, claims: &[ClaimAck<'_>]) -> io::Result<()> {
-        if claims.is_empty() {
+        self.part(claims)?;
+        self.close(header)
+    }
+
+    /// Claims of the open transaction set, in input order (the set's first part opens it).
+    /// Their 2000D loops go to the body spool now; each billing provider's 2000C (whose
+    /// roll-up needs all of its claims) when its run of claims ends. So a set of any size
+    /// needs only its claims' counts in memory.
+    pub fn part(&mut self, claims: &[ClaimAck<'_>]) -> io::Result<()> {
+        let date = self.render.date.clone();
+        for c in claims {
+            self.open.all.add(c);
+            let same = self
+                .open
+                .provider
+                .as_ref()
+                .is_some_and(|p| p.nm1 == c.provider());
+            if !same {
+                self.end_provider()?;
+                self.open.hl += 1;
+                self.open.provider = Some(OpenProvider {
+                    nm1: c.provider().to_vec(),
+                    hl: self.open.hl,
+                    sums: Sums::default(),
+                    body: self.body.len(),
+                });
+            }
+            let provider_hl = match self.open.provider.as_mut() {
+                Some(p) => {
+                    p.sums.add(c);
+                    p.hl
+                }
+                None => 0,
+            };
+            self.open.hl += 1;
+            self.scratch
+                .seg(b"HL")
+                .el(Num::uint(self.open.hl.into()))
+                .el(Num::uint(provider_hl.into()))
+                .el("PT")
+                .end();
+            self.body_raw(c.part(c.frag.patient..c.frag.stc), Frag::PATIENT_SEGMENTS)?;
+            let structural = rejecting(c.structural);
+            self.reject_stcs(structural, "A3:684", &date, c.cents);
+            // The edits' own STCs: their rejections always; their acceptance only when
+            // nothing else rejects the claim.
+            let later = rejecting(c.later);
+            if c.edit_rejected || (structural.is_none() && later.is_none()) {
+                self.body_raw(c.part(c.frag.stc..c.frag.tail), c.frag.stc_segments)?;
+            }
+            self.reject_stcs(later, "A3:21", &date, c.cents);
+            self.body_raw(c.part(c.frag.tail..c.frag.end), c.frag.tail_segments)?;
+        }
+        Ok(())
+    }
+
+    /// Appends what the scratch writer holds, then `segments` whole segments `bytes`, to the
+    /// body spool.
+    fn body_raw(&mut self, bytes: &[u8], segments: u32) -> io::Result<()> {
+        self.open.segments += self.scratch.segments() + segments;
+        let res = self
+            .body
+            .append(self.scratch.bytes())
+            .and_then(|()| self.body.append(bytes));
+        self.scratch.clear();
+        res
+    }
+
+    /// The run of claims of one billing provider ended: its 2000C, with the run's roll-up,
+    /// goes to the heads spool.
+    fn end_provider(&mut self) -> io::Result<()> {
+        let Some(p) = self.open.provider.take() else {
+            return Ok(());
+        };
+        let head_from = self.heads.len();
+        self.scratch
+            .seg(b"HL")
+            .el(Num::uint(p.hl.into()))
+            .el("2")
+            .el("19")
+            .el("1")
+            .end();
+        self.open.segments += self.scratch.segments() + Frag::PROVIDER_SEGMENTS;
+        self.heads.append(self.scratch.bytes())?;
+        self.heads.append(&p.nm1)?;
+        self.scratch.clear();
+        let w = &mut self.scratch;
+        w.seg(b"TRN").el("1").el("0").end();
+        write_stc::<&str>(
+            w,
+            "A1:19:AY",
+            "",
+            "WQ",
+            Some(Num::amount(p.sums.total()).as_str()),
+            &[],
+            "",
+        );
+        roll_up(w, &p.sums, ["QA", "QC"]);
+        self.open.segments += self.scratch.segments();
+        let res = self.heads.append(self.scratch.bytes());
+        self.scratch.clear();
+        self.open
+            .sections
+            .push((head_from..self.heads.len(), p.body..self.body.len()));
+        res
+    }
+
+    /// The open transaction set ended accepted: its 277 goes to the interchange's spool,
+    /// the header and 2000B roll-up first, then each 2000C with its claims. A set without
+    /// claims writes nothing.
+    pub fn close(&mut self, header: &Header837) -> io::Result<()> {
+        let res = self.end_provider().and_then(|()| self.write_set(header));
+        self.abandon();
+        res
+    }
+
+    /// The open transaction set was rejected after all: what its parts wrote is dropped.
+    pub fn abandon(&mut self) {
+        // HL 1 and 2 are the 2000A and 2000B.
+        self.open = OpenSet {
+            hl: 2,
+            ..OpenSet::default()
+        };
+        self.scratch.clear();
+        self.body.clear();
+        self.heads.clear();
+    }
+
+    fn write_set(&mut self, header: &Header837) -> io::Result<()> {
+        if self.open.sections.is_empty() {
             return Ok(());
         }
-        // Roll-ups first: the whole set, and each run of claims of one billing provider.
-        let mut all = Sums::default();
-        let mut sections: Vec<(Range<usize>, Sums)> = Vec::new();
-        for (i, c) in claims.iter().enumerate() {
-            all.add(c);
-            match sections.last_mut() {
-                Some((r, s)) if claims[r.start].provider() == c.provider() => {
-                    r.end = i + 1;
-                    s.add(c);
-                }
-                _ => {
-                    let mut s = Sums::default();
-                    s.add(c);
-                    sections.push((i..i + 1, s));
-                }
-            }
-        }
+        let all = self.open.all;
         let date = self.render.date.clone();
         let control = Num::padded(u64::from(self.group_sets) + 1, 4);
         let w = &mut self.scratch;
@@ -259,55 +418,12 @@ impl<'w> Ack277Writer<'w> {
         );
         roll_up(w, &all, ["90", "AA"]);
         self.put_scratch()?;
-        let mut hl = 2u32;
-        for (range, sums) in &sections {
-            hl += 1;
-            let provider_hl = hl;
-            let first = &claims[range.start];
-            self.scratch
-                .seg(b"HL")
-                .el(Num::uint(provider_hl.into()))
-                .el("2")
-                .el("19")
-                .el("1")
-                .end();
-            self.put_scratch()?;
-            self.put(first.provider(), Frag::PROVIDER_SEGMENTS)?;
-            let w = &mut self.scratch;
-            w.seg(b"TRN").el("1").el("0").end();
-            write_stc::<&str>(
-                w,
-                "A1:19:AY",
-                "",
-                "WQ",
-                Some(Num::amount(sums.total()).as_str()),
-                &[],
-                "",
-            );
-            roll_up(w, sums, ["QA", "QC"]);
-            self.put_scratch()?;
-            for c in &claims[range.clone()] {
-                hl += 1;
-                self.scratch
-                    .seg(b"HL")
-                    .el(Num::uint(hl.into()))
-                    .el(Num::uint(provider_hl.into()))
-                    .el("PT")
-                    .end();
-                self.put_scratch()?;
-                self.put(c.part(c.frag.patient..c.frag.stc), Frag::PATIENT_SEGMENTS)?;
-                let structural = rejecting(c.structural);
-                self.reject_stcs(structural, "A3:684", &date, c.cents)?;
-                // The edits' own STCs: their rejections always; their acceptance only when
-                // nothing else rejects the claim.
-                let later = rejecting(c.later);
-                if c.edit_rejected || (structural.is_none() && later.is_none()) {
-                    self.put(c.part(c.frag.stc..c.frag.tail), c.frag.stc_segments)?;
-                }
-                self.reject_stcs(later, "A3:21", &date, c.cents)?;
-                self.put(c.part(c.frag.tail..c.frag.end), c.frag.tail_segments)?;
-            }
+        let sections = std::mem::take(&mut self.open.sections);
+        for (head, body) in sections {
+            self.heads.copy_to(head, &mut SpoolOut(&mut self.spool))?;
+            self.body.copy_to(body, &mut SpoolOut(&mut self.spool))?;
         }
+        self.segments += self.open.segments;
         let count = self.segments + 1;
         self.scratch
             .seg(b"SE")
@@ -323,16 +439,16 @@ impl<'w> Ack277Writer<'w> {
     }
 
     /// One rejecting STC per finding the stage added (structural or history), with `fallback`
-    /// for a finding without a 277CA code of its own.
+    /// for a finding without a 277CA code of its own, in the scratch writer.
     fn reject_stcs(
         &mut self,
         findings: Option<&[Finding]>,
         fallback: &str,
         date: &str,
         cents: i64,
-    ) -> io::Result<()> {
+    ) {
         let Some(findings) = findings else {
-            return Ok(());
+            return;
         };
         let charge = Num::amount(cents);
         for f in findings.iter().filter(|f| f.severity == Severity::Reject) {
@@ -346,7 +462,6 @@ impl<'w> Ack277Writer<'w> {
                 &finding_text(f),
             );
         }
-        self.put_scratch()
     }
 
     /// A group ended; `accepted` is false when the 999 rejects it (its sets are dropped).
@@ -472,5 +587,117 @@ fn roll_up(w: &mut SegBuf, s: &Sums, qty: [&str; 2]) {
             .el("YY")
             .el(Num::amount(s.rejected_cents))
             .end();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x12::Delimiters;
+    use proptest::prelude::*;
+
+    fn writer(out: &mut Vec<u8>) -> Ack277Writer<'_> {
+        let render = Render277 {
+            delimiters: Delimiters::STANDARD,
+            eol: b"\n",
+            date: "20261127".into(),
+        };
+        let now = Timestamp::parse_rfc3339("2026-11-27T12:00:00Z").unwrap();
+        Ack277Writer::new(out, render, now)
+    }
+
+    /// One claim's fragment in the layout the workers write: billing provider, patient, STC,
+    /// tail.
+    fn fragment(provider: u8, i: usize, buf: &mut Vec<u8>) -> Frag {
+        let start = buf.len();
+        buf.extend_from_slice(
+            format!("NM1*85*2*PROVIDER {provider}*****XX*1234567893~\n").as_bytes(),
+        );
+        let patient = buf.len();
+        buf.extend_from_slice(format!("NM1*QC*1*DOE*JANE~\nTRN*2*CLAIM{i}~\n").as_bytes());
+        let stc = buf.len();
+        buf.extend_from_slice(b"STC*A2:20*20261127*WQ*100~\n");
+        let tail = buf.len();
+        buf.extend_from_slice(format!("REF*D9*T{i}~\n").as_bytes());
+        Frag {
+            start,
+            patient,
+            stc,
+            tail,
+            end: buf.len(),
+            stc_segments: 1,
+            tail_segments: 1,
+        }
+    }
+
+    fn reject() -> Finding {
+        Finding {
+            edit: Arc::from("E-43"),
+            severity: Severity::Reject,
+            stc: Some(Arc::from("A3:684")),
+            stc_extra: Vec::new(),
+            line: None,
+            message: "a guide error".into(),
+            segment: 7,
+            byte: 70,
+            ack: None,
+            rule: None,
+        }
+    }
+
+    /// What the interchange's spool holds.
+    fn spooled(w: &mut Ack277Writer<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let len = w.spool.len();
+        w.spool.copy_to(0..len, &mut out).unwrap();
+        out
+    }
+
+    use std::sync::Arc;
+
+    proptest! {
+        /// A set written in parts, whatever the cuts (and after a set abandoned half way),
+        /// spools the same bytes as the set written at once.
+        #[test]
+        fn a_set_written_in_parts_is_the_set_written_at_once(
+            claims in proptest::collection::vec((0u8..3, any::<bool>(), 0i64..100_000, any::<bool>()), 1..40),
+            cuts in proptest::collection::vec(0usize..40, 0..5),
+        ) {
+            let mut buf = Vec::new();
+            let frags: Vec<Frag> = (0..claims.len())
+                .map(|i| fragment(claims[i].0, i, &mut buf))
+                .collect();
+            let bad = [reject()];
+            let acks: Vec<ClaimAck<'_>> = claims
+                .iter()
+                .zip(&frags)
+                .map(|(c, f)| ClaimAck {
+                    bytes: &buf,
+                    frag: *f,
+                    edit_rejected: c.1,
+                    cents: c.2,
+                    structural: if c.3 { &bad[..] } else { &[] },
+                    later: &[],
+                })
+                .collect();
+            let header = Header837 { bht03: "B1".into(), ..Header837::default() };
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let mut once = writer(&mut a);
+            once.transaction(&header, &acks).unwrap();
+            let once = spooled(&mut once);
+            let mut parts = writer(&mut b);
+            parts.part(&acks[..acks.len() / 2]).unwrap();
+            parts.abandon();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(acks.len())).collect();
+            cuts.sort_unstable();
+            let mut from = 0;
+            for c in cuts.into_iter().chain([acks.len()]) {
+                parts.part(&acks[from..c]).unwrap();
+                from = c;
+            }
+            parts.close(&header).unwrap();
+            let parts = spooled(&mut parts);
+            prop_assert_eq!(String::from_utf8_lossy(&parts), String::from_utf8_lossy(&once));
+        }
     }
 }

@@ -62,6 +62,18 @@ impl BatchOut {
     }
 }
 
+/// Input bytes of one transaction set's claims the stage holds to its SE (about 8k claims
+/// of a generated 837P); a larger set is settled as it is read.
+pub const HOLD_BYTES: usize = 4 << 20;
+
+/// A transaction set being settled as it is read: lines written since `start`, history
+/// recorded since `mark`. A rejection at its SE then comes late, as a group's does.
+#[derive(Clone, Copy, Debug)]
+struct OpenSet {
+    start: u64,
+    mark: u32,
+}
+
 /// One claim waiting for its transaction set's verdict; its line is `bufs[buf][range]`.
 struct Pending {
     claim: Edited,
@@ -73,6 +85,12 @@ struct Pending {
 enum Item {
     Batch(mpsc::Receiver<BatchOut>),
     Ready(BatchOut),
+    /// Claims of the open transaction set before `upto` are final (their implementation-guide
+    /// errors all found): settle them now rather than hold them to the SE.
+    Settle {
+        upto: u32,
+        claim_errors: Vec<(u32, Finding)>,
+    },
     TransactionEnd {
         rejected: Option<Finding>,
         claim_errors: Vec<(u32, Finding)>,
@@ -129,6 +147,15 @@ pub struct EditStage<'w> {
     history: Option<(Arc<std::sync::Mutex<HistoryIndex>>, Arc<HistoryPlan>)>,
     /// History marks at the start of the open group and interchange.
     hist_marks: (u32, u32),
+    /// Input bytes of claims held for the open transaction set past which its claims are
+    /// settled as they come (see [`EditStage::streaming`]).
+    hold_bytes: usize,
+    /// Input bytes of the open transaction set's claims handed to the stage so far.
+    set_bytes: usize,
+    /// The open transaction set, once its claims are being settled as they come.
+    open_set: Option<OpenSet>,
+    /// Claim errors of the open set delivered ahead of its claims' results.
+    early_errors: Vec<(u32, Finding)>,
     rules_label: String,
     group_start: u64,
     interchange_start: u64,
@@ -166,6 +193,10 @@ impl<'w> EditStage<'w> {
             ack277: None,
             history: None,
             hist_marks: (0, 0),
+            hold_bytes: HOLD_BYTES,
+            set_bytes: 0,
+            open_set: None,
+            early_errors: Vec::new(),
             rules_label,
             group_start: 0,
             interchange_start: 0,
@@ -203,6 +234,31 @@ impl<'w> EditStage<'w> {
         self.history = Some((index, rules));
     }
 
+    /// Holds up to `bytes` of a transaction set's claims (input bytes) to its SE; past that
+    /// they are settled as they come ([`EditStage::streaming`]).
+    pub fn hold(&mut self, bytes: usize) {
+        self.hold_bytes = bytes;
+    }
+
+    /// Whether the open transaction set is past what the stage holds: the reader should then
+    /// tell it, after each batch, which claims are final ([`EditStage::settle`]).
+    pub fn streaming(&self) -> bool {
+        self.set_bytes > self.hold_bytes
+    }
+
+    /// Claims of the open transaction set before `upto` are final; `errors` are the
+    /// implementation-guide errors found in them since the last call. They are settled (their
+    /// lines written, their history recorded, their 277CA loops spooled) as soon as their
+    /// edits are back; should the set be rejected at its SE, they are rejected late.
+    pub fn settle(&mut self, upto: u32, errors: &[SegmentError]) {
+        let claim_errors = errors
+            .iter()
+            .filter_map(|e| Some((e.claim?, claim_error(e))))
+            .collect();
+        self.queue.push_back(Item::Settle { upto, claim_errors });
+        self.drain(false);
+    }
+
     /// Where used batches go back to (the builder's spares).
     pub fn recycle_into(&mut self, spares: Spares) {
         self.spares = spares;
@@ -210,6 +266,7 @@ impl<'w> EditStage<'w> {
 
     /// A batch of claims, in input order.
     pub fn batch(&mut self, batch: ClaimBatch) {
+        self.set_bytes = self.set_bytes.saturating_add(batch.data.len());
         match &self.pool {
             Some(pool) => {
                 let (tx, rx) = mpsc::sync_channel(1);
@@ -266,6 +323,7 @@ impl<'w> EditStage<'w> {
     /// A transaction set ended: its claims meet its verdict. `header` is what its 277CA
     /// echoes.
     pub fn transaction_end(&mut self, outcome: &TransactionOutcome, header: Header837) {
+        self.set_bytes = 0;
         let claim_errors = outcome
             .errors
             .iter()
@@ -400,10 +458,44 @@ impl<'w> EditStage<'w> {
                     self.bufs.push(e.lines);
                     self.ack_bufs.push(e.acks);
                 }
+                (Item::Settle { upto, claim_errors }, None) => {
+                    if self.open_set.is_none() {
+                        self.open_set = Some(OpenSet {
+                            start: self.written,
+                            mark: self.history_mark(),
+                        });
+                    }
+                    self.early_errors.extend(claim_errors);
+                    let n = self
+                        .current
+                        .iter()
+                        .take_while(|p| p.claim.index < upto)
+                        .count();
+                    let claims: Vec<Pending> = self.current.drain(..n).collect();
+                    let Some(next) = claims.last().map(|p| p.claim.index + 1) else {
+                        continue;
+                    };
+                    let bufs = std::mem::take(&mut self.bufs);
+                    let ack_bufs = std::mem::take(&mut self.ack_bufs);
+                    let mut errors = std::mem::take(&mut self.early_errors);
+                    self.settle_claims(claims, &bufs, &ack_bufs, &mut errors, None);
+                    errors.retain(|(i, _)| *i >= next);
+                    self.early_errors = errors;
+                    self.bufs = bufs;
+                    self.ack_bufs = ack_bufs;
+                    // Batch buffers before the first claim still held are spent.
+                    let keep = self.current.first().map_or(self.bufs.len(), |p| p.buf);
+                    for b in self.bufs.iter_mut().take(keep) {
+                        *b = Vec::new();
+                    }
+                    for b in self.ack_bufs.iter_mut().take(keep) {
+                        *b = Vec::new();
+                    }
+                }
                 (
                     Item::TransactionEnd {
                         rejected,
-                        claim_errors,
+                        mut claim_errors,
                         header,
                     },
                     None,
@@ -411,52 +503,29 @@ impl<'w> EditStage<'w> {
                     let claims = std::mem::take(&mut self.current);
                     let bufs = std::mem::take(&mut self.bufs);
                     let ack_bufs = std::mem::take(&mut self.ack_bufs);
-                    // Each claim's errors in the order they were found: sorted by claim
-                    // (stably) once, then a slice per claim, not a scan of all per claim.
-                    let mut errors: Vec<&(u32, Finding)> = claim_errors.iter().collect();
-                    errors.sort_by_key(|(i, _)| *i);
-                    let structural: Vec<Vec<Finding>> = claims
-                        .iter()
-                        .map(|p| {
-                            let from = errors.partition_point(|(i, _)| *i < p.claim.index);
-                            let mut s: Vec<Finding> = errors
-                                .get(from..)
-                                .unwrap_or_default()
-                                .iter()
-                                .take_while(|(i, _)| *i == p.claim.index)
-                                .map(|(_, f)| f.clone())
-                                .collect();
-                            if let Some(f) = &rejected {
-                                s.push(f.clone());
+                    self.early_errors.clear();
+                    // Claims settled as they came are rejected late with the set, and stop
+                    // counting as sessions, before the rest are judged.
+                    if let Some(open) = self.open_set.take() {
+                        if let Some(f) = &rejected {
+                            self.reject_late(open.start, f.clone());
+                            self.uncount_history(open.mark);
+                            if let Some(w) = self.ack277.as_mut() {
+                                w.abandon();
                             }
-                            s
-                        })
-                        .collect();
-                    let later = self.judge_history(&claims, &structural);
-                    if let (None, Some(w)) = (&rejected, self.ack277.as_mut()) {
-                        let acks: Vec<ClaimAck<'_>> = claims
-                            .iter()
-                            .zip(&structural)
-                            .zip(&later)
-                            .map(|((p, s), l)| ClaimAck {
-                                bytes: ack_bufs.get(p.buf).map_or(&[][..], |b| &b[..]),
-                                frag: p.claim.ack,
-                                edit_rejected: p.claim.rejected,
-                                cents: p.claim.cents,
-                                structural: s,
-                                later: l,
-                            })
-                            .collect();
-                        if let Err(e) = w.transaction(&header, &acks) {
-                            self.error.get_or_insert(e);
                         }
                     }
-                    for ((p, s), l) in claims.into_iter().zip(structural).zip(later) {
-                        let line = bufs
-                            .get(p.buf)
-                            .and_then(|b| b.get(p.range))
-                            .unwrap_or_default();
-                        self.write(p.claim, line, &s, &l);
+                    self.settle_claims(
+                        claims,
+                        &bufs,
+                        &ack_bufs,
+                        &mut claim_errors,
+                        rejected.as_ref(),
+                    );
+                    if let (None, Some(w)) = (&rejected, self.ack277.as_mut()) {
+                        if let Err(e) = w.close(&header) {
+                            self.error.get_or_insert(e);
+                        }
                     }
                 }
                 (
@@ -504,6 +573,66 @@ impl<'w> EditStage<'w> {
                 }
                 (Item::Batch(_), None) => {}
             }
+        }
+    }
+
+    /// Settles claims of the open transaction set, in order: their structural findings (their
+    /// own implementation-guide errors from `claim_errors`, then `rejected` when the set is
+    /// rejected), member history, their 277CA loops (unless the set is rejected) and their
+    /// lines.
+    fn settle_claims(
+        &mut self,
+        claims: Vec<Pending>,
+        bufs: &[Vec<u8>],
+        ack_bufs: &[Vec<u8>],
+        claim_errors: &mut [(u32, Finding)],
+        rejected: Option<&Finding>,
+    ) {
+        // Each claim's errors in the order they were found: sorted by claim (stably) once,
+        // then a slice per claim, not a scan of all per claim.
+        claim_errors.sort_by_key(|(i, _)| *i);
+        let structural: Vec<Vec<Finding>> = claims
+            .iter()
+            .map(|p| {
+                let from = claim_errors.partition_point(|(i, _)| *i < p.claim.index);
+                let mut s: Vec<Finding> = claim_errors
+                    .get(from..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|(i, _)| *i == p.claim.index)
+                    .map(|(_, f)| f.clone())
+                    .collect();
+                if let Some(f) = rejected {
+                    s.push(f.clone());
+                }
+                s
+            })
+            .collect();
+        let later = self.judge_history(&claims, &structural);
+        if let (None, Some(w)) = (rejected, self.ack277.as_mut()) {
+            let acks: Vec<ClaimAck<'_>> = claims
+                .iter()
+                .zip(&structural)
+                .zip(&later)
+                .map(|((p, s), l)| ClaimAck {
+                    bytes: ack_bufs.get(p.buf).map_or(&[][..], |b| &b[..]),
+                    frag: p.claim.ack,
+                    edit_rejected: p.claim.rejected,
+                    cents: p.claim.cents,
+                    structural: s,
+                    later: l,
+                })
+                .collect();
+            if let Err(e) = w.part(&acks) {
+                self.error.get_or_insert(e);
+            }
+        }
+        for ((p, s), l) in claims.into_iter().zip(structural).zip(later) {
+            let line = bufs
+                .get(p.buf)
+                .and_then(|b| b.get(p.range))
+                .unwrap_or_default();
+            self.write(p.claim, line, &s, &l);
         }
     }
 

@@ -46,6 +46,10 @@ pub struct Validator<'g> {
     active: Option<usize>,
     group_version: String,
     counts: ClaimCounts,
+    /// Errors of the envelope layer attributed to claims of the set being walked, and how
+    /// many of them [`Validator::settled`] handed out.
+    bad: Vec<crate::x12::SegmentError>,
+    bad_settled: usize,
     group_ok: u64,
     interchange_ok: u64,
     tally: ClaimTally,
@@ -59,6 +63,8 @@ impl<'g> Validator<'g> {
             active: None,
             group_version: String::new(),
             counts: ClaimCounts::default(),
+            bad: Vec::new(),
+            bad_settled: 0,
             group_ok: 0,
             interchange_ok: 0,
             tally: ClaimTally::default(),
@@ -75,7 +81,33 @@ impl<'g> Validator<'g> {
     pub fn bad_segment(&mut self, error: &mut crate::x12::SegmentError) {
         if let Some(w) = self.active.and_then(|i| self.walkers.get_mut(i)) {
             w.attribute(error);
+            if error.claim.is_some() {
+                self.bad.push(error.clone());
+            }
         }
+    }
+
+    /// Claims of the transaction set being walked before the returned index are closed;
+    /// with the errors attributed to them not handed out before, in the order the set's
+    /// outcome lists them (by position; the envelope's first).
+    pub fn settled(&mut self) -> (u32, Vec<crate::x12::SegmentError>) {
+        let Some(w) = self.active.and_then(|i| self.walkers.get_mut(i)) else {
+            return (0, Vec::new());
+        };
+        let (upto, found) = w.settled();
+        let n = self.bad[self.bad_settled..]
+            .iter()
+            .take_while(|e| e.claim.is_some_and(|c| c < upto))
+            .count();
+        let mut errors: Vec<crate::x12::SegmentError> = self.bad
+            [self.bad_settled..self.bad_settled + n]
+            .iter()
+            .chain(found.iter().filter(|e| e.claim.is_some()))
+            .cloned()
+            .collect();
+        self.bad_settled += n;
+        errors.sort_by_key(|e| e.position.in_transaction);
+        (upto, errors)
     }
 
     /// A group began with this GS08.
@@ -86,6 +118,8 @@ impl<'g> Validator<'g> {
 
     /// A transaction set began.
     pub fn transaction_start(&mut self, header: &TransactionHeader) {
+        self.bad.clear();
+        self.bad_settled = 0;
         let version = header
             .convention
             .as_deref()

@@ -65,6 +65,8 @@ pub struct Walker<'g> {
     stack: Vec<Frame>,
     counts: Vec<u32>,
     errors: Vec<SegmentError>,
+    /// Errors already handed out by [`Walker::settled`].
+    settled: usize,
     element_errors: Vec<ElementError>,
     /// HL03 of every HL of the transaction set (two bytes each), for the HL02 parent check.
     hl_levels: Vec<[u8; 2]>,
@@ -100,6 +102,7 @@ impl<'g> Walker<'g> {
             stack: Vec::with_capacity(16),
             counts: Vec::with_capacity(256),
             errors: Vec::new(),
+            settled: 0,
             element_errors: Vec::new(),
             hl_levels: Vec::new(),
             prev_hl: None,
@@ -122,6 +125,7 @@ impl<'g> Walker<'g> {
         self.stack.clear();
         self.counts.clear();
         self.errors.clear();
+        self.settled = 0;
         self.hl_levels.clear();
         self.prev_hl = None;
         self.claim = None;
@@ -136,6 +140,21 @@ impl<'g> Walker<'g> {
             base: 0,
             seen: 0,
         });
+    }
+
+    /// Claims before the returned index are closed (no error can be attributed to them any
+    /// more); with the errors found since the last call that belong to them (and any without
+    /// a claim among those).
+    pub fn settled(&mut self) -> (u32, &[SegmentError]) {
+        let upto = self.current_claim().unwrap_or(self.tally.read);
+        let from = self.settled.min(self.errors.len());
+        // Errors are attributed to the claim being walked, so claims come in order.
+        let n = self.errors[from..]
+            .iter()
+            .take_while(|e| e.claim.is_none_or(|c| c < upto))
+            .count();
+        self.settled = from + n;
+        (upto, &self.errors[from..from + n])
     }
 
     /// Takes the errors and the claim tally of the transaction set.

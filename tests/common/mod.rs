@@ -282,6 +282,7 @@ pub fn settings(read_size: usize) -> Settings {
         html: false,
         redact: false,
         history: None,
+        hold_bytes: scrub837::edit::stage::HOLD_BYTES,
     }
 }
 
