@@ -35,6 +35,7 @@ fn settings(engine: Option<Arc<Engine>>, threads: usize) -> Settings {
         redact: false,
         history: None,
         hold_bytes: scrub837::edit::stage::HOLD_BYTES,
+        batch_claims: scrub837::pipeline::BATCH_CLAIMS,
     }
 }
 

@@ -33,6 +33,7 @@ fn settings(grammars: Arc<Grammars>) -> Settings {
         redact: false,
         history: None,
         hold_bytes: scrub837::edit::stage::HOLD_BYTES,
+        batch_claims: scrub837::pipeline::BATCH_CLAIMS,
     }
 }
 

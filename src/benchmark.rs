@@ -285,6 +285,7 @@ impl Bench<'_> {
             redact: false,
             history: None,
             hold_bytes: crate::edit::stage::HOLD_BYTES,
+            batch_claims: crate::pipeline::BATCH_CLAIMS,
         })
     }
 

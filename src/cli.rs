@@ -399,6 +399,7 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
         ),
         history: None,
         hold_bytes: args.set_memory.saturating_mul(1 << 20),
+        batch_claims: crate::pipeline::BATCH_CLAIMS,
     })
 }
 

@@ -65,6 +65,8 @@ pub struct Settings {
     /// Input bytes of a transaction set's claims held until its SE (`--set-memory`); a larger
     /// set's claims are settled as they are read.
     pub hold_bytes: usize,
+    /// Claims per batch handed to the edit stage (at most; [`BATCH_CLAIMS`] by default).
+    pub batch_claims: usize,
 }
 
 /// The verdict on one input; its number is the exit status it asks for.
@@ -666,7 +668,7 @@ pub fn scrub_stream<R: Read>(
         groups_ok: 0,
         validator: Validator::new(&settings.grammars),
         batches: target.map(|mut target| {
-            let builder = BatchBuilder::new(BATCH_CLAIMS, BATCH_BYTES);
+            let builder = BatchBuilder::new(settings.batch_claims.max(1), BATCH_BYTES);
             if let Target::Stage(s) = &mut target {
                 s.recycle_into(builder.spares());
             }

@@ -67,5 +67,6 @@ pub fn settings(read_size: usize, edits: bool) -> Settings {
         redact: false,
         history: None,
         hold_bytes: scrub837::edit::stage::HOLD_BYTES,
+        batch_claims: scrub837::pipeline::BATCH_CLAIMS,
     }
 }

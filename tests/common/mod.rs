@@ -283,6 +283,7 @@ pub fn settings(read_size: usize) -> Settings {
         redact: false,
         history: None,
         hold_bytes: scrub837::edit::stage::HOLD_BYTES,
+        batch_claims: scrub837::pipeline::BATCH_CLAIMS,
     }
 }
 
@@ -317,13 +318,17 @@ pub fn settings_threads(read_size: usize, threads: usize) -> Settings {
 
 /// Scrubs bytes in memory, reading `chunk` bytes at a time; returns the result and the problem lines.
 pub fn scrub_bytes(bytes: &[u8], chunk: usize) -> (Scrubbed, Vec<String>) {
+    scrub_bytes_with(bytes, settings(chunk.clamp(1, 64 << 10)))
+}
+
+/// Scrubs bytes in memory with `s`, reading `s.limits.read_size` bytes at a time.
+pub fn scrub_bytes_with(bytes: &[u8], s: Settings) -> (Scrubbed, Vec<String>) {
     let mut lines = Vec::new();
     let mut numbers = ControlNumbers::starting_at(1);
     let src = Chunked {
         inner: bytes,
-        chunk,
+        chunk: s.limits.read_size,
     };
-    let s = settings(chunk.clamp(1, 64 << 10));
     let scrubbed = scrub_reader(src, &s, &mut numbers, &mut |p| {
         lines.push(scrub837::cli::problem_line("input", p))
     })
