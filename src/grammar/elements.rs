@@ -16,14 +16,22 @@ fn digits(b: &[u8]) -> bool {
 
 /// CCYYMMDD, a real calendar date.
 pub fn valid_date(b: &[u8]) -> bool {
-    if b.len() != 8 || !digits(b) {
+    let Ok(w) = <[u8; 8]>::try_from(b) else {
+        return false;
+    };
+    // Eight digits at once: each byte is 0x30..=0x3F, and stays below 0x40 when 6 is added.
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    let word = u64::from_le_bytes(w);
+    if word & HIGH != ZEROS || word.wrapping_add(0x0606_0606_0606_0606) & HIGH != ZEROS {
         return false;
     }
-    let n = |r: std::ops::Range<usize>| {
-        b[r].iter()
-            .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'))
-    };
-    let (y, m, d) = (n(0..4), n(4..6), n(6..8));
+    let [c1, c2, y1, y2, m1, m2, d1, d2] = w.map(|d| u32::from(d & 0x0F));
+    let (y, m, d) = (
+        c1 * 1000 + c2 * 100 + y1 * 10 + y2,
+        m1 * 10 + m2,
+        d1 * 10 + d2,
+    );
     (1..=12).contains(&m) && d >= 1 && d <= crate::x12::isa::days_in_month(y, m)
 }
 
@@ -873,6 +881,35 @@ mod tests {
         check_segment(&seg, &clm.rules, &mut slow);
         assert!(!out.is_empty());
         assert_eq!(out, slow);
+    }
+
+    proptest::proptest! {
+        /// The eight-at-once digit test agrees with a byte-by-byte reading of CCYYMMDD.
+        #[test]
+        fn valid_date_agrees_with_a_plain_reading(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => b'0'..=b'9',
+                    1 => proptest::num::u8::ANY,
+                ],
+                0..10,
+            ),
+        ) {
+            let plain = bytes.len() == 8 && bytes.iter().all(u8::is_ascii_digit) && {
+                let n = |r: std::ops::Range<usize>| {
+                    std::str::from_utf8(&bytes[r]).ok().and_then(|t| t.parse::<u32>().ok())
+                };
+                match (n(0..4), n(4..6), n(6..8)) {
+                    (Some(y), Some(m), Some(d)) => {
+                        (1..=12).contains(&m)
+                            && d >= 1
+                            && d <= crate::x12::isa::days_in_month(y, m)
+                    }
+                    _ => false,
+                }
+            };
+            proptest::prop_assert_eq!(valid_date(&bytes), plain, "{:?}", bytes);
+        }
     }
 
     #[test]

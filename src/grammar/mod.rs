@@ -515,15 +515,15 @@ impl Grammar {
             message: e.to_string(),
         })?;
         let mut g = Grammar {
-            name: file.name.clone(),
-            transaction_set: file.transaction_set.clone(),
-            version: file.version.clone(),
-            source: file.source.clone(),
+            name: file.name,
+            transaction_set: file.transaction_set,
+            version: file.version,
+            source: file.source,
             loops: Vec::new(),
             segments: Vec::new(),
             ids: IdNumbers::default(),
         };
-        g.add_loop(&file.root, None);
+        g.add_loop(file.root, None);
         g.index();
         g.check().map_err(|message| GrammarError::Inconsistent {
             name: name.to_owned(),
@@ -540,11 +540,12 @@ impl Grammar {
             .map(|(n, json)| Grammar::load(n, json))
     }
 
-    fn add_loop(&mut self, def: &LoopDef, parent: Option<LoopIx>) -> LoopIx {
+    /// Compiles loop `def` and everything below it (moved in, not copied).
+    fn add_loop(&mut self, def: LoopDef, parent: Option<LoopIx>) -> LoopIx {
         let ix = self.loops.len() as LoopIx;
         self.loops.push(Loop {
-            id: def.id.clone(),
-            name: def.name.clone(),
+            id: def.id,
+            name: def.name,
             usage: def.usage,
             repeat: def.repeat,
             parent,
@@ -557,31 +558,35 @@ impl Grammar {
             required_mask: None,
         });
         let mut children = Vec::with_capacity(def.children.len());
-        for child in &def.children {
+        for child in def.children {
             match child {
                 NodeDef::Loop(l) => children.push(Child::Loop(self.add_loop(l, Some(ix)))),
                 NodeDef::Segment(s) => {
-                    let sx = self.segments.len() as SegIx;
-                    let rules: Vec<Rule> = s.elements.iter().map(Rule::new).collect();
-                    self.segments.push(Seg {
-                        def: s.clone(),
-                        parent: ix,
-                        identity: identity_of(s),
-                        key: pack(s.id.as_bytes()).unwrap_or(u64::MAX),
-                        program: elements::Program::new(&s.id, &rules),
-                        rules,
-                        special: match s.id.as_str() {
-                            "HL" => Special::Hl,
-                            "LX" => Special::Lx,
-                            _ => Special::No,
-                        },
-                    });
-                    children.push(Child::Segment(sx));
+                    children.push(Child::Segment(self.segments.len() as SegIx));
+                    self.add_segment(s, ix);
                 }
             }
         }
         self.loops[ix as usize].children = children;
         ix
+    }
+
+    /// Compiles segment `s` of loop `parent`.
+    fn add_segment(&mut self, s: SegmentDef, parent: LoopIx) {
+        let rules: Vec<Rule> = s.elements.iter().map(Rule::new).collect();
+        self.segments.push(Seg {
+            parent,
+            identity: identity_of(&s),
+            key: pack(s.id.as_bytes()).unwrap_or(u64::MAX),
+            program: elements::Program::new(&s.id, &rules),
+            rules,
+            special: match s.id.as_str() {
+                "HL" => Special::Hl,
+                "LX" => Special::Lx,
+                _ => Special::No,
+            },
+            def: s,
+        });
     }
 
     /// Fills each loop's `heads`, `required` and look-up tables (after every loop exists).

@@ -8,26 +8,58 @@ use crate::x12::{
     TransactionOutcome,
 };
 
-/// The claim grammars in force (837P and 837I).
-#[derive(Clone, Debug)]
+/// The claim grammars in force (837P and 837I), each compiled when a transaction set of its
+/// version first comes (compiling one costs more than scrubbing a small file).
+#[derive(Debug)]
 pub struct Grammars {
-    /// One per supported version.
-    pub list: Vec<Grammar>,
+    list: Vec<LazyGrammar>,
 }
 
+/// An embedded grammar and its version, compiled on first use.
+#[derive(Debug)]
+struct LazyGrammar {
+    file: &'static str,
+    version: &'static str,
+    compiled: std::sync::OnceLock<Option<Grammar>>,
+}
+
+impl LazyGrammar {
+    /// The compiled grammar (`None` if the embedded file does not load, which a test rules
+    /// out: its version is then unsupported).
+    fn get(&self) -> Option<&Grammar> {
+        self.compiled
+            .get_or_init(|| match Grammar::embedded(self.file)? {
+                Ok(g) => Some(g),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    None
+                }
+            })
+            .as_ref()
+    }
+}
+
+/// The embedded claim grammars and their GS08 / ST03 versions (a test holds these to the files).
+const CLAIM_GRAMMARS: [(&str, &str); 2] =
+    [("837P.json", "005010X222A1"), ("837I.json", "005010X223A2")];
+
 impl Grammars {
-    /// The 837P and 837I grammars embedded in the binary.
+    /// The 837P and 837I grammars embedded in the binary (compiled when first needed).
     pub fn embedded() -> Result<Self, GrammarError> {
-        let list = ["837P.json", "837I.json"]
-            .into_iter()
-            .filter_map(Grammar::embedded)
-            .collect::<Result<_, _>>()?;
+        let list = CLAIM_GRAMMARS
+            .iter()
+            .map(|&(file, version)| LazyGrammar {
+                file,
+                version,
+                compiled: std::sync::OnceLock::new(),
+            })
+            .collect();
         Ok(Grammars { list })
     }
 
     /// The grammar for a GS08 / ST03 version.
     pub fn for_version(&self, version: &str) -> Option<&Grammar> {
-        self.list.iter().find(|g| g.version == version)
+        self.list.iter().find(|g| g.version == version)?.get()
     }
 }
 
@@ -42,7 +74,9 @@ pub struct ClaimCounts {
 
 /// Validates the transaction sets of one input.
 pub struct Validator<'g> {
-    walkers: Vec<Walker<'g>>,
+    grammars: &'g Grammars,
+    /// One walker per grammar, made when a transaction set of its version first comes.
+    walkers: Vec<Option<Walker<'g>>>,
     active: Option<usize>,
     group_version: String,
     counts: ClaimCounts,
@@ -59,7 +93,8 @@ impl<'g> Validator<'g> {
     /// A validator over `grammars`.
     pub fn new(grammars: &'g Grammars) -> Self {
         Validator {
-            walkers: grammars.list.iter().map(Walker::new).collect(),
+            grammars,
+            walkers: grammars.list.iter().map(|_| None).collect(),
             active: None,
             group_version: String::new(),
             counts: ClaimCounts::default(),
@@ -71,6 +106,12 @@ impl<'g> Validator<'g> {
         }
     }
 
+    /// The walker of the transaction set being read, if its version is supported.
+    #[inline]
+    fn walker(&mut self) -> Option<&mut Walker<'g>> {
+        self.walkers.get_mut(self.active?)?.as_mut()
+    }
+
     /// Claim counts so far.
     pub fn counts(&self) -> ClaimCounts {
         self.counts
@@ -79,7 +120,7 @@ impl<'g> Validator<'g> {
     /// An error the envelope layer found inside the transaction set (an unreadable or oversize
     /// segment): it belongs to the claim being walked, if any.
     pub fn bad_segment(&mut self, error: &mut crate::x12::SegmentError) {
-        if let Some(w) = self.active.and_then(|i| self.walkers.get_mut(i)) {
+        if let Some(w) = self.walker() {
             w.attribute(error);
             if error.claim.is_some() {
                 self.bad.push(error.clone());
@@ -124,26 +165,30 @@ impl<'g> Validator<'g> {
             .convention
             .as_deref()
             .unwrap_or(self.group_version.as_str());
-        self.active = self
-            .walkers
-            .iter()
-            .position(|w| w.grammar().version == version);
-        if let Some(w) = self.active.and_then(|i| self.walkers.get_mut(i)) {
-            w.begin();
+        let grammars = self.grammars;
+        self.active = grammars.list.iter().position(|g| g.version == version);
+        let Some((i, g)) = self
+            .active
+            .and_then(|i| Some((i, grammars.list.get(i)?.get()?)))
+        else {
+            self.active = None;
+            return;
+        };
+        if let Some(slot) = self.walkers.get_mut(i) {
+            slot.get_or_insert_with(|| Walker::new(g)).begin();
         }
     }
 
     /// The grammar of the transaction set being walked, if its version is supported.
     pub fn active_grammar(&self) -> Option<&'g super::Grammar> {
         self.active
-            .and_then(|i| self.walkers.get(i))
+            .and_then(|i| self.walkers.get(i)?.as_ref())
             .map(|w| w.grammar())
     }
 
     /// A segment inside the transaction set.
     pub fn segment(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
-        let w = self.active.and_then(|i| self.walkers.get_mut(i))?;
-        w.segment(seg, position)
+        self.walker()?.segment(seg, position)
     }
 
     /// The transaction set is ending: close its loops and add what was found to `outcome`;
@@ -154,7 +199,11 @@ impl<'g> Validator<'g> {
         mut report: impl FnMut(&crate::x12::SegmentError),
     ) {
         self.tally = ClaimTally::default();
-        let Some(w) = self.active.take().and_then(|i| self.walkers.get_mut(i)) else {
+        let Some(w) = self
+            .active
+            .take()
+            .and_then(|i| self.walkers.get_mut(i)?.as_mut())
+        else {
             return;
         };
         w.finish(&outcome.end, !outcome.codes.contains(&"2"));
@@ -193,5 +242,25 @@ impl<'g> Validator<'g> {
             self.counts.rejected += self.interchange_ok;
         }
         self.interchange_ok = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claim_grammars_load_under_the_versions_listed() {
+        let grammars = Grammars::embedded().expect("embedded");
+        for (file, version) in CLAIM_GRAMMARS {
+            let g = grammars.for_version(version).expect(file);
+            assert_eq!(g.version, version, "{file}");
+            let direct = Grammar::embedded(file).expect("bundled").expect("loads");
+            assert_eq!(
+                (g.name.as_str(), g.segments.len()),
+                (direct.name.as_str(), direct.segments.len())
+            );
+        }
+        assert!(grammars.for_version("004010X098A1").is_none());
     }
 }
