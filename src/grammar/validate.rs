@@ -132,7 +132,11 @@ impl<'g> Validator<'g> {
     /// with the errors attributed to them not handed out before, in the order the set's
     /// outcome lists them (by position; the envelope's first).
     pub fn settled(&mut self) -> (u32, Vec<crate::x12::SegmentError>) {
-        let Some(w) = self.active.and_then(|i| self.walkers.get_mut(i)) else {
+        let Some(w) = self
+            .active
+            .and_then(|i| self.walkers.get_mut(i))
+            .and_then(|w| w.as_mut())
+        else {
             return (0, Vec::new());
         };
         let (upto, found) = w.settled();
