@@ -1,5 +1,24 @@
 //! The `scrub837` binary: the command line in [`scrub837::cli`] (which also sets up logging).
 
 fn main() {
+    limit_malloc_arenas();
     std::process::exit(scrub837::cli::main_with_args());
 }
+
+/// glibc gives each thread that allocates an arena of its own, and what is freed stays in that
+/// arena: with 16 edit threads a 95 MB 837P peaked at 77 MB, against 50 MB with one arena and
+/// 58 MB with four. Four keep memory within its bound at any thread count without making the
+/// threads queue on one lock. A `MALLOC_ARENA_MAX` in the environment is left to rule.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: called first in `main`, before any other thread exists; mallopt only sets a
+        // tuning parameter of the allocator.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 4);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
