@@ -84,35 +84,103 @@ pub fn dtp_value(r: DateRange) -> (&'static str, D8) {
 /// Free text made fit for an AN element of at most `max` characters: printable ASCII only
 /// (the writer blanks delimiters), whitespace runs folded.
 pub fn free_text(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max));
-    let mut space = false;
-    for c in s.chars() {
-        // Characters used as delimiters would be blanked by the writer: blank them here, so
-        // the text keeps single spaces.
-        let c = if matches!(c, '*' | ':' | '~' | '^' | '>' | '|') || c.is_whitespace() {
-            ' '
-        } else if c.is_ascii_graphic() {
-            c
-        } else if c.is_whitespace() {
-            ' '
-        } else {
-            '?'
-        };
-        if c == ' ' {
-            if space || out.is_empty() {
-                continue;
-            }
-            space = true;
-        } else {
-            space = false;
-        }
-        if out.len() >= max {
-            break;
-        }
-        out.push(c);
+    let mut out = Vec::with_capacity(s.len().min(max));
+    let mut fold = Fold::new(&mut out, max);
+    fold.push(s);
+    fold.finish();
+    // Only ASCII is written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// ASCII as free text keeps it: characters used as delimiters and whitespace become spaces
+/// (so the text keeps single spaces once folded), other controls `?`.
+const FOLD_ASCII: [u8; 128] = {
+    let mut t = [b'?'; 128];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = b as u8;
+        b += 1;
     }
-    out.truncate(out.trim_end().len());
-    out
+    let blank = [
+        b'*', b':', b'~', b'^', b'>', b'|', b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r',
+    ];
+    let mut i = 0;
+    while i < blank.len() {
+        t[blank[i] as usize] = b' ';
+        i += 1;
+    }
+    t
+};
+
+/// [`free_text`] written from pieces, straight into a buffer: the pieces are folded as
+/// their concatenation would be.
+struct Fold<'o> {
+    out: &'o mut Vec<u8>,
+    max: usize,
+    /// The last byte written is a space.
+    space: bool,
+    /// `max` was reached: nothing more is taken.
+    full: bool,
+}
+
+impl<'o> Fold<'o> {
+    /// Appends to `out` (empty), at most `max` bytes.
+    fn new(out: &'o mut Vec<u8>, max: usize) -> Self {
+        Fold {
+            out,
+            max,
+            space: false,
+            full: false,
+        }
+    }
+
+    fn push(&mut self, s: &str) {
+        let mut rest = s;
+        while !self.full {
+            let Some(&b) = rest.as_bytes().first() else {
+                return;
+            };
+            let c = match FOLD_ASCII.get(usize::from(b)) {
+                Some(&c) => {
+                    rest = rest.get(1..).unwrap_or_default();
+                    c
+                }
+                None => {
+                    let mut chars = rest.chars();
+                    let c = chars
+                        .next()
+                        .map_or(b'?', |c| if c.is_whitespace() { b' ' } else { b'?' });
+                    rest = chars.as_str();
+                    c
+                }
+            };
+            self.byte(c);
+        }
+    }
+
+    #[inline]
+    fn byte(&mut self, c: u8) {
+        if c == b' ' {
+            if self.space || self.out.is_empty() {
+                return;
+            }
+            self.space = true;
+        } else {
+            self.space = false;
+        }
+        if self.out.len() >= self.max {
+            self.full = true;
+            return;
+        }
+        self.out.push(c);
+    }
+
+    /// Drops the trailing space.
+    fn finish(self) {
+        if self.out.last() == Some(&b' ') {
+            self.out.pop();
+        }
+    }
 }
 
 /// One STC segment of a 2200D (or, without `amount` and `text`, a 2220D).
@@ -129,8 +197,14 @@ pub fn write_stc<E: AsRef<str>>(
         .code(code)
         .el(date)
         .el(action)
-        .el(amount.unwrap_or(""))
-        .empty(5);
+        .el(amount.unwrap_or(""));
+    stc_rest(w, extra, text);
+}
+
+/// STC05…STC12 of an STC whose STC04 is written: STC10 and STC11 from `extra` (its first
+/// two), then the text.
+fn stc_rest<E: AsRef<str>>(w: &mut SegBuf, extra: &[E], text: impl AsRef<[u8]>) {
+    w.empty(5);
     for i in 0..2 {
         match extra.get(i) {
             Some(c) => w.code(c.as_ref()),
@@ -152,6 +226,37 @@ const FALLBACK_STC: &str = "A3:21";
 pub struct ClaimAcks {
     w: SegBuf,
     date: String,
+    /// `STC*A2:20*DATE*WQ`, the start of every acceptance STC.
+    accept: Vec<u8>,
+    /// The last NM1*85 written from its billing provider's NM1 alone (claims of one
+    /// provider share it).
+    provider: ProviderCache,
+    /// STC12 text being made.
+    text: Vec<u8>,
+}
+
+/// A 2100C NM1*85 as written, and the 837 NM1*85 it was written from.
+#[derive(Default)]
+struct ProviderCache {
+    from: Vec<u8>,
+    delimiters: Option<Delimiters>,
+    written: Vec<u8>,
+}
+
+impl ProviderCache {
+    /// The segment written from `nm1`, if it is the one held.
+    fn get(&self, nm1: &Segment<'_>) -> Option<&[u8]> {
+        (self.delimiters == Some(nm1.delimiters()) && self.from == nm1.raw())
+            .then_some(self.written.as_slice())
+    }
+
+    fn set(&mut self, nm1: &Segment<'_>, written: &[u8]) {
+        self.from.clear();
+        self.from.extend_from_slice(nm1.raw());
+        self.delimiters = Some(nm1.delimiters());
+        self.written.clear();
+        self.written.extend_from_slice(written);
+    }
 }
 
 /// A value copied from the 837 made fit for a 277CA element of `min..=max` characters:
@@ -193,9 +298,14 @@ fn digits(s: &str) -> usize {
 impl ClaimAcks {
     /// A writer for one batch.
     pub fn new(r: &Render277) -> Self {
+        let mut head = SegBuf::new(r.delimiters, r.eol, 64);
+        head.seg(b"STC").code("A2:20").el(&r.date).el("WQ");
         ClaimAcks {
             w: SegBuf::new(r.delimiters, r.eol, 64 << 10),
             date: r.date.clone(),
+            accept: head.bytes().to_vec(),
+            provider: ProviderCache::default(),
+            text: Vec::with_capacity(STC12_MAX),
         }
     }
 
@@ -229,12 +339,20 @@ impl ClaimAcks {
         frag
     }
 
-    /// 2100C: the billing provider.
+    /// 2100C: the billing provider (the segment of the claim before, when it came from the
+    /// same NM1 alone).
     fn provider(&mut self, view: &ClaimView<'_>) {
-        let values = nm1_values(view.context_nm1(b"85"));
+        let nm1 = view.context_nm1(b"85");
+        if let Some(held) = nm1.as_ref().and_then(|s| self.provider.get(s)) {
+            self.w.segment_bytes(held);
+            return;
+        }
+        let start = self.len();
+        let values = nm1_values(nm1.as_ref());
         let v = |i: usize| values[i];
         let person = v(2) == b"1";
-        let (qualifier, id): (&[u8], &[u8]) = if v(8) == b"XX" && v(9).len() >= 2 {
+        let from_nm1 = v(8) == b"XX" && v(9).len() >= 2;
+        let (qualifier, id): (&[u8], &[u8]) = if from_nm1 {
             (b"XX", v(9))
         } else {
             match view.billing_provider().and_then(|p| p.tax_id) {
@@ -246,80 +364,88 @@ impl ClaimAcks {
         w.seg(b"NM1").el("85");
         if person {
             w.el("1")
-                .el(fit(v(3), 1, 60))
-                .el(fit(v(4), 0, 35))
-                .el(fit(v(5), 0, 25))
+                .el_fit(v(3), 1, 60)
+                .el_fit(v(4), 0, 35)
+                .el_fit(v(5), 0, 25)
                 .el("")
-                .el(fit(v(7), 0, 10));
+                .el_fit(v(7), 0, 10);
         } else {
-            w.el("2").el(fit(v(3), 1, 60)).empty(4);
+            w.el("2").el_fit(v(3), 1, 60).empty(4);
         }
-        w.el(qualifier).el(fit(id, 2, 80)).end();
+        w.el(qualifier).el_fit(id, 2, 80).end();
+        if let (Some(nm1), true) = (nm1, from_nm1) {
+            let written = self.w.bytes().get(start..).unwrap_or_default();
+            self.provider.set(&nm1, written);
+        }
     }
 
     /// 2100D and the 2200D TRN: the patient (or the subscriber who is the patient), CLM01.
     fn patient(&mut self, view: &ClaimView<'_>, f: &Facts<'_>) {
-        let values = nm1_values(view.context_nm1_or(b"QC", b"IL"));
+        let nm1 = view.context_nm1_or(b"QC", b"IL");
+        let values = nm1_values(nm1.as_ref());
         let v = |i: usize| values[i];
         self.w
             .seg(b"NM1")
             .el("QC")
             .el("1")
-            .el(fit(v(3), 1, 60))
-            .el(fit(v(4), 0, 35))
-            .el(fit(v(5), 0, 25))
+            .el_fit(v(3), 1, 60)
+            .el_fit(v(4), 0, 35)
+            .el_fit(v(5), 0, 25)
             .el("")
-            .el(fit(v(7), 0, 10))
+            .el_fit(v(7), 0, 10)
             .el("MI")
-            .el(fit(f.member_id.unwrap_or(b""), 2, 80))
+            .el_fit(f.member_id.unwrap_or(b""), 2, 80)
             .end();
-        self.w.seg(b"TRN").el("2").el(fit(f.id, 1, 50)).end();
+        self.w.seg(b"TRN").el("2").el_fit(f.id, 1, 50).end();
     }
 
     /// The 2200D STC segments the edits call for: one per reject finding, or the acceptance
     /// (with the warnings in STC12).
     fn stcs(&mut self, f: &Facts<'_>, findings: &[Finding]) {
         let charge = Num::amount(f.charge.map_or(0, |c| c.cents));
-        let charge = Some(charge.as_str());
-        let date = &self.date;
         let mut rejected = false;
         for x in findings.iter().filter(|x| x.severity == Severity::Reject) {
             rejected = true;
-            write_stc(
-                &mut self.w,
-                x.stc.as_deref().unwrap_or(FALLBACK_STC),
-                date,
-                "U",
-                charge,
-                &x.stc_extra,
-                &finding_text(x),
-            );
+            self.text.clear();
+            let mut fold = Fold::new(&mut self.text, STC12_MAX);
+            fold.push(&x.edit);
+            fold.push(" ");
+            fold.push(&x.message);
+            fold.finish();
+            self.w
+                .seg(b"STC")
+                .code(x.stc.as_deref().unwrap_or(FALLBACK_STC))
+                .el(&self.date)
+                .el("U")
+                .el(charge);
+            stc_rest(&mut self.w, &x.stc_extra, &self.text);
         }
         if !rejected {
-            let warns: Vec<String> = findings
-                .iter()
-                .filter(|x| x.severity == Severity::Warn)
-                .map(|x| format!("{} {}", x.edit, x.message))
-                .collect();
-            let text = if warns.is_empty() {
-                String::new()
-            } else {
-                free_text(&format!("warning {}", warns.join("; ")), STC12_MAX)
-            };
-            write_stc::<&str>(&mut self.w, "A2:20", date, "WQ", charge, &[], &text);
+            self.text.clear();
+            let mut fold = Fold::new(&mut self.text, STC12_MAX);
+            let warns = findings.iter().filter(|x| x.severity == Severity::Warn);
+            for (i, x) in warns.enumerate() {
+                fold.push(if i == 0 { "warning " } else { "; " });
+                fold.push(&x.edit);
+                fold.push(" ");
+                fold.push(&x.message);
+            }
+            fold.finish();
+            self.w.seg_head(&self.accept).el(charge);
+            stc_rest::<&str>(&mut self.w, &[], &self.text);
         }
     }
 
     /// REF*D9, REF*BLT, DTP*472 and a 2220D for each line a reject finding names.
     fn tail(&mut self, f: &Facts<'_>, findings: &[Finding]) {
         if let Some((d9, _)) = f.reference(b"D9").filter(|(v, _)| !v.is_empty()) {
-            self.w.seg(b"REF").el("D9").el(fit(d9, 1, 50)).end();
+            self.w.seg(b"REF").el("D9").el_fit(d9, 1, 50).end();
         }
         if f.kind() == Kind::Institutional && !f.facility_code.is_empty() {
             self.w
                 .seg(b"REF")
                 .el("BLT")
-                .el(fit(&f.type_of_bill(), 1, 50))
+                .el_fit(&f.type_of_bill(), 1, 50)
                 .end();
         }
         self.w.seg(b"DTP").el("472");
@@ -387,7 +513,7 @@ impl ClaimAcks {
             let extra = rest.get(..2).unwrap_or(rest);
             write_stc(&mut self.w, first, &self.date, "U", None, extra, "");
             if let Some(c) = line.control.filter(|c| !c.is_empty()) {
-                self.w.seg(b"REF").el("FJ").el(fit(c, 1, 50)).end();
+                self.w.seg(b"REF").el("FJ").el_fit(c, 1, 50).end();
             }
             if let Some(d) = line.dates {
                 let (q, v) = dtp_value(d);
@@ -398,11 +524,30 @@ impl ClaimAcks {
 }
 
 /// NM101…NM109 of an NM1 (empty when absent) at their element numbers, split in one pass.
-fn nm1_values(nm1: Option<Segment<'_>>) -> [&[u8]; 10] {
+fn nm1_values<'a>(nm1: Option<&Segment<'a>>) -> [&'a [u8]; 10] {
     let mut values: [&[u8]; 10] = [b""; 10];
     if let Some(s) = nm1 {
-        for (slot, e) in values.iter_mut().skip(1).zip(s.elements()) {
-            *slot = e.as_bytes();
+        let sep = s.delimiters().element;
+        // The id holds no separator: the elements start after the first one.
+        let raw = s.raw();
+        let Some(mut rest) = raw
+            .iter()
+            .position(|&b| b == sep)
+            .and_then(|at| raw.get(at + 1..))
+        else {
+            return values;
+        };
+        for slot in values.iter_mut().skip(1) {
+            match rest.iter().position(|&b| b == sep) {
+                Some(at) => {
+                    *slot = rest.get(..at).unwrap_or_default();
+                    rest = rest.get(at + 1..).unwrap_or_default();
+                }
+                None => {
+                    *slot = rest;
+                    break;
+                }
+            }
         }
     }
     values
@@ -434,6 +579,72 @@ pub fn extras(f: &Finding) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// `free_text` as first written (one `char` at a time, into a `String`).
+    fn free_text_reference(s: &str, max: usize) -> String {
+        let mut out = String::new();
+        let mut space = false;
+        for c in s.chars() {
+            let c = if matches!(c, '*' | ':' | '~' | '^' | '>' | '|') || c.is_whitespace() {
+                ' '
+            } else if c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            };
+            if c == ' ' {
+                if space || out.is_empty() {
+                    continue;
+                }
+                space = true;
+            } else {
+                space = false;
+            }
+            if out.len() >= max {
+                break;
+            }
+            out.push(c);
+        }
+        out.truncate(out.trim_end().len());
+        out
+    }
+
+    proptest! {
+        /// Folding pieces gives the text folding their concatenation gave.
+        #[test]
+        fn folded_pieces_are_the_folded_whole(
+            pieces in proptest::collection::vec(
+                prop_oneof!["[ a-z*:~^>|\t\n\r\x0b\x0c\x01\x1c]{0,12}", any::<String>(), Just("\u{a0}\u{3000} é".to_owned())],
+                0..5),
+            max in 0usize..40,
+        ) {
+            let whole: String = pieces.concat();
+            let mut out = Vec::new();
+            let mut fold = Fold::new(&mut out, max);
+            for p in &pieces {
+                fold.push(p);
+            }
+            fold.finish();
+            let expected = free_text_reference(&whole, max);
+            prop_assert_eq!(String::from_utf8_lossy(&out), expected.as_str());
+            prop_assert_eq!(free_text(&whole, max), expected);
+        }
+
+        /// An NM1's values are its elements as the segment view splits them.
+        #[test]
+        fn nm1_values_are_its_elements(
+            values in proptest::collection::vec("[A-Z0-9 :^]{0,4}", 0..13),
+        ) {
+            let raw = std::iter::once("NM1".to_owned()).chain(values).collect::<Vec<_>>().join("*");
+            let s = Segment::parse(raw.as_bytes(), Delimiters::STANDARD).unwrap();
+            let got = nm1_values(Some(&s));
+            prop_assert_eq!(got[0], b"");
+            for (n, v) in got.iter().enumerate().skip(1) {
+                prop_assert_eq!(*v, s.value(n));
+            }
+        }
+    }
 
     #[test]
     fn amounts_are_x12_decimals() {

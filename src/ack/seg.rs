@@ -6,12 +6,18 @@
 use crate::x12::writer::BlankTable;
 use crate::x12::Delimiters;
 
+/// The bytes a copied value keeps as they are (printable ASCII).
+const PRINTABLE: std::ops::RangeInclusive<u8> = 0x20..=0x7e;
+
 /// Segments written back to back into a buffer.
 #[derive(Clone, Debug)]
 pub struct SegBuf {
     buf: Vec<u8>,
     /// The bytes a value cannot hold, which are written as blanks.
     blank: BlankTable,
+    /// Each byte of a value copied from an 837 as [`SegBuf::el_fit`] writes it: `?` for
+    /// one that is not printable ASCII, then blanked as `blank` blanks it.
+    fit_map: [u8; 256],
     element: u8,
     component: u8,
     /// The terminator and the line end after it.
@@ -27,9 +33,17 @@ impl SegBuf {
         let blank = BlankTable::new(delims);
         let mut end = vec![delims.segment];
         end.extend_from_slice(eol);
+        let mut fit_map = [0u8; 256];
+        let mut one = Vec::with_capacity(1);
+        for (b, slot) in (0..=255u8).zip(fit_map.iter_mut()) {
+            one.clear();
+            blank.push(&mut one, &[if PRINTABLE.contains(&b) { b } else { b'?' }]);
+            *slot = one.first().copied().unwrap_or(b' ');
+        }
         SegBuf {
             buf: Vec::with_capacity(capacity),
             blank,
+            fit_map,
             element: delims.element,
             component: delims.component,
             end,
@@ -124,21 +138,62 @@ impl SegBuf {
         self
     }
 
-    /// Appends a `category:status[:entity]` code (split on `:`) as a composite.
+    /// Appends a `category:status[:entity]` code (split on `:`) as a composite, as
+    /// [`SegBuf::comp`] writes its parts.
     pub fn code(&mut self, code: &str) -> &mut Self {
-        let mut parts: [&[u8]; 4] = [b""; 4];
-        let mut n = 0;
-        for p in code.split(':') {
-            match parts.get_mut(n) {
-                Some(slot) => *slot = p.as_bytes(),
-                None => {
-                    let all: Vec<&[u8]> = code.split(':').map(str::as_bytes).collect();
-                    return self.comp(&all);
-                }
+        self.buf.push(self.element);
+        let start = self.buf.len();
+        // End of the last non-empty part: trailing empty parts are cut off after.
+        let mut end = start;
+        for (i, part) in code.as_bytes().split(|&b| b == b':').enumerate() {
+            if i > 0 {
+                self.buf.push(self.component);
             }
-            n += 1;
+            if !part.is_empty() {
+                self.value(part);
+                end = self.buf.len();
+            }
         }
-        self.comp(parts.get(..n).unwrap_or_default())
+        self.buf.truncate(end);
+        if end > start {
+            self.kept = end;
+        }
+        self
+    }
+
+    /// Appends a value copied from an 837, made fit for an element of `min..=max`
+    /// characters as [`crate::ack::claim277::fit`] makes it, in one pass: printable ASCII
+    /// only (others become `?`), cut at `max`; one shorter than `min` (or blank) becomes
+    /// `UNKNOWN` when `min` > 0.
+    #[inline]
+    pub fn el_fit(&mut self, v: &[u8], min: usize, max: usize) -> &mut Self {
+        let v = v.get(..max).unwrap_or(v);
+        if min > 0 && (v.len() < min || v.iter().all(|&b| b == b' ')) {
+            return self.el(b"UNKNOWN".get(..max.min(7)).unwrap_or_default());
+        }
+        self.buf.push(self.element);
+        if !v.is_empty() {
+            let map = &self.fit_map;
+            self.buf.extend(v.iter().map(|&b| map[usize::from(b)]));
+            self.kept = self.buf.len();
+        }
+        self
+    }
+
+    /// Starts a segment with `head`: its id and first elements as this writer wrote them
+    /// (taken with [`SegBuf::bytes`] before the segment ended), the last of them not empty.
+    #[inline]
+    pub fn seg_head(&mut self, head: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(head);
+        self.kept = self.buf.len();
+        self
+    }
+
+    /// Appends a whole segment this writer wrote before (terminator included), counting it.
+    #[inline]
+    pub fn segment_bytes(&mut self, segment: &[u8]) {
+        self.buf.extend_from_slice(segment);
+        self.segments += 1;
     }
 
     /// Ends the segment: trailing empty elements are dropped, the terminator written.
@@ -186,6 +241,23 @@ mod tests {
             s.code(&code).el("").end();
             prop_assert_eq!(s.segments(), 1);
             prop_assert_eq!(w.into_inner().unwrap(), s.into_bytes());
+        }
+
+        /// A value written with `el_fit` is the one `el` writes of what `fit` makes of it.
+        #[test]
+        fn el_fit_is_el_of_fit(
+            v in proptest::collection::vec(any::<u8>(), 0..12),
+            spaces in 0usize..4,
+            min in 0usize..4,
+            max in 0usize..10,
+            delims in prop_oneof![Just(Delimiters::STANDARD), Just(Delimiters { element: b'?', component: b' ', segment: b'\n', repetition: Some(b'A') })],
+        ) {
+            let v: Vec<u8> = std::iter::repeat_n(b' ', spaces).chain(v).collect();
+            let mut a = SegBuf::new(delims, b"", 0);
+            let mut b = SegBuf::new(delims, b"", 0);
+            a.seg(b"REF").el_fit(&v, min, max).end();
+            b.seg(b"REF").el(crate::ack::claim277::fit(&v, min, max)).end();
+            prop_assert_eq!(a.into_bytes(), b.into_bytes());
         }
     }
 }

@@ -29,20 +29,27 @@ pub struct ReportInput<'a> {
     pub redact: bool,
 }
 
-/// HTML-escapes text.
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
+/// Text HTML-escaped as it is written (runs without a special character go out whole).
+struct Esc<'a>(&'a str);
+
+impl std::fmt::Display for Esc<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+            let (run, tail) = rest.split_at(at);
+            f.write_str(run)?;
+            let mut chars = tail.chars();
+            f.write_str(match chars.next() {
+                Some('&') => "&amp;",
+                Some('<') => "&lt;",
+                Some('>') => "&gt;",
+                Some('"') => "&quot;",
+                _ => "&#39;",
+            })?;
+            rest = chars.as_str();
         }
+        f.write_str(rest)
     }
-    o
 }
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#222}\
@@ -210,15 +217,15 @@ pub fn write_report_flagged(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
     )?;
-    writeln!(out, "<title>scrub837 report: {}</title>", esc(r.name))?;
+    writeln!(out, "<title>scrub837 report: {}</title>", Esc(r.name))?;
     writeln!(out, "<style>{STYLE}</style></head><body>")?;
-    writeln!(out, "<h1>Claim scrub report: {}</h1>", esc(r.name))?;
+    writeln!(out, "<h1>Claim scrub report: {}</h1>", Esc(r.name))?;
     writeln!(
         out,
         "<p class=\"muted\">Scrubbed {} with rule pack {} {}{}.</p>",
-        esc(r.now),
-        esc(&r.rules.pack.name),
-        esc(&r.rules.pack.version),
+        Esc(r.now),
+        Esc(&r.rules.pack.name),
+        Esc(&r.rules.pack.version),
         if r.redact {
             "; names, member ids and birth dates redacted"
         } else {
@@ -255,7 +262,7 @@ pub fn write_report_flagged(
         writeln!(
             out,
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            esc(&name),
+            Esc(&name),
             c.claims,
             c.accepted,
             c.rejected,
@@ -273,7 +280,7 @@ pub fn write_report_flagged(
         writeln!(
             out,
             "<tr><td>{id}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            esc(title),
+            Esc(title),
             c.reject,
             c.warn
         )?;
@@ -336,13 +343,13 @@ fn write_claim(
     writeln!(
         out,
         "<div class=\"claim\"><p><b>Claim {}</b> <span class=\"{class}\">{}</span> · {} · transaction {} · payer {} ({}) · charge {}</p>",
-        esc(&c.claim),
-        esc(&c.status),
-        esc(&c.kind),
-        esc(&c.transaction),
-        esc(&c.payer.name),
-        esc(c.payer.profile.as_deref().unwrap_or("no profile")),
-        esc(c.charge.as_deref().unwrap_or("?"))
+        Esc(&c.claim),
+        Esc(&c.status),
+        Esc(&c.kind),
+        Esc(&c.transaction),
+        Esc(&c.payer.name),
+        Esc(c.payer.profile.as_deref().unwrap_or("no profile")),
+        Esc(c.charge.as_deref().unwrap_or("?"))
     )?;
     writeln!(out, "<table><tr><th>edit</th><th>severity</th><th>line</th><th>what is wrong</th><th>277CA</th><th>how to fix</th></tr>")?;
     let mut offsets: BTreeMap<u64, ()> = BTreeMap::new();
@@ -360,13 +367,13 @@ fn write_claim(
         writeln!(
             out,
             "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&f.edit),
+            Esc(&f.edit),
             if f.severity == "reject" { "reject" } else { "warn" },
-            esc(&f.severity),
+            Esc(&f.severity),
             f.line.map_or(String::new(), |n| n.to_string()),
-            esc(&f.message),
-            esc(&code),
-            esc(&fix)
+            Esc(&f.message),
+            Esc(&code),
+            Esc(&fix)
         )?;
         if f.segment > 0 {
             offsets.insert(f.byte, ());
@@ -383,7 +390,8 @@ fn write_claim(
                     } else {
                         seg
                     };
-                    let text = esc(&String::from_utf8_lossy(&seg));
+                    let seg = String::from_utf8_lossy(&seg);
+                    let text = Esc(&seg);
                     if at == byte {
                         writeln!(out, "<mark>{text}</mark>")?;
                     } else {
@@ -540,6 +548,27 @@ mod tests {
         assert_eq!((flagged.shown, flagged.more), (SHOWN, 2));
     }
 
+    proptest::proptest! {
+        /// Escaping by runs writes what escaping each character writes.
+        #[test]
+        fn escaped_by_runs_as_by_characters(s in proptest::prelude::any::<String>(), t in "[a&<>\"'é]{0,12}") {
+            for s in [s, t] {
+                let mut one = String::new();
+                for c in s.chars() {
+                    match c {
+                        '&' => one.push_str("&amp;"),
+                        '<' => one.push_str("&lt;"),
+                        '>' => one.push_str("&gt;"),
+                        '"' => one.push_str("&quot;"),
+                        '\'' => one.push_str("&#39;"),
+                        _ => one.push(c),
+                    }
+                }
+                proptest::prop_assert_eq!(Esc(&s).to_string(), one);
+            }
+        }
+    }
+
     #[test]
     fn redaction_hides_people_not_codes() {
         let r = |s: &str| String::from_utf8(redact(s.as_bytes(), b'*')).unwrap();
@@ -561,8 +590,8 @@ mod tests {
             "SV1*HC:64635:26*1500*UN*1***1"
         );
         assert_eq!(
-            esc("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+            Esc("<a href=\"x\">&'é").to_string(),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;é"
         );
     }
 }
