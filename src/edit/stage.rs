@@ -62,10 +62,11 @@ impl BatchOut {
     }
 }
 
-/// Batches edited or waiting at once, whatever the thread count: each holds up to a MiB of
-/// input and its outputs, so more would break the memory bound (16 threads and 34 batches
-/// peaked at 74 MB on a 95 MB 837P) while one reading thread cannot keep more workers busy.
-pub const MAX_IN_FLIGHT: usize = 10;
+/// Batches edited or waiting at once, whatever the thread count (2 threads allow 6): each
+/// holds up to a MiB of input and its outputs, so more break the memory bound (16 threads and
+/// 10 batches peaked at 78 MB on the 2.1 GB 837P), while one reading thread cannot keep more
+/// workers busy anyway.
+pub const MAX_IN_FLIGHT: usize = 6;
 
 /// Input bytes of one transaction set's claims the stage holds to its SE (about 8k claims
 /// of a generated 837P); a larger set is settled as it is read.
