@@ -14,6 +14,59 @@ use crate::x12::Segment;
 pub struct ClaimView<'b> {
     batch: &'b ClaimBatch,
     rec: &'b ClaimRec,
+    /// Where its first context NM1s are, when whoever made the view had found them.
+    nm1s: Option<ContextNm1s>,
+}
+
+/// Where the first context NM1 (billing provider, then subscriber and payer, then patient
+/// loops) of each of the entities `85`, `IL` and `QC` sits: its index in the batch's segments.
+/// Noted by a reader that visits the context anyway, so a [`ClaimView`] need not search again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ContextNm1s {
+    first: [Option<u32>; 3],
+}
+
+impl ContextNm1s {
+    const ENTITIES: [&'static [u8]; 3] = [b"85", b"IL", b"QC"];
+
+    /// Notes context segment `i` (its bytes `raw`), visited in context order.
+    #[inline]
+    pub fn note(&mut self, raw: &[u8], sep: u8, i: u32) {
+        if raw.len() < 6 || !raw.starts_with(b"NM1") {
+            return;
+        }
+        for (slot, entity) in self.first.iter_mut().zip(Self::ENTITIES) {
+            if slot.is_none() && nm1_of(raw, sep, entity) {
+                *slot = Some(i);
+            }
+        }
+    }
+
+    /// Fills what `self` lacks from `later` (noted over the segments after its own).
+    pub fn then(mut self, later: &ContextNm1s) -> ContextNm1s {
+        for (a, b) in self.first.iter_mut().zip(later.first) {
+            *a = a.or(b);
+        }
+        self
+    }
+
+    /// `Some(first)` for an entity it notes.
+    fn get(&self, entity: &[u8]) -> Option<Option<u32>> {
+        Self::ENTITIES
+            .iter()
+            .position(|e| *e == entity)
+            .map(|k| self.first[k])
+    }
+}
+
+/// Whether a segment's bytes start `NM1<sep><entity>` and more follows, with a separator (or
+/// the end) after the entity code.
+fn nm1_of(raw: &[u8], sep: u8, entity: &[u8]) -> bool {
+    raw.len() > 4 + entity.len()
+        && raw.starts_with(b"NM1")
+        && raw[3] == sep
+        && raw[4..].starts_with(entity)
+        && raw.get(4 + entity.len()).is_none_or(|&b| b == sep)
 }
 
 /// A provider (billing, rendering, attending, service facility, …).
@@ -109,12 +162,27 @@ pub(crate) fn non_empty(b: &[u8]) -> Option<&[u8]> {
 impl<'b> ClaimView<'b> {
     /// A view of claim `rec` of `batch`.
     pub fn new(batch: &'b ClaimBatch, rec: &'b ClaimRec) -> Self {
-        ClaimView { batch, rec }
+        ClaimView {
+            batch,
+            rec,
+            nm1s: None,
+        }
+    }
+
+    /// The view, told where its first context NM1s are (found by a reader of the same claim).
+    pub fn with_context_nm1s(self, nm1s: ContextNm1s) -> Self {
+        ClaimView {
+            nm1s: Some(nm1s),
+            ..self
+        }
     }
 
     /// Views of every claim of a batch, in order.
     pub fn all(batch: &'b ClaimBatch) -> impl Iterator<Item = ClaimView<'b>> + 'b {
-        batch.claims.iter().map(move |rec| ClaimView { batch, rec })
+        batch
+            .claims
+            .iter()
+            .map(move |rec| ClaimView::new(batch, rec))
     }
 
     /// The record behind the view.
@@ -146,15 +214,14 @@ impl<'b> ClaimView<'b> {
     /// `fallback`: `context_nm1(entity).or_else(|| context_nm1(fallback))` in one pass.
     pub fn context_nm1_or(&self, entity: &[u8], fallback: &[u8]) -> Option<Segment<'b>> {
         let ctx = self.context()?;
+        if let Some(n) = self.nm1s {
+            if let (Some(a), Some(b)) = (n.get(entity), n.get(fallback)) {
+                return self.seg(a.or(b)?);
+            }
+        }
         let sep = self.batch.delimiters.element;
         // Only a segment whose bytes start `NM1*<entity>*` is parsed.
-        let wanted = |raw: &[u8], entity: &[u8]| {
-            raw.len() > 4 + entity.len()
-                && raw.starts_with(b"NM1")
-                && raw[3] == sep
-                && raw[4..].starts_with(entity)
-                && raw.get(4 + entity.len()).is_none_or(|&b| b == sep)
-        };
+        let wanted = |raw: &[u8], entity: &[u8]| nm1_of(raw, sep, entity);
         let mut second: Option<Segment<'b>> = None;
         for i in [
             ctx.billing.clone(),

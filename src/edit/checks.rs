@@ -287,6 +287,20 @@ impl Check {
         }
     }
 
+    /// Whether `run` finds nothing by construction (structural and history checks are judged
+    /// elsewhere), so the engine need not call it.
+    pub fn runs_elsewhere(&self) -> bool {
+        matches!(self, Check::Structural | Check::History { .. })
+    }
+
+    /// Whether the check has per-date-of-service unit limits ([`Check::day_limits`]).
+    pub fn has_day_limits(&self) -> bool {
+        matches!(
+            self,
+            Check::UnitsAndLines { .. } | Check::UnitsPerDay { .. }
+        )
+    }
+
     /// Whether the rule applies only when CMS PTP tables are loaded for the claim's kind (a
     /// `ptp_pairs` rule with `table = "cms"`); without them the edit's other rules apply.
     pub fn needs_cms_ptp(&self) -> bool {

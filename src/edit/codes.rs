@@ -89,6 +89,19 @@ fn pack(code: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Packing is the big-endian number of the code zero-padded to eight bytes.
+        #[test]
+        fn pack_is_padded_big_endian(code in proptest::collection::vec(1u8.., 0..10)) {
+            let want = (!code.is_empty() && code.len() <= 8).then(|| {
+                let mut b = [0u8; 8];
+                b[..code.len()].copy_from_slice(&code);
+                u64::from_be_bytes(b)
+            });
+            proptest::prop_assert_eq!(pack(&code), want);
+        }
+    }
+
     #[test]
     fn exact_prefix_and_decimal_point() {
         let mut s = CodeSet::default();
@@ -102,6 +115,12 @@ mod tests {
         assert!(!s.contains(b"64636"));
         assert!(!s.contains(b""));
         assert!(!s.contains(b"6463"));
+        let mut big = CodeSet::default();
+        for n in 0..40 {
+            big.insert(&format!("C{n}"));
+        }
+        assert!(big.contains(b"C0") && big.contains(b"C39") && !big.contains(b"C40"));
+        assert!(!big.contains(b"C") && !big.contains(b"C00"));
         let mut long = CodeSet::default();
         long.insert("ABCDEFGHIJ");
         assert!(long.contains(b"ABCDEFGHIJ") && !long.contains(b"ABCDEFGHI"));

@@ -86,7 +86,7 @@ impl Engine {
             f.read_into(batch, rec);
             findings.clear();
             let matched = self.run(&f, rec.kind, &mut scratch, &mut findings);
-            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            let text = |b| String::from_utf8_lossy(b);
             let (id, payer_id, payer_name) = (text(f.id), text(f.payer_id), text(f.payer_name));
             crate::report::claims_jsonl::write_claim(
                 &crate::report::claims_jsonl::ClaimOut {
@@ -106,14 +106,18 @@ impl Engine {
                 lines,
             );
             let ack = match acks.as_deref_mut() {
-                Some(a) => a.claim(&ClaimView::new(batch, rec), &f, &findings),
+                Some(a) => a.claim(
+                    &ClaimView::new(batch, rec).with_context_nm1s(f.context_nm1s),
+                    &f,
+                    &findings,
+                ),
                 None => Frag::default(),
             };
             if let Some(h) = hist.as_deref_mut() {
                 let profile = matched
                     .and_then(|m| self.profile_ids.get(m.0))
                     .map(|p| &**p);
-                let view = ClaimView::new(batch, rec);
+                let view = ClaimView::new(batch, rec).with_context_nm1s(f.context_nm1s);
                 if let Some(mut c) = self.history.claim(&view, &f, profile, &scratch.rules) {
                     self.day_units(&f, &scratch.rules, &mut c);
                     h.push((out.len() as u32, c));
@@ -148,8 +152,12 @@ impl Engine {
         let cx = self.context();
         let mut limits = Vec::new();
         for &i in applicable {
+            let check = &self.rules.rules[i].check;
+            if !check.has_day_limits() {
+                continue;
+            }
             limits.clear();
-            self.rules.rules[i].check.day_limits(f, &cx, &mut limits);
+            check.day_limits(f, &cx, &mut limits);
             for d in &limits {
                 let code = std::str::from_utf8(d.code).unwrap_or("").into();
                 if !c.services.iter().any(|s| s.code == code) {
@@ -198,6 +206,9 @@ impl Engine {
         let cx = self.context();
         for &i in &s.rules {
             let rule = &self.rules.rules[i];
+            if rule.check.runs_elsewhere() {
+                continue;
+            }
             s.hits.clear();
             rule.check.run(f, &cx, &mut s.hits);
             for hit in s.hits.drain(..) {

@@ -2,10 +2,12 @@
 //! codes, modifiers, units, dates, diagnoses and pointers, references, providers, and where
 //! each sits in the input.
 
-use crate::claim::view::{non_empty, DIAGNOSIS_QUALIFIERS};
+use super::fields::{part, Elems};
+use crate::claim::batch::ContextRec;
+use crate::claim::view::{non_empty, ContextNm1s, DIAGNOSIS_QUALIFIERS};
 use crate::claim::{ClaimBatch, ClaimRec, Date, DateRange, Kind, Money};
 use crate::x12::segment::Split;
-use crate::x12::{Position, Segment};
+use crate::x12::{Delimiters, Position, Segment};
 
 /// Where a segment is: its 1-based ordinal and byte offset in the input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -154,12 +156,50 @@ pub struct Facts<'b> {
     pub lines: Vec<Line<'b>>,
     /// BHT04.
     pub created: Option<Date>,
+    /// Where the first context NM1s of the billing provider, subscriber and patient are.
+    pub context_nm1s: ContextNm1s,
+    /// The billing provider read last.
+    pub(crate) billing: BillingCache<'b>,
 }
 
-fn component<'a>(seg: &Split<'a>, element: usize, component: usize) -> &'a [u8] {
-    seg.element(element)
-        .and_then(|e| e.component(component))
-        .unwrap_or(b"")
+/// The billing provider's facts, kept while consecutive claims share its segments.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BillingCache<'b> {
+    /// The batch and segment range they were read from.
+    key: Option<(usize, u32, u32)>,
+    entity_type: &'b [u8],
+    npi: Option<(&'b [u8], Loc)>,
+    nm1s: ContextNm1s,
+}
+
+/// One segment of a claim or its context, its id found and its bytes at hand.
+struct Seg<'b> {
+    raw: &'b [u8],
+    id: &'b [u8],
+    loc: Loc,
+}
+
+impl<'b> Seg<'b> {
+    /// Segment `i` of `batch`, when it is there and has an id.
+    #[inline]
+    fn at(batch: &'b ClaimBatch, i: u32) -> Option<Seg<'b>> {
+        let r = batch.segs.get(i as usize)?;
+        let raw = batch
+            .data
+            .get(r.start as usize..(r.start as usize + r.len as usize))?;
+        let s = Segment::parse(raw, batch.delimiters).ok()?;
+        Some(Seg {
+            raw,
+            id: s.id(),
+            loc: Loc::from(&r.position),
+        })
+    }
+
+    /// Its elements 1 to `max`.
+    #[inline]
+    fn elems(&self, sep: u8, max: usize) -> Elems<'b> {
+        Elems::new(self.raw, self.id.len(), sep, max)
+    }
 }
 
 impl<'b> Facts<'b> {
@@ -170,11 +210,13 @@ impl<'b> Facts<'b> {
         f
     }
 
-    /// Reads claim `rec` of `batch` into `self`, reusing its lists.
+    /// Reads claim `rec` of `batch` into `self`, reusing its lists (and its billing provider
+    /// when the previous claim read had the same one).
     pub fn read_into(&mut self, batch: &'b ClaimBatch, rec: &'b ClaimRec) {
         let mut refs = std::mem::take(&mut self.refs);
         let mut diagnoses = std::mem::take(&mut self.diagnoses);
         let mut lines = std::mem::take(&mut self.lines);
+        let billing = std::mem::take(&mut self.billing);
         refs.clear();
         diagnoses.clear();
         lines.clear();
@@ -184,193 +226,184 @@ impl<'b> Facts<'b> {
             refs,
             diagnoses,
             lines,
+            billing,
             ..Facts::default()
         };
-        let f = self;
-        // Only the segments edits read are split into elements.
-        let seg = |i: u32| -> Option<(&'b [u8], Split<'b>, Loc)> {
-            let r = batch.segs.get(i as usize)?;
-            let bytes = batch
-                .data
-                .get(r.start as usize..(r.start as usize + r.len as usize))?;
-            let s = Segment::parse(bytes, batch.delimiters).ok()?;
-            let wanted = matches!(
-                s.id(),
-                b"NM1"
-                    | b"SBR"
-                    | b"DMG"
-                    | b"LX"
-                    | b"CLM"
-                    | b"DTP"
-                    | b"REF"
-                    | b"HI"
-                    | b"SV1"
-                    | b"SV2"
-                    | b"LIN"
-                    | b"SVD"
-            );
-            wanted.then(|| (s.id(), s.split(), Loc::from(&r.position)))
-        };
         if let Some(ctx) = batch.contexts.get(rec.context as usize) {
-            for i in ctx.billing.clone() {
-                if let Some((id, s, loc)) = seg(i) {
-                    if id == b"NM1" && s.value(1) == b"85" {
-                        f.billing_entity_type = s.value(2);
-                        f.billing_npi = (s.value(8) == b"XX").then(|| (s.value(9), loc));
+            self.read_billing(batch, ctx.billing.clone());
+            let mut nm1s = ContextNm1s::default();
+            self.read_subscriber(batch, ctx, &mut nm1s);
+            self.context_nm1s = self.billing.nm1s.then(&nm1s);
+        }
+        self.read_claim(batch, rec);
+    }
+
+    /// The billing provider loop (2000A/2010AA), unless it is the one read last.
+    fn read_billing(&mut self, batch: &'b ClaimBatch, range: std::ops::Range<u32>) {
+        let key = Some((batch as *const ClaimBatch as usize, range.start, range.end));
+        if self.billing.key != key {
+            let sep = batch.delimiters.element;
+            let mut b = BillingCache {
+                key,
+                ..BillingCache::default()
+            };
+            for i in range {
+                let Some(seg) = Seg::at(batch, i) else {
+                    continue;
+                };
+                if seg.id == b"NM1" {
+                    b.nm1s.note(seg.raw, sep, i);
+                    let s = seg.elems(sep, 9);
+                    if s.value(1) == b"85" {
+                        b.entity_type = s.value(2);
+                        b.npi = (s.value(8) == b"XX").then(|| (s.value(9), seg.loc));
                     }
                 }
             }
-            let mut after_il = false;
-            for i in ctx.subscriber.clone() {
-                let Some((id, s, loc)) = seg(i) else { continue };
-                match id {
-                    b"SBR" => f.claim_filing = s.value(9),
-                    b"NM1" if s.value(1) == b"IL" => {
-                        f.member_id = non_empty(s.value(9));
-                        f.subscriber_loc = Some(loc);
-                        after_il = true;
+            self.billing = b;
+        }
+        self.billing_entity_type = self.billing.entity_type;
+        self.billing_npi = self.billing.npi;
+    }
+
+    /// The subscriber, payer and patient loops (2000B/2010BA/2010BB, 2000C/2010CA).
+    fn read_subscriber(&mut self, batch: &'b ClaimBatch, ctx: &ContextRec, nm1s: &mut ContextNm1s) {
+        let f = self;
+        let sep = batch.delimiters.element;
+        let mut after_il = false;
+        for i in ctx.subscriber.clone() {
+            let Some(seg) = Seg::at(batch, i) else {
+                continue;
+            };
+            match seg.id {
+                b"SBR" => f.claim_filing = seg.elems(sep, 9).value(9),
+                b"NM1" => {
+                    nm1s.note(seg.raw, sep, i);
+                    let s = seg.elems(sep, 9);
+                    match s.value(1) {
+                        b"IL" => {
+                            f.member_id = non_empty(s.value(9));
+                            f.subscriber_loc = Some(seg.loc);
+                            after_il = true;
+                        }
+                        b"PR" => {
+                            f.payer_id = s.value(9);
+                            f.payer_name = s.value(3);
+                            f.payer_loc = Some(seg.loc);
+                            after_il = false;
+                        }
+                        _ => {}
                     }
-                    b"NM1" if s.value(1) == b"PR" => {
-                        f.payer_id = s.value(9);
-                        f.payer_name = s.value(3);
-                        f.payer_loc = Some(loc);
-                        after_il = false;
-                    }
-                    b"DMG" if after_il => f.patient_dmg = Some((s.value(2), s.value(3), loc)),
-                    _ => {}
                 }
-            }
-            for i in ctx.patient.clone() {
-                if let Some((id, s, loc)) = seg(i) {
-                    if id == b"DMG" {
-                        f.patient_dmg = Some((s.value(2), s.value(3), loc));
-                    }
+                b"DMG" if after_il => {
+                    let s = seg.elems(sep, 3);
+                    f.patient_dmg = Some((s.value(2), s.value(3), seg.loc));
                 }
+                _ => {}
             }
         }
+        for i in ctx.patient.clone() {
+            let Some(seg) = Seg::at(batch, i) else {
+                continue;
+            };
+            match seg.id {
+                b"DMG" => {
+                    let s = seg.elems(sep, 3);
+                    f.patient_dmg = Some((s.value(2), s.value(3), seg.loc));
+                }
+                b"NM1" => nm1s.note(seg.raw, sep, i),
+                _ => {}
+            }
+        }
+    }
 
-        // The claim: 2300 and its 2310/2320/2330 loops, then the 2400 lines.
-        let mut line: Option<Line<'b>> = None;
+    /// The claim: 2300 and its 2310/2320/2330 loops, then the 2400 lines.
+    fn read_claim(&mut self, batch: &'b ClaimBatch, rec: &'b ClaimRec) {
+        let d = batch.delimiters;
+        let sep = d.element;
+        // In a line (past its LX)?
+        let mut in_line = false;
         // In a line: past its own segments (into 2410/2420/2430)?
         let mut line_loops = false;
         let mut nm1_entity: &[u8] = b"";
         for i in rec.segs.clone() {
-            let Some((id, s, loc)) = seg(i) else { continue };
-            if id == b"LX" {
-                if let Some(l) = line.take() {
-                    f.lines.push(l);
-                }
-                let ordinal = f.lines.len() as u32 + 1;
-                line = Some(Line {
+            let Some(seg) = Seg::at(batch, i) else {
+                continue;
+            };
+            if seg.id == b"LX" {
+                let ordinal = self.lines.len() as u32 + 1;
+                let s = seg.elems(sep, 1);
+                self.lines.push(Line {
                     number: std::str::from_utf8(s.value(1))
                         .ok()
                         .and_then(|n| n.parse().ok())
                         .unwrap_or(ordinal),
-                    loc,
+                    loc: seg.loc,
                     ..Line::default()
                 });
+                in_line = true;
                 line_loops = false;
                 continue;
             }
-            match line.as_mut() {
-                None => match id {
-                    b"CLM" => {
-                        f.id = s.value(1);
-                        f.clm = loc;
-                        f.charge = Money::parse(s.value(2));
-                        f.facility_code = component(&s, 5, 1);
-                        f.frequency = component(&s, 5, 3);
-                    }
-                    b"DTP" if s.value(1) == b"434" => {
-                        f.statement = DateRange::parse(s.value(2), s.value(3));
-                    }
-                    b"REF" if nm1_entity.is_empty() => f.refs.push((s.value(1), s.value(2), loc)),
-                    b"HI" => {
-                        f.hi.get_or_insert(loc);
-                        for e in (1..=s.len()).filter_map(|n| s.element(n)) {
-                            for rep in e.repetitions() {
-                                let qualifier = rep.component(1).unwrap_or(b"");
-                                let code = rep.component(2).unwrap_or(b"");
-                                if DIAGNOSIS_QUALIFIERS.contains(&qualifier) && !code.is_empty() {
-                                    f.diagnoses.push(Dx { qualifier, code });
-                                }
-                            }
-                        }
-                    }
-                    // 2310x providers come before the 2320/2330 other-payer loops (from SBR on),
-                    // whose NM1*82 is another payer's rendering provider.
-                    b"NM1" if nm1_entity != b"SBR" => {
-                        nm1_entity = s.value(1);
-                        if nm1_entity == b"82" && f.rendering.is_none() && s.value(8) == b"XX" {
-                            f.rendering = Some((s.value(9), loc));
-                        }
-                    }
-                    b"SBR" => nm1_entity = b"SBR",
-                    _ => {}
-                },
-                Some(l) => match id {
-                    b"SV1" | b"SV2" => {
-                        let pro = if id == b"SV1" { 1 } else { 2 };
-                        if pro == 2 {
-                            l.revenue = s.value(1);
-                        }
-                        if let Some(e) = s.element(pro) {
-                            l.qualifier = e.component(1).unwrap_or(b"");
-                            l.code = e.component(2).unwrap_or(b"");
-                            l.modifiers = Few::default();
-                            for m in (3..=6)
-                                .filter_map(|c| e.component(c))
-                                .filter(|m| !m.is_empty())
-                            {
-                                l.modifiers.push(m);
-                            }
-                        }
-                        let (charge, units) = if id == b"SV1" { (2, 4) } else { (3, 5) };
-                        l.charge = Money::parse(s.value(charge));
-                        l.units = Money::parse(s.value(units));
-                        if id == b"SV1" {
-                            l.place = non_empty(s.value(5));
-                            l.pointers = Few::default();
-                            for p in (1..=4)
-                                .map(|c| component(&s, 7, c))
-                                .filter(|p| !p.is_empty())
-                            {
-                                l.pointers.push(
-                                    std::str::from_utf8(p)
-                                        .ok()
-                                        .and_then(|n| n.parse().ok())
-                                        .unwrap_or(0),
-                                );
-                            }
-                        }
-                        l.loc = loc;
-                    }
-                    b"DTP" if !line_loops && s.value(1) == b"472" && l.dates.is_none() => {
-                        l.dates = DateRange::parse(s.value(2), s.value(3));
-                    }
-                    b"REF" if !line_loops && s.value(1) == b"G1" => {
-                        l.prior_auth.get_or_insert(s.value(2));
-                    }
-                    b"REF" if !line_loops && s.value(1) == b"6R" => {
-                        l.control.get_or_insert(s.value(2));
-                    }
-
-                    b"LIN" | b"SVD" => line_loops = true,
-                    b"NM1" => {
-                        line_loops = true;
-                        if s.value(1) == b"82" && l.rendering.is_none() && s.value(8) == b"XX" {
-                            l.rendering = Some((s.value(9), loc));
-                        }
-                    }
-                    _ => {}
-                },
+            if !in_line {
+                self.claim_segment(&seg, d, &mut nm1_entity);
+            } else if let Some(l) = self.lines.last_mut() {
+                line_segment(l, &seg, d, &mut line_loops);
             }
-        }
-        if let Some(l) = line.take() {
-            f.lines.push(l);
         }
     }
 
+    /// One segment of 2300 or its 2310/2320/2330 loops; `nm1_entity` is the NM101 of the
+    /// provider loop it is in (`SBR` from the other-payer loops on).
+    fn claim_segment(&mut self, seg: &Seg<'b>, d: Delimiters, nm1_entity: &mut &'b [u8]) {
+        let sep = d.element;
+        match seg.id {
+            b"CLM" => {
+                let s = seg.elems(sep, 5);
+                self.id = s.value(1);
+                self.clm = seg.loc;
+                self.charge = Money::parse(s.value(2));
+                let c5 = s.value(5);
+                self.facility_code = part(c5, d.component, 1).unwrap_or(b"");
+                self.frequency = part(c5, d.component, 3).unwrap_or(b"");
+            }
+            b"DTP" => {
+                let s = seg.elems(sep, 3);
+                if s.value(1) == b"434" {
+                    self.statement = DateRange::parse(s.value(2), s.value(3));
+                }
+            }
+            b"REF" if nm1_entity.is_empty() => {
+                let s = seg.elems(sep, 2);
+                self.refs.push((s.value(1), s.value(2), seg.loc));
+            }
+            b"HI" => {
+                self.hi.get_or_insert(seg.loc);
+                let s = seg.elems(sep, Split::MAX);
+                let rep = d.repetition.unwrap_or(d.segment);
+                for n in 1..=s.len() {
+                    for r in s.value(n).split(|&b| b == rep) {
+                        let qualifier = part(r, d.component, 1).unwrap_or(b"");
+                        let code = part(r, d.component, 2).unwrap_or(b"");
+                        if DIAGNOSIS_QUALIFIERS.contains(&qualifier) && !code.is_empty() {
+                            self.diagnoses.push(Dx { qualifier, code });
+                        }
+                    }
+                }
+            }
+            // 2310x providers come before the 2320/2330 other-payer loops (from SBR on),
+            // whose NM1*82 is another payer's rendering provider.
+            b"NM1" if *nm1_entity != b"SBR" => {
+                let s = seg.elems(sep, 9);
+                *nm1_entity = s.value(1);
+                if *nm1_entity == b"82" && self.rendering.is_none() && s.value(8) == b"XX" {
+                    self.rendering = Some((s.value(9), seg.loc));
+                }
+            }
+            b"SBR" => *nm1_entity = b"SBR",
+            _ => {}
+        }
+    }
     /// 837P or 837I.
     pub fn kind(&self) -> Kind {
         self.kind.unwrap_or(Kind::Professional)
@@ -418,6 +451,84 @@ impl<'b> Facts<'b> {
         let mut t = self.facility_code.to_vec();
         t.extend_from_slice(self.frequency);
         t
+    }
+}
+
+/// One segment of a service line (2400 and its 2410/2420/2430 loops); `line_loops` says
+/// whether the line's own segments are behind.
+fn line_segment<'b>(l: &mut Line<'b>, seg: &Seg<'b>, d: Delimiters, line_loops: &mut bool) {
+    let sep = d.element;
+    match seg.id {
+        b"SV1" | b"SV2" => {
+            let professional = seg.id == b"SV1";
+            let s = seg.elems(sep, if professional { 7 } else { 5 });
+            let pro = if professional { 1 } else { 2 };
+            if !professional {
+                l.revenue = s.value(1);
+            }
+            if s.has(pro) {
+                let e = s.value(pro);
+                l.qualifier = part(e, d.component, 1).unwrap_or(b"");
+                l.code = part(e, d.component, 2).unwrap_or(b"");
+                l.modifiers = Few::default();
+                for m in e
+                    .split(|&b| b == d.component)
+                    .skip(2)
+                    .take(4)
+                    .filter(|m| !m.is_empty())
+                {
+                    l.modifiers.push(m);
+                }
+            }
+            let (charge, units) = if professional { (2, 4) } else { (3, 5) };
+            l.charge = Money::parse(s.value(charge));
+            l.units = Money::parse(s.value(units));
+            if professional {
+                l.place = non_empty(s.value(5));
+                l.pointers = Few::default();
+                for p in s
+                    .value(7)
+                    .split(|&b| b == d.component)
+                    .take(4)
+                    .filter(|p| !p.is_empty())
+                {
+                    l.pointers.push(
+                        std::str::from_utf8(p)
+                            .ok()
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or(0),
+                    );
+                }
+            }
+            l.loc = seg.loc;
+        }
+        b"DTP" if !*line_loops => {
+            let s = seg.elems(sep, 3);
+            if s.value(1) == b"472" && l.dates.is_none() {
+                l.dates = DateRange::parse(s.value(2), s.value(3));
+            }
+        }
+        b"REF" if !*line_loops => {
+            let s = seg.elems(sep, 2);
+            match s.value(1) {
+                b"G1" => {
+                    l.prior_auth.get_or_insert(s.value(2));
+                }
+                b"6R" => {
+                    l.control.get_or_insert(s.value(2));
+                }
+                _ => {}
+            }
+        }
+        b"LIN" | b"SVD" => *line_loops = true,
+        b"NM1" => {
+            *line_loops = true;
+            let s = seg.elems(sep, 9);
+            if s.value(1) == b"82" && l.rendering.is_none() && s.value(8) == b"XX" {
+                l.rendering = Some((s.value(9), seg.loc));
+            }
+        }
+        _ => {}
     }
 }
 

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod engine;
 pub mod explain;
 pub mod facts;
+mod fields;
 pub mod finding;
 pub mod payer;
 pub mod rules;

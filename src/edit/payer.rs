@@ -37,7 +37,8 @@ pub enum MatchedBy {
 #[derive(Clone, Debug, Default)]
 pub struct Profiles {
     list: Vec<Profile>,
-    by_id: HashMap<String, usize>,
+    /// Payer ids of the profiles, sorted, with their profile's index.
+    by_id: Vec<(Box<[u8]>, usize)>,
     /// Payer ids known without a profile (the E-06 payer set is these plus the profiles').
     directory: Vec<String>,
 }
@@ -73,6 +74,11 @@ impl Profiles {
                 }
             }
         }
+        let mut by_id: Vec<(Box<[u8]>, usize)> = by_id
+            .into_iter()
+            .map(|(id, i)| (id.into_bytes().into(), i))
+            .collect();
+        by_id.sort_unstable();
         Ok(Profiles {
             list,
             by_id,
@@ -107,10 +113,16 @@ impl Profiles {
 
     /// Whether a payer id is configured (in a profile or in the directory).
     pub fn knows_payer_id(&self, id: &[u8]) -> bool {
-        let Ok(id) = std::str::from_utf8(id) else {
-            return false;
-        };
-        self.by_id.contains_key(id) || self.directory.iter().any(|d| d == id)
+        self.profile_of_id(id).is_some() || self.directory.iter().any(|d| d.as_bytes() == id)
+    }
+
+    /// The profile whose payer ids include `id`.
+    fn profile_of_id(&self, id: &[u8]) -> Option<usize> {
+        self.by_id
+            .binary_search_by(|(k, _)| (**k).cmp(id))
+            .ok()
+            .and_then(|at| self.by_id.get(at))
+            .map(|&(_, i)| i)
     }
 
     /// The profile a claim belongs to: by payer id, else by claim filing indicator, else by
@@ -121,10 +133,7 @@ impl Profiles {
         claim_filing: &[u8],
         name: &[u8],
     ) -> Option<(usize, MatchedBy)> {
-        if let Some(&i) = std::str::from_utf8(payer_id)
-            .ok()
-            .and_then(|id| self.by_id.get(id))
-        {
+        if let Some(i) = self.profile_of_id(payer_id) {
             return Some((i, MatchedBy::PayerId));
         }
         if !claim_filing.is_empty() {

@@ -265,6 +265,9 @@ pub struct RuleSet {
     /// explicit payer rules before `"*"` rules, rules reading CMS PTP tables first; those
     /// only for kinds whose tables are loaded.
     selection: Vec<Vec<Vec<usize>>>,
+    /// Per entry of `selection`: the rules that apply whatever the date of service, when every
+    /// group's first rule has no effective or expiry date (it is then always the one chosen).
+    fixed: Vec<Option<Vec<usize>>>,
 }
 
 /// Index of (profile or none, kind) in [`RuleSet::selection`].
@@ -520,6 +523,7 @@ impl RuleSet {
     pub fn attach_tables(&mut self, tables: Vec<Table>) -> Result<(), RuleError> {
         self.tables.add(tables)?;
         self.selection = select_table(&self.rules, self.profiles.len(), &self.tables);
+        self.fixed = fixed_choices(&self.rules, &self.selection);
         Ok(())
     }
 
@@ -810,6 +814,7 @@ impl RuleSet {
                 .collect::<Result<_, _>>()?,
         )?;
         let selection = select_table(&rules, profiles.len(), &tables);
+        let fixed = fixed_choices(&rules, &selection);
         Ok(RuleSet {
             pack,
             origin: origin.to_owned(),
@@ -818,6 +823,7 @@ impl RuleSet {
             rules,
             tables,
             selection,
+            fixed,
         })
     }
 
@@ -831,7 +837,12 @@ impl RuleSet {
         out: &mut Vec<usize>,
     ) {
         out.clear();
-        let Some(groups) = self.selection.get(slot(profile, kind)) else {
+        let at = slot(profile, kind);
+        if let Some(Some(rules)) = self.fixed.get(at) {
+            out.extend_from_slice(rules);
+            return;
+        }
+        let Some(groups) = self.selection.get(at) else {
             return;
         };
         for g in groups {
@@ -868,6 +879,24 @@ fn load_tables(paths: &[PathBuf], want: Option<TableKind>) -> Result<Vec<Table>,
         })
         .collect::<Result<Vec<_>, TableError>>()
         .map_err(RuleError::from)
+}
+
+/// For each entry of a selection table, the first rule of every group when none of them has an
+/// effective or expiry date (so [`RuleSet::applicable`] chooses them on any date of service).
+fn fixed_choices(rules: &[Rule], selection: &[Vec<Vec<usize>>]) -> Vec<Option<Vec<usize>>> {
+    selection
+        .iter()
+        .map(|groups| {
+            groups
+                .iter()
+                .map(|g| {
+                    let &i = g.first()?;
+                    let r = rules.get(i)?;
+                    (r.effective.is_none() && r.expires.is_none()).then_some(i)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Whether two rules would both apply to the same claims: same edit, a common kind and payer

@@ -2,8 +2,7 @@
 //! history (payer, member, patient), the claim's identity and frequency, and its services in
 //! the spinal regions the rules track.
 
-use super::fnv1a;
-use super::index::{Frequency, HistClaim, MemberKey, Service, Side};
+use super::index::{FnvHasher, Frequency, HistClaim, MemberKey, Service, Side};
 use crate::claim::view::ClaimView;
 use crate::edit::codes::CodeSet;
 use crate::edit::facts::Facts;
@@ -11,15 +10,26 @@ use crate::edit::facts::Facts;
 /// The patient's key: FNV-1a of last name, first name (upper case, trimmed) and birth date, from
 /// 2010CA when there is a patient loop, else 2010BA.
 fn patient_key(view: &ClaimView<'_>, f: &Facts<'_>) -> u64 {
-    let nm1 = view.context_nm1(b"QC").or_else(|| view.context_nm1(b"IL"));
-    let name = |i: usize| -> Vec<u8> {
-        nm1.as_ref()
-            .map_or(&b""[..], |s| s.value(i))
-            .trim_ascii()
-            .to_ascii_uppercase()
-    };
+    let nm1 = view.context_nm1_or(b"QC", b"IL");
+    let name = |i: usize| nm1.as_ref().map_or(&b""[..], |s| s.value(i)).trim_ascii();
     let dob = f.patient_dmg.map_or(&b""[..], |d| d.0);
-    fnv1a(&[&name(3), &name(4), dob])
+    patient_hash(name(3), name(4), dob)
+}
+
+/// `fnv1a` of the upper-cased last and first names and the birth date, without copying the
+/// names.
+fn patient_hash(last: &[u8], first: &[u8], dob: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = FnvHasher::default();
+    for part in [last, first] {
+        for b in part {
+            h.write_u8(b.to_ascii_uppercase());
+        }
+        h.write_u8(0xff);
+    }
+    h.write(dob);
+    h.write_u8(0xff);
+    h.finish()
 }
 
 /// The claim as history sees it, or `None` when it has no service in a tracked region or no
@@ -79,4 +89,26 @@ pub fn hist_claim(
         rules,
         day_units: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The streamed patient hash is `fnv1a` of the upper-cased names and the birth date.
+        #[test]
+        fn patient_hash_is_fnv1a_of_upper_case(
+            last in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+            first in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+            dob in proptest::collection::vec(proptest::num::u8::ANY, 0..9),
+        ) {
+            let want = super::super::fnv1a(&[
+                &last.to_ascii_uppercase(),
+                &first.to_ascii_uppercase(),
+                &dob,
+            ]);
+            proptest::prop_assert_eq!(patient_hash(&last, &first, &dob), want);
+        }
+    }
 }
