@@ -476,24 +476,8 @@ fn a_set_rejected_at_its_se_after_its_claims_were_settled_leaves_no_session() {
     .unwrap();
     let run = |set_memory: &str| {
         let out = d.join(format!("out-{set_memory}"));
-        let run = assert_cmd::Command::cargo_bin("scrub837")
-            .unwrap()
-            .args([
-                "scrub",
-                "-q",
-                "-j",
-                "2",
-                "--now",
-                NOW,
-                "--set-memory",
-                set_memory,
-            ])
-            .arg("-o")
-            .arg(&out)
-            .arg(d.join("big.x12"))
-            .arg(d.join("later.x12"))
-            .output()
-            .unwrap();
+        let (big, later) = (d.join("big.x12"), d.join("later.x12"));
+        let run = common::scrub_set_memory(&[&big, &later], set_memory, &out);
         assert_eq!(run.status.code(), Some(1), "{run:?}");
         let read = |name: &str| read_claims(&std::fs::read(out.join(name)).unwrap()[..]).unwrap();
         let big = read("big.claims.jsonl");

@@ -5,8 +5,6 @@ mod common;
 
 use std::path::Path;
 
-use common::NOW;
-
 /// `scrub837 gen` into `path`: one transaction set of `claims` claims.
 fn gen(kind: &str, claims: &str, seed: &str, path: &Path) {
     let out = assert_cmd::Command::cargo_bin("scrub837")
@@ -52,23 +50,7 @@ fn damage_claims(bytes: &[u8]) -> Vec<u8> {
 /// Runs `scrub` on `inputs` into `out` with `--set-memory MIB`; every output file's bytes by
 /// name (the run's elapsed time taken out of summary.json).
 fn scrub(inputs: &[&Path], set_memory: &str, out: &Path) -> Vec<(String, Vec<u8>)> {
-    let run = assert_cmd::Command::cargo_bin("scrub837")
-        .unwrap()
-        .args([
-            "scrub",
-            "-q",
-            "-j",
-            "2",
-            "--now",
-            NOW,
-            "--set-memory",
-            set_memory,
-        ])
-        .arg("-o")
-        .arg(out)
-        .args(inputs)
-        .output()
-        .unwrap();
+    let run = common::scrub_set_memory(inputs, set_memory, out);
     assert!(run.status.code().is_some_and(|c| c <= 1), "{run:?}");
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(out)
         .unwrap()

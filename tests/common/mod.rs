@@ -336,6 +336,18 @@ pub fn scrub_bytes_with(bytes: &[u8], s: Settings) -> (Scrubbed, Vec<String>) {
     (scrubbed, lines)
 }
 
+/// Runs `scrub837 scrub -q -j 2 --now NOW --set-memory MIB -o OUT INPUT...`.
+pub fn scrub_set_memory(inputs: &[&Path], set_memory: &str, out: &Path) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("scrub837")
+        .expect("binary")
+        .args(["scrub", "-q", "-j", "2", "--now", NOW])
+        .args(["--set-memory", set_memory, "-o"])
+        .arg(out)
+        .args(inputs)
+        .output()
+        .expect("scrub runs")
+}
+
 /// Runs `scrub837 scrub --now NOW --out-dir OUT NAME` in the fixture's folder (so stderr names
 /// the file as `NAME`) and returns what it printed and its status.
 pub fn scrub_fixture(input: &Path, out: &Path) -> std::process::Output {
