@@ -431,7 +431,7 @@ impl ClaimAcks {
                 fold.push(&x.message);
             }
             fold.finish();
-            self.w.seg_head(&self.accept).el(charge);
+            self.w.seg(&self.accept).el(charge);
             stc_rest::<&str>(&mut self.w, &[], &self.text);
         }
     }

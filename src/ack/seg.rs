@@ -85,7 +85,8 @@ impl SegBuf {
         self.segments = 0;
     }
 
-    /// Starts a segment.
+    /// Starts a segment with `id`, or with a head this writer wrote before: the id and first
+    /// elements (taken with [`SegBuf::bytes`] before the segment ended), the last not empty.
     #[inline]
     pub fn seg(&mut self, id: &[u8]) -> &mut Self {
         self.buf.extend_from_slice(id);
@@ -177,15 +178,6 @@ impl SegBuf {
             self.buf.extend(v.iter().map(|&b| map[usize::from(b)]));
             self.kept = self.buf.len();
         }
-        self
-    }
-
-    /// Starts a segment with `head`: its id and first elements as this writer wrote them
-    /// (taken with [`SegBuf::bytes`] before the segment ended), the last of them not empty.
-    #[inline]
-    pub fn seg_head(&mut self, head: &[u8]) -> &mut Self {
-        self.buf.extend_from_slice(head);
-        self.kept = self.buf.len();
         self
     }
 
