@@ -219,10 +219,8 @@ impl<'w> Ack277Writer<'w> {
 
     /// Appends what the scratch writer holds.
     fn put_scratch(&mut self) -> io::Result<()> {
-        self.segments += self.scratch.segments();
-        let res = self.spool.append(self.scratch.bytes());
-        self.scratch.clear();
-        res
+        self.segments += move_segments(&mut self.scratch, &mut self.spool)?;
+        Ok(())
     }
 
     /// One accepted (or accepted with errors) 837 transaction set and its claims, in order:
@@ -287,13 +285,8 @@ impl<'w> Ack277Writer<'w> {
     /// Appends what the scratch writer holds, then `segments` whole segments `bytes`, to the
     /// body spool.
     fn body_raw(&mut self, bytes: &[u8], segments: u32) -> io::Result<()> {
-        self.open.segments += self.scratch.segments() + segments;
-        let res = self
-            .body
-            .append(self.scratch.bytes())
-            .and_then(|()| self.body.append(bytes));
-        self.scratch.clear();
-        res
+        self.open.segments += move_segments(&mut self.scratch, &mut self.body)? + segments;
+        self.body.append(bytes)
     }
 
     /// The run of claims of one billing provider ended: its 2000C, with the run's roll-up,
@@ -310,10 +303,9 @@ impl<'w> Ack277Writer<'w> {
             .el("19")
             .el("1")
             .end();
-        self.open.segments += self.scratch.segments() + Frag::PROVIDER_SEGMENTS;
-        self.heads.append(self.scratch.bytes())?;
+        self.open.segments +=
+            move_segments(&mut self.scratch, &mut self.heads)? + Frag::PROVIDER_SEGMENTS;
         self.heads.append(&p.nm1)?;
-        self.scratch.clear();
         let w = &mut self.scratch;
         w.seg(b"TRN").el("1").el("0").end();
         write_stc::<&str>(
@@ -326,13 +318,11 @@ impl<'w> Ack277Writer<'w> {
             "",
         );
         roll_up(w, &p.sums, ["QA", "QC"]);
-        self.open.segments += self.scratch.segments();
-        let res = self.heads.append(self.scratch.bytes());
-        self.scratch.clear();
+        self.open.segments += move_segments(&mut self.scratch, &mut self.heads)?;
         self.open
             .sections
             .push((head_from..self.heads.len(), p.body..self.body.len()));
-        res
+        Ok(())
     }
 
     /// The open transaction set ended accepted: its 277 goes to the interchange's spool,
@@ -557,6 +547,14 @@ impl<'w> Ack277Writer<'w> {
         self.out.flush()?;
         Ok(self.counts)
     }
+}
+
+/// Moves the segments `scratch` holds to the end of `to`; returns how many they were.
+fn move_segments(scratch: &mut SegBuf, to: &mut Spool) -> io::Result<u32> {
+    let n = scratch.segments();
+    let res = to.append(scratch.bytes());
+    scratch.clear();
+    res.map(|()| n)
 }
 
 /// `findings` when any of them rejects (only those become STCs), else None.
