@@ -67,7 +67,7 @@ fn batches(data: &[u8], s: &Settings) -> Vec<ClaimBatch> {
 fn edit(engine: &Engine, batch: &ClaimBatch) -> usize {
     let mut lines = Vec::with_capacity(batch.claims.len() * 512);
     let mut out = Vec::with_capacity(batch.claims.len());
-    engine.edit_batch_lines(batch, "bench", &mut lines, None, None, &mut out);
+    engine.edit_batch_lines(batch, "bench", Some(&mut lines), None, None, &mut out);
     lines.len()
 }
 

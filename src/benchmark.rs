@@ -97,6 +97,9 @@ pub struct Report {
     pub edits_scaling: Option<f64>,
     /// The same for end to end.
     pub end_to_end_scaling: Option<f64>,
+    /// What writing every output (999, 277CA, claims.jsonl, HTML report, summary) adds to the
+    /// run without them, as a fraction of that run, per thread count.
+    pub outputs_added: Vec<(usize, f64)>,
 }
 
 /// What the stages share.
@@ -216,15 +219,19 @@ fn bench(args: &BenchArgs) -> Result<Report, Error> {
     // End to end before the edit stage alone, whose batches held in memory would stay in the
     // process's resident set (freed, not returned) and blur the peaks measured after them.
     let mut whole = Vec::new();
+    let mut outputs_added = Vec::new();
     for &n in &threads {
-        let bare = b.end_to_end(n, false)?;
-        let full = b.end_to_end(n, true)?;
+        let (bare, full) = b.end_to_end(n)?;
         let outputs = b.derived("acks_and_reports", n, full.seconds - bare.seconds);
+        if bare.seconds > 0.0 {
+            outputs_added.push((n, outputs.seconds / bare.seconds));
+        }
         whole.extend([bare, full, outputs]);
     }
     let batches = b.batches()?;
     for &n in &threads {
-        results.push(b.edits(&batches, n)?);
+        results.push(b.edits(&batches, n, false)?);
+        results.push(b.edits(&batches, n, true)?);
     }
     drop(batches);
     results.extend(whole);
@@ -260,6 +267,7 @@ fn bench(args: &BenchArgs) -> Result<Report, Error> {
         end_to_end_scaling: (one != most)
             .then(|| ratio(find("end_to_end", most), find("end_to_end", one)))
             .flatten(),
+        outputs_added,
         results,
     })
 }
@@ -313,6 +321,36 @@ impl Bench<'_> {
         }
         secs.sort_by(f64::total_cmp);
         Ok((secs[secs.len() / 2], peak))
+    }
+
+    /// Times `a` and `b` alternately, `repeat` times each, so that a drift of the machine's
+    /// speed falls on both alike; returns the median seconds and highest peak of each.
+    fn time_pair(
+        &self,
+        mut a: impl FnMut() -> Result<(), Error>,
+        mut b: impl FnMut() -> Result<(), Error>,
+    ) -> Result<[(f64, Option<u64>); 2], Error> {
+        let mut secs = [Vec::new(), Vec::new()];
+        let mut peaks: [Option<u64>; 2] = [None, None];
+        for _ in 0..self.repeat {
+            for (i, run) in [&mut a as &mut dyn FnMut() -> Result<(), Error>, &mut b]
+                .into_iter()
+                .enumerate()
+            {
+                reset_peak();
+                let t = Instant::now();
+                run()?;
+                secs[i].push(t.elapsed().as_secs_f64());
+                peaks[i] = match (peaks[i], peak_rss()) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    (x, y) => x.or(y),
+                };
+            }
+        }
+        Ok([0, 1].map(|i| {
+            secs[i].sort_by(f64::total_cmp);
+            (secs[i][secs[i].len() / 2], peaks[i])
+        }))
     }
 
     fn measure(
@@ -458,9 +496,15 @@ impl Bench<'_> {
         Ok(all)
     }
 
-    /// The edits alone, with their `claims.jsonl` lines and 277CA fragments, on `threads`
-    /// threads (batches already in memory, so no memory figure: it would be theirs).
-    fn edits(&self, batches: &[ClaimBatch], threads: usize) -> Result<Measure, Error> {
+    /// The edits alone on `threads` threads (batches already in memory, so no memory figure:
+    /// it would be theirs): the rules only, or (`outputs`) with each claim's `claims.jsonl`
+    /// line and 277CA fragment, as the stage's workers make them.
+    fn edits(
+        &self,
+        batches: &[ClaimBatch],
+        threads: usize,
+        outputs: bool,
+    ) -> Result<Measure, Error> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -482,8 +526,8 @@ impl Bench<'_> {
                         engine.edit_batch_lines(
                             b,
                             "bench",
-                            &mut lines,
-                            Some(&mut acks),
+                            outputs.then_some(&mut lines),
+                            outputs.then_some(&mut acks),
                             None,
                             &mut out,
                         );
@@ -494,41 +538,44 @@ impl Bench<'_> {
             std::hint::black_box(bytes);
             Ok(())
         })?;
-        Ok(self.measure("edits", threads, (seconds, None)))
+        let stage = if outputs { "edits" } else { "rules" };
+        Ok(self.measure(stage, threads, (seconds, None)))
     }
 
-    /// The whole pipeline on `threads` threads: with every output (999, claims.jsonl, 277CA,
-    /// HTML report, files renamed into place) when `outputs`, else with the edits and their
-    /// `claims.jsonl` lines only, thrown away.
-    fn end_to_end(&self, threads: usize, outputs: bool) -> Result<Measure, Error> {
-        let s = self.settings(threads, outputs)?;
-        let t = self.time(|| {
-            let mut numbers = ControlNumbers::starting_at(1);
-            for f in self.files {
-                if outputs {
-                    let input = Input {
-                        source: Source::File(f.clone()),
-                        display: f.display().to_string(),
-                        stem: PathBuf::from(f.file_stem().unwrap_or_default()),
-                    };
-                    scrub_input(&input, &s, &mut numbers, &mut |_| {})?;
-                } else {
-                    let sink = Sink::Claims {
-                        lines: &mut io::sink(),
-                        ack277: None,
-                    };
-                    scrub_stream(self.open(f)?, &s, &mut numbers, &mut |_| {}, sink)
-                        .map_err(|e| Error::io(f, e))?;
-                }
-            }
-            Ok(())
-        })?;
-        let stage = if outputs {
-            "end_to_end"
+    /// One input through the pipeline: with every output (999, claims.jsonl, 277CA, HTML
+    /// report, summary, files renamed into place) when `outputs`, else edited, judged and
+    /// tallied with nothing formatted ([`Sink::Verdicts`]).
+    fn run_pipeline(&self, s: &Settings, f: &Path, outputs: bool) -> Result<(), Error> {
+        let mut numbers = ControlNumbers::starting_at(1);
+        if outputs {
+            let input = Input {
+                source: Source::File(f.to_path_buf()),
+                display: f.display().to_string(),
+                stem: PathBuf::from(f.file_stem().unwrap_or_default()),
+            };
+            scrub_input(&input, s, &mut numbers, &mut |_| {})?;
         } else {
-            "end_to_end_bare"
+            scrub_stream(self.open(f)?, s, &mut numbers, &mut |_| {}, Sink::Verdicts)
+                .map_err(|e| Error::io(f, e))?;
+        }
+        Ok(())
+    }
+
+    /// The whole pipeline on `threads` threads without outputs (`end_to_end_bare`) and with
+    /// every output (`end_to_end`), run alternately.
+    fn end_to_end(&self, threads: usize) -> Result<(Measure, Measure), Error> {
+        let bare = self.settings(threads, false)?;
+        let full = self.settings(threads, true)?;
+        let each = |s: &Settings, outputs: bool| {
+            self.files
+                .iter()
+                .try_for_each(|f| self.run_pipeline(s, f, outputs))
         };
-        Ok(self.measure(stage, threads, t))
+        let [b, f] = self.time_pair(|| each(&bare, false), || each(&full, true))?;
+        Ok((
+            self.measure("end_to_end_bare", threads, b),
+            self.measure("end_to_end", threads, f),
+        ))
     }
 }
 
@@ -588,11 +635,26 @@ fn print_table(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         times(r.edits_scaling),
         times(r.end_to_end_scaling)
     )?;
+    if !r.outputs_added.is_empty() {
+        let added: Vec<String> = r
+            .outputs_added
+            .iter()
+            .map(|&(n, x)| format!("+{:.1} % on {n} thread(s)", x * 100.0))
+            .collect();
+        writeln!(
+            out,
+            "every output (999, 277CA, claims.jsonl, HTML report, summary) adds {} to the run \
+             without them",
+            added.join(", ")
+        )?;
+    }
     writeln!(
         out,
         "stages: split = memchr over the file; framing = segments + envelope; loops_and_claims = \
-         walker, guide checks, batches, claim views (one thread); edits = rules + claims.jsonl \
-         lines + 277CA fragments on batches in memory; end_to_end_bare = the pipeline without \
-         outputs; end_to_end = with every output; acks_and_reports = their difference"
+         walker, guide checks, batches, claim views (one thread); rules = the edits on batches in \
+         memory; edits = rules + each claim's claims.jsonl line and 277CA fragment; \
+         end_to_end_bare = the pipeline (edits, history, 999 and tallies) with no output \
+         formatted; end_to_end = with every output written; acks_and_reports = their \
+         difference"
     )
 }

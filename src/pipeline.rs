@@ -615,6 +615,10 @@ pub enum Sink<'c> {
         /// Where the 277CA goes.
         ack277: Option<&'c mut dyn Write>,
     },
+    /// Edited and judged against history, with the run's tallies, but nothing written: no
+    /// `claims.jsonl` line or 277CA fragment is even formatted (what the outputs cost is
+    /// measured against this).
+    Verdicts,
 }
 
 /// Reads one input: structural checks, acknowledgments, and the claims to `sink`. Returns what
@@ -634,10 +638,22 @@ pub fn scrub_stream<R: Read>(
         now: settings.now,
         numbers,
     });
+    let verdicts_only = matches!(sink, Sink::Verdicts);
+    let sink = match sink {
+        Sink::Verdicts => Sink::Claims {
+            // `io::Sink` is zero-sized: leaking a box of it allocates nothing.
+            lines: Box::leak(Box::new(io::sink())),
+            ack277: None,
+        },
+        other => other,
+    };
     let target = match (sink, &settings.engine) {
         (Sink::Batches(c), _) => Some(Target::Consumer(c)),
         (Sink::Claims { lines, ack277 }, Some(engine)) => {
             let mut stage = EditStage::new(engine.clone(), settings.pool.clone(), lines);
+            if verdicts_only {
+                stage.without_lines();
+            }
             stage.hold(settings.hold_bytes);
             if !engine.history.regions.is_empty() {
                 let index = settings.history.clone().unwrap_or_else(|| {

@@ -51,7 +51,9 @@ fn a_generated_workload_gets_every_stage_at_every_thread_count() {
         ("split", 1),
         ("framing", 1),
         ("loops_and_claims", 1),
+        ("rules", 1),
         ("edits", 1),
+        ("rules", 2),
         ("edits", 2),
         ("end_to_end_bare", 1),
         ("end_to_end", 1),
@@ -79,12 +81,29 @@ fn a_generated_workload_gets_every_stage_at_every_thread_count() {
             );
             assert!((cps * secs - 300.0).abs() < 1e-6 * 300.0, "{m}");
         }
-        if !derived && m["stage"] != "edits" && cfg!(target_os = "linux") {
+        let in_memory = m["stage"] == "edits" || m["stage"] == "rules";
+        if !derived && !in_memory && cfg!(target_os = "linux") {
             assert!(m["peak_bytes"].as_u64().unwrap() > 1 << 20, "{m}");
         }
     }
     assert!(r["end_to_end_vs_split"].as_f64().unwrap() > 0.0);
     assert!(r["edits_scaling"].as_f64().unwrap() > 0.0);
+    // What the outputs add, per thread count: their time over the run without them.
+    let added = r["outputs_added"].as_array().unwrap();
+    assert_eq!(added.len(), 2, "{added:?}");
+    for (a, n) in added.iter().zip([1, 2]) {
+        assert_eq!(a[0], n);
+        let at = |stage: &str| {
+            results
+                .iter()
+                .find(|m| m["stage"] == stage && m["threads"] == n)
+                .unwrap()["seconds"]
+                .as_f64()
+                .unwrap()
+        };
+        let want = (at("end_to_end") - at("end_to_end_bare")).max(0.0) / at("end_to_end_bare");
+        assert!((a[1].as_f64().unwrap() - want).abs() < 1e-9, "{a}");
+    }
 }
 
 #[test]

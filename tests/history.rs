@@ -513,3 +513,50 @@ fn a_set_rejected_at_its_se_after_its_claims_were_settled_leaves_no_session() {
         settled.iter().map(edits).collect::<Vec<_>>()
     );
 }
+
+/// The pipeline with nothing formatted (`Sink::Verdicts`, what `bench` measures the outputs
+/// against) edits, judges member history, tallies and rejects late exactly as a run that
+/// writes its claim lines and 277CA, on one thread and on two.
+#[test]
+fn a_run_without_outputs_reaches_the_same_verdicts_as_one_with_them() {
+    use scrub837::pipeline::{scrub_stream, Sink};
+    use scrub837::x12::ControlNumbers;
+    // Member history fires (E-37) on the first interchange.
+    let mut good = file("medicare", &THREE);
+    good.extend(common::gen837(
+        "P",
+        500,
+        21,
+        &["--error-rate", "0.3", "--claims-per-st", "200"],
+    ));
+    // A second interchange whose GE counts a transaction set too many: its group is rejected
+    // at the trailer, after its claims were edited.
+    let bad = String::from_utf8(common::gen837("P", 300, 22, &["--claims-per-st", "150"]))
+        .unwrap()
+        .replace("GE*2*", "GE*3*");
+    let mut bytes = good;
+    bytes.extend_from_slice(bad.as_bytes());
+    for threads in [1, 2] {
+        let s = common::settings_threads(64 << 10, threads);
+        let run = |sink: Sink<'_>| {
+            let mut numbers = ControlNumbers::starting_at(1);
+            scrub_stream(&bytes[..], &s, &mut numbers, &mut |_| {}, sink).unwrap()
+        };
+        let (mut lines, mut ack277) = (Vec::new(), Vec::new());
+        let (full, full_late) = run(Sink::Claims {
+            lines: &mut lines,
+            ack277: Some(&mut ack277),
+        });
+        let (bare, bare_late) = run(Sink::Verdicts);
+        assert_eq!(read_claims(&lines[..]).unwrap().len(), 803);
+        let tally = full.tally.as_ref().expect("the edit stage ran");
+        assert!(tally.all.rejected > 0 && tally.all.accepted > 0);
+        let by_edit = serde_json::to_value(tally).unwrap()["by_edit"].clone();
+        assert!(by_edit.get("E-37").is_some(), "{by_edit}");
+        assert_eq!(bare.tally, full.tally, "{threads} threads");
+        assert!(!full_late.is_empty(), "the bad group is rejected late");
+        assert_eq!(format!("{bare_late:?}"), format!("{full_late:?}"));
+        assert_eq!(bare.ack999, full.ack999);
+        assert!(bare.ack277.is_empty() && bare.claims_jsonl.is_empty());
+    }
+}

@@ -68,13 +68,13 @@ impl Engine {
         }
     }
 
-    /// Edits every claim of a batch, writing its `claims.jsonl` line to `lines`, its 277CA
+    /// Edits every claim of a batch, writing its `claims.jsonl` line to `lines` (when given), its 277CA
     /// fragment to `acks` (when given) and what the ordered stage needs to `out` (in order).
     pub fn edit_batch_lines(
         &self,
         batch: &ClaimBatch,
         rules_label: &str,
-        lines: &mut Vec<u8>,
+        mut lines: Option<&mut Vec<u8>>,
         mut acks: Option<&mut ClaimAcks>,
         mut hist: Option<&mut Vec<(u32, crate::history::index::HistClaim)>>,
         out: &mut Vec<Edited>,
@@ -86,25 +86,27 @@ impl Engine {
             f.read_into(batch, rec);
             findings.clear();
             let matched = self.run(&f, rec.kind, &mut scratch, &mut findings);
-            let text = |b| String::from_utf8_lossy(b);
-            let (id, payer_id, payer_name) = (text(f.id), text(f.payer_id), text(f.payer_name));
-            crate::report::claims_jsonl::write_claim(
-                &crate::report::claims_jsonl::ClaimOut {
-                    id: &id,
-                    kind: rec.kind,
-                    transaction: &rec.transaction_control,
-                    payer_id: &payer_id,
-                    payer_name: &payer_name,
-                    profile: matched
-                        .and_then(|m| self.profile_ids.get(m.0))
-                        .map(|p| &**p),
-                    matched_by: matched.map(|m| m.1),
-                    charge: f.charge,
-                    findings: &findings,
-                },
-                rules_label,
-                lines,
-            );
+            if let Some(lines) = lines.as_deref_mut() {
+                let text = |b| String::from_utf8_lossy(b);
+                let (id, payer_id, payer_name) = (text(f.id), text(f.payer_id), text(f.payer_name));
+                crate::report::claims_jsonl::write_claim(
+                    &crate::report::claims_jsonl::ClaimOut {
+                        id: &id,
+                        kind: rec.kind,
+                        transaction: &rec.transaction_control,
+                        payer_id: &payer_id,
+                        payer_name: &payer_name,
+                        profile: matched
+                            .and_then(|m| self.profile_ids.get(m.0))
+                            .map(|p| &**p),
+                        matched_by: matched.map(|m| m.1),
+                        charge: f.charge,
+                        findings: &findings,
+                    },
+                    rules_label,
+                    lines,
+                );
+            }
             let ack = match acks.as_deref_mut() {
                 Some(a) => a.claim(
                     &ClaimView::new(batch, rec).with_context_nm1s(f.context_nm1s),
@@ -135,7 +137,7 @@ impl Engine {
                 index: rec.index,
                 rejected: findings.iter().any(|x| x.severity == Severity::Reject),
                 warned: findings.iter().any(|x| x.severity == Severity::Warn),
-                end: lines.len(),
+                end: lines.as_deref().map_or(0, Vec::len),
                 profile: matched.and_then(|m| u16::try_from(m.0).ok()),
                 cents: f.charge.map_or(0, |c| c.cents),
                 rejects,

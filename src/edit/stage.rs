@@ -39,15 +39,20 @@ impl BatchOut {
         label: &str,
         spares: &Spares,
         render: Option<&Render277>,
+        with_lines: bool,
     ) -> Self {
-        let mut lines = Vec::with_capacity(batch.claims.len() * 512);
+        let mut lines = Vec::with_capacity(if with_lines {
+            batch.claims.len() * 512
+        } else {
+            0
+        });
         let mut claims = Vec::with_capacity(batch.claims.len());
         let mut acks = render.map(ClaimAcks::new);
         let mut hist = Vec::new();
         engine.edit_batch_lines(
             &batch,
             label,
-            &mut lines,
+            with_lines.then_some(&mut lines),
             acks.as_mut(),
             Some(&mut hist),
             &mut claims,
@@ -173,6 +178,8 @@ pub struct EditStage<'w> {
     spares: Spares,
     log_phi: bool,
     progress: Option<(indicatif::ProgressBar, std::time::Instant)>,
+    /// Whether claims get `claims.jsonl` lines (see [`EditStage::without_lines`]).
+    lines: bool,
 }
 
 impl<'w> EditStage<'w> {
@@ -211,6 +218,7 @@ impl<'w> EditStage<'w> {
             tally: Tally::default(),
             log_phi: false,
             progress: None,
+            lines: true,
             error: None,
             spares: Spares::default(),
         }
@@ -219,6 +227,12 @@ impl<'w> EditStage<'w> {
     /// Lets debug logs name the claims they are about (`--log-phi`).
     pub fn log_phi(&mut self, yes: bool) {
         self.log_phi = yes;
+    }
+
+    /// Formats no `claims.jsonl` lines: claims are still edited, judged, recorded in history
+    /// and tallied (for measuring what writing the outputs costs).
+    pub fn without_lines(&mut self) {
+        self.lines = false;
     }
 
     /// Shows claims and claims per second on a progress bar.
@@ -280,11 +294,19 @@ impl<'w> EditStage<'w> {
                 let label = self.rules_label.clone();
                 let spares = self.spares.clone();
                 let render = self.render.clone();
+                let with_lines = self.lines;
                 self.jobs.push(Box::new(move || {
                     // A panic in an edit must not abort the pool: the stage sees the closed
                     // channel and fails the input with an error instead.
                     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        BatchOut::new(&engine, batch, &label, &spares, render.as_deref())
+                        BatchOut::new(
+                            &engine,
+                            batch,
+                            &label,
+                            &spares,
+                            render.as_deref(),
+                            with_lines,
+                        )
                     }));
                     if let Ok(out) = out {
                         let _ = tx.send(out);
@@ -312,6 +334,7 @@ impl<'w> EditStage<'w> {
                         &self.rules_label,
                         &self.spares,
                         self.render.as_deref(),
+                        self.lines,
                     )
                 }));
                 match out {
@@ -760,7 +783,7 @@ impl<'w> EditStage<'w> {
                 tracing::debug!(line = self.written, %edits, "claim rejected");
             }
         }
-        if self.error.is_none() {
+        if self.error.is_none() && self.lines {
             let res = if structural.is_empty() && later.is_empty() {
                 self.out.write_all(line)
             } else {
