@@ -212,8 +212,9 @@ pub struct ScrubArgs {
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
 
-    /// Threads in all (default: all cores): the reading thread and N-1 edit workers; with 1 the
-    /// reading thread also edits. Output does not depend on it.
+    /// Threads doing the work (default: all cores): the reading thread and N-1 edit workers, and
+    /// with workers a thread that writes results in order; with 1 the reading thread does it all.
+    /// Output does not depend on it.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 

@@ -12,6 +12,7 @@ use crate::ack::claim277::Render277;
 use crate::ack::{AckBuilder, AckCounts, AckSettings};
 use crate::claim::{BatchBuilder, ClaimBatch};
 use crate::clock::Timestamp;
+use crate::edit::settler::{self, StageLink};
 use crate::edit::stage::EditStage;
 use crate::edit::Engine;
 use crate::error::Error;
@@ -91,10 +92,12 @@ pub struct FileReport {
     pub written: Vec<PathBuf>,
 }
 
-/// Where claim batches go: a caller's consumer, or the edit stage.
+/// Where claim batches go: a caller's consumer, or the edit stage (on this thread, or on its
+/// own when there are workers).
 enum Target<'c> {
     Consumer(&'c mut dyn FnMut(ClaimBatch) -> Option<ClaimBatch>),
     Stage(Box<EditStage<'c>>),
+    Thread(StageLink),
 }
 
 impl Batches<'_> {
@@ -107,6 +110,7 @@ impl Batches<'_> {
                 }
             }
             Target::Stage(s) => s.batch(batch),
+            Target::Thread(s) => s.batch(batch),
         }
     }
 }
@@ -193,11 +197,16 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
                 b.send(full);
                 // A transaction set too large to hold to its SE: its closed claims are
                 // settled as they come.
-                if let Target::Stage(s) = &mut b.target {
-                    if s.streaming() {
+                match &mut b.target {
+                    Target::Stage(s) if s.streaming() => {
                         let (upto, errors) = self.validator.settled();
                         s.settle(upto, &errors);
                     }
+                    Target::Thread(s) if s.streaming() => {
+                        let (upto, errors) = self.validator.settled();
+                        s.settle(upto, errors);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -217,8 +226,11 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
             if let Some(last) = b.builder.flush() {
                 b.send(last);
             }
-            if let Target::Stage(s) = &mut b.target {
-                s.transaction_end(outcome, std::mem::take(&mut self.header));
+            let header = std::mem::take(&mut self.header);
+            match &mut b.target {
+                Target::Stage(s) => s.transaction_end(outcome, header),
+                Target::Thread(s) => s.transaction_end(outcome, header),
+                Target::Consumer(_) => {}
             }
         }
         self.validator.transaction_end(outcome);
@@ -228,12 +240,10 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
         if outcome.status != crate::x12::AckStatus::Rejected {
             self.groups_ok += 1;
         }
-        if let Some(Batches {
-            target: Target::Stage(s),
-            ..
-        }) = self.batches.as_mut()
-        {
-            s.group_end(outcome);
+        match self.batches.as_mut().map(|b| &mut b.target) {
+            Some(Target::Stage(s)) => s.group_end(outcome),
+            Some(Target::Thread(s)) => s.group_end(outcome),
+            _ => {}
         }
         self.validator.group_end(outcome);
         self.acks.group_end(outcome);
@@ -241,19 +251,22 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
     fn interchange_end(&mut self, outcome: &InterchangeOutcome) {
         self.validator.interchange_end(outcome);
         self.acks.interchange_end(outcome);
-        if let Some(Batches {
-            target: Target::Stage(s),
-            ..
-        }) = self.batches.as_mut()
-        {
-            // The 277CA's numbers come after the 999's and TA1's, on this thread, in order.
-            let numbers = if outcome.status != crate::x12::AckStatus::Rejected && self.groups_ok > 0
-            {
-                self.acks.reserve_277(self.groups_ok)
-            } else {
-                crate::ack::Reserved277::default()
-            };
-            s.interchange_end(outcome, numbers);
+        let Some(target) = self.batches.as_mut().map(|b| &mut b.target) else {
+            return;
+        };
+        if matches!(target, Target::Consumer(_)) {
+            return;
+        }
+        // The 277CA's numbers come after the 999's and TA1's, on this thread, in order.
+        let numbers = if outcome.status != crate::x12::AckStatus::Rejected && self.groups_ok > 0 {
+            self.acks.reserve_277(self.groups_ok)
+        } else {
+            crate::ack::Reserved277::default()
+        };
+        match target {
+            Target::Stage(s) => s.interchange_end(outcome, numbers),
+            Target::Thread(s) => s.interchange_end(outcome, numbers),
+            Target::Consumer(_) => {}
         }
     }
     fn problem(&mut self, problem: &Problem) {
@@ -611,9 +624,9 @@ pub enum Sink<'c> {
     /// engine.
     Claims {
         /// Where the `claims.jsonl` lines go.
-        lines: &'c mut dyn Write,
+        lines: &'c mut (dyn Write + Send),
         /// Where the 277CA goes.
-        ack277: Option<&'c mut dyn Write>,
+        ack277: Option<&'c mut (dyn Write + Send)>,
     },
     /// Edited and judged against history, with the run's tallies, but nothing written: no
     /// `claims.jsonl` line or 277CA fragment is even formatted (what the outputs cost is
@@ -677,32 +690,76 @@ pub fn scrub_stream<R: Read>(
         }
         _ => None,
     };
-    let mut sink = FileSink {
-        acks,
-        header: Header837::default(),
-        in_header: false,
-        groups_ok: 0,
-        validator: Validator::new(&settings.grammars),
-        batches: target.map(|mut target| {
-            let builder = BatchBuilder::new(settings.batch_claims.max(1), BATCH_BYTES);
-            if let Target::Stage(s) = &mut target {
-                s.recycle_into(builder.spares());
+    // With workers, the stage runs on a thread of its own; it is joined before the scope ends,
+    // and a stage that failed is an error of this input.
+    std::thread::scope(|scope| {
+        let mut handle = None;
+        let read = (|| {
+            let batches = match target {
+                None => None,
+                Some(target) => {
+                    let builder = BatchBuilder::new(settings.batch_claims.max(1), BATCH_BYTES);
+                    let target = match target {
+                        Target::Stage(mut stage) => {
+                            stage.recycle_into(builder.spares());
+                            if settings.pool.is_some() {
+                                let (link, h) =
+                                    StageLink::start(scope, *stage, settings.hold_bytes)?;
+                                handle = Some(h);
+                                Target::Thread(link)
+                            } else {
+                                Target::Stage(stage)
+                            }
+                        }
+                        other => other,
+                    };
+                    Some(Batches {
+                        builder,
+                        target,
+                        transactions: 0,
+                    })
+                }
+            };
+            let sink = FileSink {
+                acks,
+                header: Header837::default(),
+                in_header: false,
+                groups_ok: 0,
+                validator: Validator::new(&settings.grammars),
+                batches,
+                report,
+                problems: 0,
+                progress: settings.progress.clone().map(|bar| Progress {
+                    bar,
+                    shown: 0,
+                    segments: 0,
+                }),
+            };
+            read_all(&mut framer, &mut checker, sink)
+        })();
+        // The link is dropped with the sink: the stage thread has its last call.
+        let threaded = handle.map(|h| settler::joined(h.join()));
+        let (mut scrubbed, inline) = read?;
+        match inline.or(threaded) {
+            Some(finished) => {
+                let (tally, late, counts277) = finished?;
+                scrubbed.tally = Some(tally);
+                scrubbed.counts277 = counts277;
+                Ok((scrubbed, late))
             }
-            Batches {
-                builder,
-                target,
-                transactions: 0,
-            }
-        }),
-        report,
-        problems: 0,
-        progress: settings.progress.clone().map(|bar| Progress {
-            bar,
-            shown: 0,
-            segments: 0,
-        }),
-    };
-    let totals = check_stream(&mut framer, &mut checker, &mut sink)?;
+            None => Ok((scrubbed, Vec::new())),
+        }
+    })
+}
+
+/// Reads the whole stream into `sink`; returns what was read and, when the edit stage ran on
+/// this thread, what it finished with.
+fn read_all<R: Read>(
+    framer: &mut Framer<R>,
+    checker: &mut EnvelopeChecker,
+    mut sink: FileSink<'_, '_, '_, '_>,
+) -> io::Result<(Scrubbed, Option<settler::Finished>)> {
+    let totals = check_stream(framer, checker, &mut sink)?;
     let bytes = framer.offset();
     if let Some(p) = &sink.progress {
         p.bar.inc(bytes.saturating_sub(p.shown));
@@ -729,12 +786,9 @@ pub fn scrub_stream<R: Read>(
             b.send(last);
         }
     }
-    let (tally, late, counts277) = match sink.batches.take().map(|b| b.target) {
-        Some(Target::Stage(stage)) => {
-            let (tally, late, counts) = stage.finish()?;
-            (Some(tally), late, counts)
-        }
-        _ => (None, Vec::new(), Counts277::default()),
+    let inline = match sink.batches.take().map(|b| b.target) {
+        Some(Target::Stage(stage)) => Some(stage.finish()),
+        _ => None,
     };
     let problems = sink.problems;
     let claims = sink.validator.counts();
@@ -748,12 +802,12 @@ pub fn scrub_stream<R: Read>(
             bytes,
             problems,
             claims,
-            tally,
+            tally: None,
             claims_jsonl: Vec::new(),
             ack277: Vec::new(),
-            counts277,
+            counts277: Counts277::default(),
         },
-        late,
+        inline,
     ))
 }
 
@@ -790,7 +844,7 @@ pub fn scrub_input(
     let sink = match (tap.as_mut(), ack277_file.as_mut()) {
         (Some(t), a) => Sink::Claims {
             lines: t,
-            ack277: a.map(|a| &mut a.writer as &mut dyn Write),
+            ack277: a.map(|a| &mut a.writer as &mut (dyn Write + Send)),
         },
         _ => Sink::Nothing,
     };

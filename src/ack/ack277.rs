@@ -130,7 +130,7 @@ struct Spooled {
 
 /// Writes the 277CA of one input.
 pub struct Ack277Writer<'w> {
-    out: &'w mut dyn Write,
+    out: &'w mut (dyn Write + Send),
     render: Render277,
     now: Timestamp,
     spool: Spool,
@@ -193,7 +193,7 @@ impl Write for SpoolOut<'_> {
 
 impl<'w> Ack277Writer<'w> {
     /// A writer to `out`.
-    pub fn new(out: &'w mut dyn Write, render: Render277, now: Timestamp) -> Self {
+    pub fn new(out: &'w mut (dyn Write + Send), render: Render277, now: Timestamp) -> Self {
         let scratch = SegBuf::new(render.delimiters, render.eol, 4096);
         Ack277Writer {
             out,

@@ -11,6 +11,7 @@ mod fields;
 pub mod finding;
 pub mod payer;
 pub mod rules;
+pub mod settler;
 pub mod stage;
 
 pub use engine::{Edited, Engine};

@@ -151,7 +151,7 @@ pub struct EditStage<'w> {
     current: Vec<Pending>,
     bufs: Vec<Vec<u8>>,
     ack_bufs: Vec<Vec<u8>>,
-    out: &'w mut dyn Write,
+    out: &'w mut (dyn Write + Send),
     render: Option<Arc<Render277>>,
     ack277: Option<Ack277Writer<'w>>,
     /// The member history of the run and the history rules (E-37…E-39).
@@ -187,7 +187,7 @@ impl<'w> EditStage<'w> {
     pub fn new(
         engine: Arc<Engine>,
         pool: Option<Arc<rayon::ThreadPool>>,
-        out: &'w mut dyn Write,
+        out: &'w mut (dyn Write + Send),
     ) -> Self {
         let threads = pool.as_ref().map_or(1, |p| p.current_num_threads());
         let rules_label = format!("{} {}", engine.rules.pack.name, engine.rules.pack.version);
