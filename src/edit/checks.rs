@@ -565,6 +565,65 @@ impl Check {
         })
     }
 
+    /// The code sets a check tests a line's code, modifiers or diagnoses against (those a
+    /// [`super::codes::CodeIndex`] numbers).
+    pub fn line_code_sets_mut(&mut self) -> Vec<&mut CodeSet> {
+        match self {
+            Check::PlaceOfService { codes, .. }
+            | Check::TypeOfBill { codes, .. }
+            | Check::CodeValidFrom { codes, .. }
+            | Check::UnitsAndLines { codes, .. }
+            | Check::UnitsPerDay { codes, .. }
+            | Check::UtnRequired { codes, .. }
+            | Check::PriorAuthRequired { codes, .. } => vec![codes],
+            Check::DiagnosisFlagged {
+                codes, diagnoses, ..
+            } => codes.iter_mut().chain([diagnoses]).collect(),
+            Check::DiagnosisMustSupport { codes, supporting } => vec![codes, supporting],
+            Check::DiagnosisOnlyExcluded {
+                codes,
+                supporting,
+                excluded,
+            } => vec![codes, supporting, excluded],
+            Check::DiagnosisNeedsCompanion {
+                codes,
+                diagnoses,
+                companions,
+            } => vec![codes, diagnoses, companions],
+            Check::AddonRequiresPrimary { pairs } => {
+                pairs.iter_mut().flat_map(|(a, b, _)| [a, b]).collect()
+            }
+            Check::LevelsPerSession {
+                codes,
+                bilateral,
+                right,
+                left,
+                ..
+            }
+            | Check::BilateralConflict {
+                codes,
+                bilateral,
+                right,
+                left,
+                ..
+            } => vec![codes, bilateral, right, left],
+            Check::ModifierNotAllowed { codes, modifiers }
+            | Check::ModifierRequired { codes, modifiers } => vec![codes, modifiers],
+            Check::SameDayPair {
+                codes,
+                others,
+                bypass,
+            } => vec![codes, others, bypass],
+            Check::PtpPairs { bypass, .. } => vec![bypass],
+            Check::NoncoveredNeedsNotice {
+                codes,
+                diagnoses,
+                notice,
+            } => vec![codes, diagnoses, notice],
+            _ => Vec::new(),
+        }
+    }
+
     /// The history check and the regions it tracks, for a history rule.
     pub fn history(&self) -> Option<(&crate::history::HistoryCheck, &[(String, CodeSet)])> {
         match self {
@@ -763,7 +822,7 @@ fn place_of_service(codes: &CodeSet, allowed: &CodeSet, f: &Facts<'_>, out: &mut
     if f.kind() != Kind::Professional {
         return;
     }
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
         let pos = f.line_place(l);
         if !allowed.contains(pos) {
             hit(
@@ -787,7 +846,7 @@ fn type_of_bill(codes: &CodeSet, allowed: &CodeSet, f: &Facts<'_>, out: &mut Vec
     if f.kind() != Kind::Institutional {
         return;
     }
-    if let Some(l) = f.lines.iter().find(|l| codes.contains(l.code)) {
+    if let Some(l) = f.lines.iter().find(|l| l.code_in(codes)) {
         let tob = f.type_of_bill();
         if !allowed.contains(&tob) {
             hit(
@@ -940,7 +999,7 @@ fn service_dates(f: &Facts<'_>, cx: &Context<'_>, out: &mut Vec<Hit>) {
 
 /// E-16: codes used before they existed.
 fn code_valid_from(codes: &CodeSet, from: &Date, f: &Facts<'_>, out: &mut Vec<Hit>) {
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
         if let Some(d) = f.line_date(l).filter(|d| d < from) {
             hit(
                 out,
@@ -1010,9 +1069,9 @@ fn diagnosis_flagged(
     for l in f
         .lines
         .iter()
-        .filter(|l| codes.as_ref().is_none_or(|c| c.contains(l.code)))
+        .filter(|l| codes.as_ref().is_none_or(|c| l.code_in(c)))
     {
-        if let Some(d) = f.line_diagnoses(l).find(|d| diagnoses.contains(d)) {
+        if let Some(d) = f.line_dx(l).find(|d| d.code_in(diagnoses)).map(|d| d.code) {
             hit(
                 out,
                 Some(l),
@@ -1035,8 +1094,8 @@ fn diagnosis_must_support(
     f: &Facts<'_>,
     out: &mut Vec<Hit>,
 ) {
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-        if !f.line_diagnoses(l).any(|d| supporting.contains(d)) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        if !f.line_dx(l).any(|d| d.code_in(supporting)) {
             let dx: Vec<String> = f.line_diagnoses(l).map(text).collect();
             hit(
                 out,
@@ -1065,12 +1124,9 @@ fn diagnosis_only_excluded(
     f: &Facts<'_>,
     out: &mut Vec<Hit>,
 ) {
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-        let mut support = f
-            .line_diagnoses(l)
-            .filter(|d| supporting.contains(d))
-            .peekable();
-        if support.peek().is_some() && support.all(|d| excluded.contains(d)) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        let mut support = f.line_dx(l).filter(|d| d.code_in(supporting)).peekable();
+        if support.peek().is_some() && support.all(|d| d.code_in(excluded)) {
             hit(
                 out,
                 Some(l),
@@ -1094,10 +1150,10 @@ fn diagnosis_needs_companion(
     f: &Facts<'_>,
     out: &mut Vec<Hit>,
 ) {
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-        let flagged = f.line_diagnoses(l).find(|d| diagnoses.contains(d));
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        let flagged = f.line_dx(l).find(|d| d.code_in(diagnoses)).map(|d| d.code);
         if let Some(d) = flagged {
-            if !f.line_diagnoses(l).any(|d| companions.contains(d)) {
+            if !f.line_dx(l).any(|d| d.code_in(companions)) {
                 hit(
                     out,
                     Some(l),
@@ -1122,11 +1178,11 @@ fn addon_requires_primary(
     out: &mut Vec<Hit>,
 ) {
     for (addon, primary, named) in pairs {
-        for l in f.lines.iter().filter(|l| addon.contains(l.code)) {
+        for l in f.lines.iter().filter(|l| l.code_in(addon)) {
             let d = f.line_date(l);
             let rendering = l.rendering.map(|r| r.0);
             let found = f.lines.iter().any(|p| {
-                primary.contains(p.code)
+                p.code_in(primary)
                     && f.line_date(p) == d
                     && match (rendering, p.rendering.map(|r| r.0)) {
                         (Some(a), Some(b)) => a == b,
@@ -1161,10 +1217,10 @@ fn levels_per_session(
 ) {
     // Per date of service: levels on the right, left and unspecified side.
     let mut per_day: Days<([i64; 3], Option<&Line<'_>>)> = Vec::new();
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
         let n = l.units.map_or(100, |u| u.cents);
         let e = day_entry(&mut per_day, f.line_date(l));
-        let any = |set: &CodeSet| l.modifiers.iter().any(|m| set.contains(m));
+        let any = |set: &CodeSet| l.modifier_in(set);
         let side = if any(bilateral) {
             e.0[0] = e.0[0].saturating_add(n);
             1
@@ -1212,8 +1268,8 @@ fn bilateral_conflict(
     f: &Facts<'_>,
     out: &mut Vec<Hit>,
 ) {
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-        let any = |set: &CodeSet| l.modifiers.iter().any(|m| set.contains(m));
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        let any = |set: &CodeSet| l.modifier_in(set);
         let (b, r, le) = (any(bilateral), any(right), any(left));
         let mods = || {
             l.modifiers
@@ -1267,7 +1323,7 @@ fn bilateral_conflict(
 
 /// E-29, E-30, E-31: modifiers that must not be on these codes.
 fn modifier_not_allowed(codes: &CodeSet, modifiers: &CodeSet, f: &Facts<'_>, out: &mut Vec<Hit>) {
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes) && l.modifier_in(modifiers)) {
         if let Some(m) = l.modifiers.iter().find(|m| modifiers.contains(m)) {
             hit(
                 out,
@@ -1282,8 +1338,8 @@ fn modifier_not_allowed(codes: &CodeSet, modifiers: &CodeSet, f: &Facts<'_>, out
 
 /// E-32: one of these modifiers must be on these codes.
 fn modifier_required(codes: &CodeSet, modifiers: &CodeSet, f: &Facts<'_>, out: &mut Vec<Hit>) {
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-        if !l.modifiers.iter().any(|m| modifiers.contains(m)) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        if !l.modifier_in(modifiers) {
             hit(
                 out,
                 Some(l),
@@ -1307,15 +1363,15 @@ fn same_day_pair(
     f: &Facts<'_>,
     out: &mut Vec<Hit>,
 ) {
-    for o in f.lines.iter().filter(|l| others.contains(l.code)) {
-        if o.modifiers.iter().any(|m| bypass.contains(m)) {
+    for o in f.lines.iter().filter(|l| l.code_in(others)) {
+        if o.modifier_in(bypass) {
             continue;
         }
         let d = f.line_date(o);
         if let Some(p) = f
             .lines
             .iter()
-            .find(|p| codes.contains(p.code) && f.line_date(p) == d)
+            .find(|p| p.code_in(codes) && f.line_date(p) == d)
         {
             hit(
                 out,
@@ -1340,9 +1396,9 @@ fn noncovered_needs_notice(
     f: &Facts<'_>,
     out: &mut Vec<Hit>,
 ) {
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-        if f.line_diagnoses(l).any(|d| diagnoses.contains(d))
-            && !l.modifiers.iter().any(|m| notice.contains(m))
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        if f.line_dx(l).any(|d| d.code_in(diagnoses))
+            && !l.modifier_in(notice)
         {
             hit(
                 out,
@@ -1370,7 +1426,7 @@ fn utn_required(
     if f.kind() != Kind::Institutional || !bill_types.contains(&f.type_of_bill()) {
         return;
     }
-    if !f.lines.iter().any(|l| codes.contains(l.code)) {
+    if !f.lines.iter().any(|l| l.code_in(codes)) {
         return;
     }
     match f.reference(b"G1") {
@@ -1409,7 +1465,7 @@ fn prior_auth_required(
     out: &mut Vec<Hit>,
 ) {
     let needs = f.lines.iter().find(|l| {
-        codes.contains(l.code)
+        l.code_in(codes)
             && match f.kind() {
                 Kind::Professional => !exempt_places.contains(f.line_place(l)),
                 Kind::Institutional => bill_types
@@ -1506,7 +1562,7 @@ impl Check {
             _ => return,
         };
         let mue = mue_for(table, f, cx);
-        for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+        for l in f.lines.iter().filter(|l| l.code_in(codes)) {
             let Some(date) = f.line_date(l) else {
                 continue;
             };
@@ -1552,7 +1608,7 @@ impl Check {
         let own = || {
             f.lines
                 .iter()
-                .filter(|l| codes.contains(l.code) && !listed(l))
+                .filter(|l| l.code_in(codes) && !listed(l))
         };
         let mut hit = |line: &Line<'_>, message: String, variant| {
             out.push(Hit {
@@ -1648,7 +1704,7 @@ fn mue_hits(f: &Facts<'_>, codes: &CodeSet, mue: &MueEditions, variants: bool, o
         cite: Option<Arc<str>>,
     }
     let mut days: Vec<Day<'_, '_>> = Vec::new();
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
         let d = f.line_date(l);
         let Some((row, table)) = mue.get(l.code, d) else {
             continue;
@@ -1771,7 +1827,7 @@ fn run_ptp(
                 (PairSource::Tables(_), None) => return,
             };
             seen.push(c1.code);
-            if indicator == 9 || (indicator == 1 && c2.modifiers.iter().any(|m| bypass.contains(m)))
+            if indicator == 9 || (indicator == 1 && c2.modifier_in(bypass))
             {
                 continue;
             }

@@ -2,6 +2,7 @@
 //! codes, modifiers, units, dates, diagnoses and pointers, references, providers, and where
 //! each sits in the input.
 
+use super::codes::{CodeIndex, CodeSet, Sets};
 use super::fields::{part, Elems};
 use crate::claim::batch::ContextRec;
 use crate::claim::view::{non_empty, ContextNm1s, DIAGNOSIS_QUALIFIERS};
@@ -34,6 +35,8 @@ pub struct Dx<'b> {
     pub qualifier: &'b [u8],
     /// The code, as sent (no decimal point).
     pub code: &'b [u8],
+    /// The rule set's code sets it is in (see [`Facts::index_codes`]).
+    pub sets: Sets,
 }
 
 /// Up to `N` items inline (no allocation), e.g. a line's four modifiers.
@@ -100,12 +103,36 @@ pub struct Line<'b> {
     pub rendering: Option<(&'b [u8], Loc)>,
     /// Where its SV1/SV2 is (its LX when there is none).
     pub loc: Loc,
+    /// The rule set's code sets its code is in (see [`Facts::index_codes`]).
+    pub code_sets: Sets,
+    /// The code sets any of its modifiers is in.
+    pub modifier_sets: Sets,
 }
 
 impl Line<'_> {
     /// Whether it carries a modifier.
     pub fn has_modifier(&self, m: &[u8]) -> bool {
         self.modifiers.contains(&m)
+    }
+
+    /// Whether its code is in `set`.
+    #[inline]
+    pub fn code_in(&self, set: &CodeSet) -> bool {
+        set.has(self.code, self.code_sets)
+    }
+
+    /// Whether any of its modifiers is in `set`.
+    #[inline]
+    pub fn modifier_in(&self, set: &CodeSet) -> bool {
+        set.has_any(&self.modifiers, self.modifier_sets)
+    }
+}
+
+impl Dx<'_> {
+    /// Whether its code is in `set`.
+    #[inline]
+    pub fn code_in(&self, set: &CodeSet) -> bool {
+        set.has(self.code, self.sets)
     }
 }
 
@@ -386,7 +413,11 @@ impl<'b> Facts<'b> {
                         let qualifier = part(r, d.component, 1).unwrap_or(b"");
                         let code = part(r, d.component, 2).unwrap_or(b"");
                         if DIAGNOSIS_QUALIFIERS.contains(&qualifier) && !code.is_empty() {
-                            self.diagnoses.push(Dx { qualifier, code });
+                            self.diagnoses.push(Dx {
+                                qualifier,
+                                code,
+                                sets: Sets::default(),
+                            });
                         }
                     }
                 }
@@ -404,6 +435,21 @@ impl<'b> Facts<'b> {
             _ => {}
         }
     }
+    /// Looks up which of `index`'s code sets each line's code and modifiers and each
+    /// diagnosis are in, so checks test bits instead of searching their sets.
+    pub fn index_codes(&mut self, index: &CodeIndex) {
+        for l in &mut self.lines {
+            l.code_sets = index.sets_of(l.code);
+            l.modifier_sets = l
+                .modifiers
+                .iter()
+                .fold(index.none(), |s, m| s.or(index.sets_of(m)));
+        }
+        for d in &mut self.diagnoses {
+            d.sets = index.sets_of(d.code);
+        }
+    }
+
     /// 837P or 837I.
     pub fn kind(&self) -> Kind {
         self.kind.unwrap_or(Kind::Professional)
@@ -433,7 +479,12 @@ impl<'b> Facts<'b> {
 
     /// The diagnoses that count for a line: those it points to (837P), or every diagnosis of
     /// the claim (837I, which has no pointers).
-    pub fn line_diagnoses<'s>(&'s self, l: &'s Line<'_>) -> LineDiagnoses<'s, 'b> {
+    pub fn line_diagnoses<'s>(&'s self, l: &'s Line<'_>) -> impl Iterator<Item = &'s [u8]> {
+        self.line_dx(l).map(|d| d.code)
+    }
+
+    /// The diagnoses that count for a line (see [`Facts::line_diagnoses`]), with their sets.
+    pub fn line_dx<'s>(&'s self, l: &'s Line<'_>) -> LineDiagnoses<'s, 'b> {
         LineDiagnoses {
             diagnoses: &self.diagnoses,
             pointers: (self.kind() == Kind::Professional).then(|| l.pointers.iter()),
@@ -539,21 +590,21 @@ pub struct LineDiagnoses<'s, 'b> {
     next: usize,
 }
 
-impl<'s> Iterator for LineDiagnoses<'s, '_> {
-    type Item = &'s [u8];
+impl<'s, 'b> Iterator for LineDiagnoses<'s, 'b> {
+    type Item = &'s Dx<'b>;
 
-    fn next(&mut self) -> Option<&'s [u8]> {
+    fn next(&mut self) -> Option<&'s Dx<'b>> {
         match &mut self.pointers {
             Some(ptrs) => loop {
                 let p = *ptrs.next()? as usize;
                 if let Some(d) = p.checked_sub(1).and_then(|i| self.diagnoses.get(i)) {
-                    return Some(d.code);
+                    return Some(d);
                 }
             },
             None => {
                 let d = self.diagnoses.get(self.next)?;
                 self.next += 1;
-                Some(d.code)
+                Some(d)
             }
         }
     }
