@@ -1172,11 +1172,7 @@ fn diagnosis_needs_companion(
 }
 
 /// E-24: an add-on code has its primary on the same date (and rendering provider).
-fn addon_requires_primary(
-    pairs: &[(CodeSet, CodeSet, String)],
-    f: &Facts<'_>,
-    out: &mut Vec<Hit>,
-) {
+fn addon_requires_primary(pairs: &[(CodeSet, CodeSet, String)], f: &Facts<'_>, out: &mut Vec<Hit>) {
     for (addon, primary, named) in pairs {
         for l in f.lines.iter().filter(|l| l.code_in(addon)) {
             let d = f.line_date(l);
@@ -1323,7 +1319,11 @@ fn bilateral_conflict(
 
 /// E-29, E-30, E-31: modifiers that must not be on these codes.
 fn modifier_not_allowed(codes: &CodeSet, modifiers: &CodeSet, f: &Facts<'_>, out: &mut Vec<Hit>) {
-    for l in f.lines.iter().filter(|l| l.code_in(codes) && l.modifier_in(modifiers)) {
+    for l in f
+        .lines
+        .iter()
+        .filter(|l| l.code_in(codes) && l.modifier_in(modifiers))
+    {
         if let Some(m) = l.modifiers.iter().find(|m| modifiers.contains(m)) {
             hit(
                 out,
@@ -1397,9 +1397,7 @@ fn noncovered_needs_notice(
     out: &mut Vec<Hit>,
 ) {
     for l in f.lines.iter().filter(|l| l.code_in(codes)) {
-        if f.line_dx(l).any(|d| d.code_in(diagnoses))
-            && !l.modifier_in(notice)
-        {
+        if f.line_dx(l).any(|d| d.code_in(diagnoses)) && !l.modifier_in(notice) {
             hit(
                 out,
                 Some(l),
@@ -1605,11 +1603,7 @@ impl Check {
         };
         let mue = mue_for(table, f, cx);
         let listed = |l: &Line<'_>| mue.is_some_and(|m| m.get(l.code, f.line_date(l)).is_some());
-        let own = || {
-            f.lines
-                .iter()
-                .filter(|l| l.code_in(codes) && !listed(l))
-        };
+        let own = || f.lines.iter().filter(|l| l.code_in(codes) && !listed(l));
         let mut hit = |line: &Line<'_>, message: String, variant| {
             out.push(Hit {
                 line: Some(line.number),
@@ -1827,8 +1821,7 @@ fn run_ptp(
                 (PairSource::Tables(_), None) => return,
             };
             seen.push(c1.code);
-            if indicator == 9 || (indicator == 1 && c2.modifier_in(bypass))
-            {
+            if indicator == 9 || (indicator == 1 && c2.modifier_in(bypass)) {
                 continue;
             }
             out.push(Hit {

@@ -8,7 +8,7 @@ use crate::claim::batch::ContextRec;
 use crate::claim::view::{non_empty, ContextNm1s, DIAGNOSIS_QUALIFIERS};
 use crate::claim::{ClaimBatch, ClaimRec, Date, DateRange, Kind, Money};
 use crate::x12::segment::Split;
-use crate::x12::{Delimiters, Position, Segment};
+use crate::x12::{Delimiters, Position};
 
 /// Where a segment is: its 1-based ordinal and byte offset in the input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -192,8 +192,11 @@ pub struct Facts<'b> {
 /// The billing provider's facts, kept while consecutive claims share its segments.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct BillingCache<'b> {
-    /// The batch and segment range they were read from.
-    key: Option<(usize, u32, u32)>,
+    /// The batch and the number of segments they were read from.
+    key: Option<(usize, usize)>,
+    /// Where in the batch those segments start (a batch copies the same segments again for
+    /// each subscriber).
+    start: u32,
     entity_type: &'b [u8],
     npi: Option<(&'b [u8], Loc)>,
     nm1s: ContextNm1s,
@@ -214,10 +217,10 @@ impl<'b> Seg<'b> {
         let raw = batch
             .data
             .get(r.start as usize..(r.start as usize + r.len as usize))?;
-        let s = Segment::parse(raw, batch.delimiters).ok()?;
+        let id = raw.get(..id_len(raw, batch.delimiters.element)?)?;
         Some(Seg {
             raw,
-            id: s.id(),
+            id,
             loc: Loc::from(&r.position),
         })
     }
@@ -226,6 +229,44 @@ impl<'b> Seg<'b> {
     #[inline]
     fn elems(&self, sep: u8, max: usize) -> Elems<'b> {
         Elems::new(self.raw, self.id.len(), sep, max)
+    }
+}
+
+/// Whether the `n` segments of `batch` from `a` and from `b` have the same bytes and
+/// positions.
+fn same_segments(batch: &ClaimBatch, a: u32, b: u32, n: usize) -> bool {
+    if a == b {
+        return true;
+    }
+    let bytes = |r: &crate::claim::batch::SegRec| {
+        batch
+            .data
+            .get(r.start as usize..(r.start as usize + r.len as usize))
+    };
+    let (Some(x), Some(y)) = (
+        batch.segs.get(a as usize..a as usize + n),
+        batch.segs.get(b as usize..b as usize + n),
+    ) else {
+        return false;
+    };
+    x.iter()
+        .zip(y)
+        .all(|(p, q)| p.position == q.position && bytes(p).is_some_and(|v| Some(v) == bytes(q)))
+}
+
+/// The length of a segment's id as [`crate::x12::Segment::parse`] finds it: an upper-case letter and one
+/// or two upper-case letters or digits, then the element separator or the end.
+#[inline]
+fn id_len(raw: &[u8], sep: u8) -> Option<usize> {
+    let id_byte = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+    let len = match *raw {
+        [a, b, c, ..] if a.is_ascii_uppercase() && id_byte(b) && id_byte(c) => 3,
+        [a, b, ..] if a.is_ascii_uppercase() && id_byte(b) => 2,
+        _ => return None,
+    };
+    match raw.get(len) {
+        Some(&b) if b != sep => None,
+        _ => Some(len),
     }
 }
 
@@ -267,11 +308,13 @@ impl<'b> Facts<'b> {
 
     /// The billing provider loop (2000A/2010AA), unless it is the one read last.
     fn read_billing(&mut self, batch: &'b ClaimBatch, range: std::ops::Range<u32>) {
-        let key = Some((batch as *const ClaimBatch as usize, range.start, range.end));
-        if self.billing.key != key {
-            let sep = batch.delimiters.element;
+        let key = Some((batch as *const ClaimBatch as usize, range.len()));
+        let sep = batch.delimiters.element;
+        let start = self.billing.start;
+        if self.billing.key != key || !same_segments(batch, start, range.start, range.len()) {
             let mut b = BillingCache {
                 key,
+                start: range.start,
                 ..BillingCache::default()
             };
             for i in range {
@@ -288,6 +331,16 @@ impl<'b> Facts<'b> {
                 }
             }
             self.billing = b;
+        } else if self.billing.start != range.start {
+            // The same segments copied again: only where their NM1s sit has changed.
+            let mut nm1s = ContextNm1s::default();
+            for i in range.clone() {
+                if let Some(seg) = Seg::at(batch, i) {
+                    nm1s.note(seg.raw, sep, i);
+                }
+            }
+            self.billing.nm1s = nm1s;
+            self.billing.start = range.start;
         }
         self.billing_entity_type = self.billing.entity_type;
         self.billing_npi = self.billing.npi;
@@ -394,11 +447,9 @@ impl<'b> Facts<'b> {
                 self.facility_code = part(c5, d.component, 1).unwrap_or(b"");
                 self.frequency = part(c5, d.component, 3).unwrap_or(b"");
             }
-            b"DTP" => {
+            b"DTP" if seg.elems(sep, 1).value(1) == b"434" => {
                 let s = seg.elems(sep, 3);
-                if s.value(1) == b"434" {
-                    self.statement = DateRange::parse(s.value(2), s.value(3));
-                }
+                self.statement = DateRange::parse(s.value(2), s.value(3));
             }
             b"REF" if nm1_entity.is_empty() => {
                 let s = seg.elems(sep, 2);
@@ -425,10 +476,12 @@ impl<'b> Facts<'b> {
             // 2310x providers come before the 2320/2330 other-payer loops (from SBR on),
             // whose NM1*82 is another payer's rendering provider.
             b"NM1" if *nm1_entity != b"SBR" => {
-                let s = seg.elems(sep, 9);
-                *nm1_entity = s.value(1);
-                if *nm1_entity == b"82" && self.rendering.is_none() && s.value(8) == b"XX" {
-                    self.rendering = Some((s.value(9), seg.loc));
+                *nm1_entity = seg.elems(sep, 1).value(1);
+                if *nm1_entity == b"82" && self.rendering.is_none() {
+                    let s = seg.elems(sep, 9);
+                    if s.value(8) == b"XX" {
+                        self.rendering = Some((s.value(9), seg.loc));
+                    }
                 }
             }
             b"SBR" => *nm1_entity = b"SBR",
@@ -574,9 +627,11 @@ fn line_segment<'b>(l: &mut Line<'b>, seg: &Seg<'b>, d: Delimiters, line_loops: 
         b"LIN" | b"SVD" => *line_loops = true,
         b"NM1" => {
             *line_loops = true;
-            let s = seg.elems(sep, 9);
-            if s.value(1) == b"82" && l.rendering.is_none() && s.value(8) == b"XX" {
-                l.rendering = Some((s.value(9), seg.loc));
+            if l.rendering.is_none() && seg.elems(sep, 1).value(1) == b"82" {
+                let s = seg.elems(sep, 9);
+                if s.value(8) == b"XX" {
+                    l.rendering = Some((s.value(9), seg.loc));
+                }
             }
         }
         _ => {}
@@ -606,6 +661,30 @@ impl<'s, 'b> Iterator for LineDiagnoses<'s, 'b> {
                 self.next += 1;
                 Some(d)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x12::{Delimiters, Segment};
+
+    proptest::proptest! {
+        /// `id_len` finds the id `Segment::parse` finds, and fails where it fails.
+        #[test]
+        fn id_len_agrees_with_segment_parse(
+            raw in proptest::collection::vec(
+                proptest::prop_oneof![
+                    4 => proptest::sample::select(&b"NM1*AZ09:^ a"[..]),
+                    1 => proptest::num::u8::ANY,
+                ],
+                0..8,
+            ),
+        ) {
+            let d = Delimiters::STANDARD;
+            let want = Segment::parse(&raw, d).ok().map(|s| s.id().len());
+            proptest::prop_assert_eq!(id_len(&raw, d.element), want);
         }
     }
 }
