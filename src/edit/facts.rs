@@ -3,7 +3,7 @@
 //! each sits in the input.
 
 use super::codes::{CodeIndex, CodeSet, Sets};
-use super::fields::{part, Elems};
+use super::fields::{parse_money, parse_u32, part, Elems};
 use crate::claim::batch::ContextRec;
 use crate::claim::view::{non_empty, ContextNm1s, DIAGNOSIS_QUALIFIERS};
 use crate::claim::{ClaimBatch, ClaimRec, Date, DateRange, Kind, Money};
@@ -414,10 +414,7 @@ impl<'b> Facts<'b> {
                 let ordinal = self.lines.len() as u32 + 1;
                 let s = seg.elems(sep, 1);
                 self.lines.push(Line {
-                    number: std::str::from_utf8(s.value(1))
-                        .ok()
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or(ordinal),
+                    number: parse_u32(s.value(1)).unwrap_or(ordinal),
                     loc: seg.loc,
                     ..Line::default()
                 });
@@ -442,7 +439,7 @@ impl<'b> Facts<'b> {
                 let s = seg.elems(sep, 5);
                 self.id = s.value(1);
                 self.clm = seg.loc;
-                self.charge = Money::parse(s.value(2));
+                self.charge = parse_money(s.value(2));
                 let c5 = s.value(5);
                 self.facility_code = part(c5, d.component, 1).unwrap_or(b"");
                 self.frequency = part(c5, d.component, 3).unwrap_or(b"");
@@ -585,8 +582,8 @@ fn line_segment<'b>(l: &mut Line<'b>, seg: &Seg<'b>, d: Delimiters, line_loops: 
                 }
             }
             let (charge, units) = if professional { (2, 4) } else { (3, 5) };
-            l.charge = Money::parse(s.value(charge));
-            l.units = Money::parse(s.value(units));
+            l.charge = parse_money(s.value(charge));
+            l.units = parse_money(s.value(units));
             if professional {
                 l.place = non_empty(s.value(5));
                 l.pointers = Few::default();
@@ -596,12 +593,7 @@ fn line_segment<'b>(l: &mut Line<'b>, seg: &Seg<'b>, d: Delimiters, line_loops: 
                     .take(4)
                     .filter(|p| !p.is_empty())
                 {
-                    l.pointers.push(
-                        std::str::from_utf8(p)
-                            .ok()
-                            .and_then(|n| n.parse().ok())
-                            .unwrap_or(0),
-                    );
+                    l.pointers.push(parse_u32(p).unwrap_or(0));
                 }
             }
             l.loc = seg.loc;
