@@ -338,6 +338,81 @@ mod tests {
         }
     }
 
+    /// A code or entry of up to ten bytes over a small alphabet (so sets and codes meet), with
+    /// the odd NUL.
+    fn short_code() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            proptest::prop_oneof![
+                8 => proptest::sample::select(&b"AB12"[..]),
+                1 => proptest::sample::select(&b"\0."[..]),
+            ],
+            0..11,
+        )
+    }
+
+    proptest::proptest! {
+        /// Through an index, every numbered set answers as its own search does, for codes of
+        /// any length (packed or not) and sets of exact codes and families.
+        #[test]
+        fn index_agrees_with_contains(
+            sets in proptest::collection::vec(
+                proptest::collection::vec((short_code(), proptest::bool::ANY), 1..6),
+                1..8,
+            ),
+            codes in proptest::collection::vec(short_code(), 1..20),
+        ) {
+            let mut index = CodeIndex::new();
+            let mut built = Vec::new();
+            for entries in &sets {
+                let mut set = CodeSet::default();
+                for (code, family) in entries {
+                    let mut e = String::from_utf8_lossy(code).into_owned();
+                    if *family {
+                        e.push('*');
+                    }
+                    set.insert(&e);
+                }
+                index.number(&mut set);
+                built.push(set);
+            }
+            for code in &codes {
+                let found = index.sets_of(code);
+                for set in &built {
+                    proptest::prop_assert_eq!(set.has(code, found), set.contains(code));
+                    proptest::prop_assert_eq!(
+                        set.has_any(&[code.as_slice()], found),
+                        set.contains(code)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sets_past_the_bits_and_other_indexes_search_themselves() {
+        let mut index = CodeIndex::new();
+        let mut sets: Vec<CodeSet> = (0..CodeIndex::BITS + 2)
+            .map(|n| {
+                let mut s = CodeSet::default();
+                s.insert(&format!("C{n}"));
+                s
+            })
+            .collect();
+        for s in &mut sets {
+            index.number(s);
+        }
+        assert_eq!(index.len(), CodeIndex::BITS);
+        let last = &sets[CodeIndex::BITS + 1];
+        assert!(last.bit.is_none());
+        let code = format!("C{}", CodeIndex::BITS + 1);
+        assert!(last.has(code.as_bytes(), index.sets_of(code.as_bytes())));
+        // Bits of one index are not read through another's look-up, nor through none.
+        let other = CodeIndex::new();
+        assert!(sets[0].has(b"C0", other.sets_of(b"C0")));
+        assert!(sets[0].has(b"C0", Sets::default()));
+        assert!(!sets[0].has(b"C1", index.sets_of(b"C1")));
+    }
+
     #[test]
     fn exact_prefix_and_decimal_point() {
         let mut s = CodeSet::default();
