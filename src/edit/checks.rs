@@ -565,6 +565,65 @@ impl Check {
         })
     }
 
+    /// The code sets a check tests a line's code, modifiers or diagnoses against (those a
+    /// [`super::codes::CodeIndex`] numbers).
+    pub fn line_code_sets_mut(&mut self) -> Vec<&mut CodeSet> {
+        match self {
+            Check::PlaceOfService { codes, .. }
+            | Check::TypeOfBill { codes, .. }
+            | Check::CodeValidFrom { codes, .. }
+            | Check::UnitsAndLines { codes, .. }
+            | Check::UnitsPerDay { codes, .. }
+            | Check::UtnRequired { codes, .. }
+            | Check::PriorAuthRequired { codes, .. } => vec![codes],
+            Check::DiagnosisFlagged {
+                codes, diagnoses, ..
+            } => codes.iter_mut().chain([diagnoses]).collect(),
+            Check::DiagnosisMustSupport { codes, supporting } => vec![codes, supporting],
+            Check::DiagnosisOnlyExcluded {
+                codes,
+                supporting,
+                excluded,
+            } => vec![codes, supporting, excluded],
+            Check::DiagnosisNeedsCompanion {
+                codes,
+                diagnoses,
+                companions,
+            } => vec![codes, diagnoses, companions],
+            Check::AddonRequiresPrimary { pairs } => {
+                pairs.iter_mut().flat_map(|(a, b, _)| [a, b]).collect()
+            }
+            Check::LevelsPerSession {
+                codes,
+                bilateral,
+                right,
+                left,
+                ..
+            }
+            | Check::BilateralConflict {
+                codes,
+                bilateral,
+                right,
+                left,
+                ..
+            } => vec![codes, bilateral, right, left],
+            Check::ModifierNotAllowed { codes, modifiers }
+            | Check::ModifierRequired { codes, modifiers } => vec![codes, modifiers],
+            Check::SameDayPair {
+                codes,
+                others,
+                bypass,
+            } => vec![codes, others, bypass],
+            Check::PtpPairs { bypass, .. } => vec![bypass],
+            Check::NoncoveredNeedsNotice {
+                codes,
+                diagnoses,
+                notice,
+            } => vec![codes, diagnoses, notice],
+            _ => Vec::new(),
+        }
+    }
+
     /// The history check and the regions it tracks, for a history rule.
     pub fn history(&self) -> Option<(&crate::history::HistoryCheck, &[(String, CodeSet)])> {
         match self {
@@ -576,79 +635,176 @@ impl Check {
     /// Runs the check on one claim, pushing what it finds.
     pub fn run(&self, f: &Facts<'_>, cx: &Context<'_>, out: &mut Vec<Hit>) {
         match self {
-            Check::PtpPairs { source, bypass } => return run_ptp(source, bypass, f, cx, out),
-            Check::UnitsAndLines { .. } | Check::UnitsPerDay { .. } => {
-                return self.run_units(f, cx, out)
-            }
-            _ => {}
-        }
-        let mut hit = |line: Option<&Line<'_>>, loc: Loc, message: String, variant| {
-            out.push(Hit {
-                line: line.map(|l| l.number),
-                loc,
-                message,
-                variant,
-                table: None,
-            })
-        };
-        match self {
-            // Run above: they read tables.
-            Check::PtpPairs { .. } | Check::UnitsAndLines { .. } | Check::UnitsPerDay { .. } => {}
-            Check::PayerKnown => {
-                if !cx.profiles.knows_payer_id(f.payer_id) {
-                    hit(
-                        None,
-                        f.payer_loc.unwrap_or(f.clm),
-                        format!(
-                            "payer id {} (2010BB NM109) is not in the configured payer set",
-                            text(f.payer_id)
-                        ),
-                        None,
-                    );
-                }
-            }
-            Check::ChargesBalance => {
-                if f.lines.is_empty() {
-                    return;
-                }
-                let (Some(total), Some(sum)) = (
-                    f.charge,
-                    f.lines.iter().map(|l| l.charge).sum::<Option<Money>>(),
-                ) else {
-                    return;
-                };
-                if total != sum {
-                    hit(
-                        None,
-                        f.clm,
-                        format!(
-                            "claim total charge (CLM02) is {total} but the {} line charges sum to {sum}",
-                            f.lines.len()
-                        ),
-                        None,
-                    );
-                }
-            }
-            Check::FrequencyCode { allowed } => {
-                if !allowed.contains(f.frequency) {
-                    hit(
-                        None,
-                        f.clm,
-                        format!(
-                            "claim frequency code (CLM05-3) `{}` is not one of {}",
-                            text(f.frequency),
-                            allowed.summary()
-                        ),
-                        None,
-                    );
-                }
-            }
+            Check::PtpPairs { source, bypass } => run_ptp(source, bypass, f, cx, out),
+            Check::UnitsAndLines { .. } | Check::UnitsPerDay { .. } => self.run_units(f, cx, out),
+            Check::PayerKnown => payer_known(f, cx, out),
+            Check::ChargesBalance => charges_balance(f, out),
+            Check::FrequencyCode { allowed } => frequency_code(allowed, f, out),
             Check::OriginalClaimReference {
                 frequencies,
                 qualifier,
-            } => {
-                if frequencies.contains(f.frequency) && f.reference(qualifier).is_none() {
-                    hit(
+            } => original_claim_reference(frequencies, qualifier, f, out),
+            Check::PlaceOfService { codes, allowed } => place_of_service(codes, allowed, f, out),
+            Check::TypeOfBill { codes, allowed } => type_of_bill(codes, allowed, f, out),
+            Check::MemberIdFormat { pattern } => member_id_format(pattern, f, out),
+            Check::PatientDemographics { genders } => patient_demographics(genders, f, out),
+            Check::NpiCheckDigit { billing, rendering } => {
+                npi_check_digit(billing, rendering, f, out)
+            }
+            Check::ServiceDates => service_dates(f, cx, out),
+            Check::CodeValidFrom { codes, from } => code_valid_from(codes, from, f, out),
+            Check::PrincipalDiagnosis { qualifiers } => principal_diagnosis(qualifiers, f, out),
+            Check::DiagnosisPointers => diagnosis_pointers(f, out),
+            Check::DiagnosisFlagged {
+                codes,
+                diagnoses,
+                what,
+            } => diagnosis_flagged(codes, diagnoses, what, f, out),
+            Check::DiagnosisMustSupport { codes, supporting } => {
+                diagnosis_must_support(codes, supporting, f, out)
+            }
+            Check::DiagnosisOnlyExcluded {
+                codes,
+                supporting,
+                excluded,
+            } => diagnosis_only_excluded(codes, supporting, excluded, f, out),
+            Check::DiagnosisNeedsCompanion {
+                codes,
+                diagnoses,
+                companions,
+            } => diagnosis_needs_companion(codes, diagnoses, companions, f, out),
+            Check::AddonRequiresPrimary { pairs } => addon_requires_primary(pairs, f, out),
+            Check::LevelsPerSession {
+                codes,
+                bilateral,
+                right,
+                left,
+                max_levels,
+            } => levels_per_session(codes, bilateral, right, left, max_levels, f, out),
+            Check::BilateralConflict {
+                codes,
+                bilateral,
+                right,
+                left,
+                bilateral_units,
+            } => bilateral_conflict(codes, bilateral, right, left, bilateral_units, f, out),
+            Check::ModifierNotAllowed { codes, modifiers } => {
+                modifier_not_allowed(codes, modifiers, f, out)
+            }
+            Check::ModifierRequired { codes, modifiers } => {
+                modifier_required(codes, modifiers, f, out)
+            }
+            Check::SameDayPair {
+                codes,
+                others,
+                bypass,
+            } => same_day_pair(codes, others, bypass, f, out),
+            Check::NoncoveredNeedsNotice {
+                codes,
+                diagnoses,
+                notice,
+            } => noncovered_needs_notice(codes, diagnoses, notice, f, out),
+            Check::UtnRequired {
+                codes,
+                bill_types,
+                pattern,
+            } => utn_required(codes, bill_types, pattern, f, out),
+            Check::PriorAuthRequired {
+                codes,
+                exempt_places,
+                bill_types,
+            } => prior_auth_required(codes, exempt_places, bill_types, f, out),
+            // Judged by the history stage, in input order, against the member's history.
+            Check::Structural | Check::History { .. } => {}
+            Check::RenderingForGroup => rendering_for_group(f, out),
+        }
+    }
+}
+
+/// Records one finding of a check.
+fn hit(
+    out: &mut Vec<Hit>,
+    line: Option<&Line<'_>>,
+    loc: Loc,
+    message: String,
+    variant: Option<&'static str>,
+) {
+    out.push(Hit {
+        line: line.map(|l| l.number),
+        loc,
+        message,
+        variant,
+        table: None,
+    });
+}
+
+/// E-06: the payer id is in the configured payer set.
+fn payer_known(f: &Facts<'_>, cx: &Context<'_>, out: &mut Vec<Hit>) {
+    if !cx.profiles.knows_payer_id(f.payer_id) {
+        hit(
+            out,
+            None,
+            f.payer_loc.unwrap_or(f.clm),
+            format!(
+                "payer id {} (2010BB NM109) is not in the configured payer set",
+                text(f.payer_id)
+            ),
+            None,
+        );
+    }
+}
+
+/// E-07: line charges add up to CLM02.
+fn charges_balance(f: &Facts<'_>, out: &mut Vec<Hit>) {
+    if f.lines.is_empty() {
+        return;
+    }
+    let (Some(total), Some(sum)) = (
+        f.charge,
+        f.lines.iter().map(|l| l.charge).sum::<Option<Money>>(),
+    ) else {
+        return;
+    };
+    if total != sum {
+        hit(
+            out,
+            None,
+            f.clm,
+            format!(
+                "claim total charge (CLM02) is {total} but the {} line charges sum to {sum}",
+                f.lines.len()
+            ),
+            None,
+        );
+    }
+}
+
+/// E-08: CLM05-3 is an allowed frequency code.
+fn frequency_code(allowed: &CodeSet, f: &Facts<'_>, out: &mut Vec<Hit>) {
+    if !allowed.contains(f.frequency) {
+        hit(
+            out,
+            None,
+            f.clm,
+            format!(
+                "claim frequency code (CLM05-3) `{}` is not one of {}",
+                text(f.frequency),
+                allowed.summary()
+            ),
+            None,
+        );
+    }
+}
+
+/// E-09: replacement/void claims carry the original claim number.
+fn original_claim_reference(
+    frequencies: &CodeSet,
+    qualifier: &[u8],
+    f: &Facts<'_>,
+    out: &mut Vec<Hit>,
+) {
+    if frequencies.contains(f.frequency) && f.reference(qualifier).is_none() {
+        hit(out,
                         None,
                         f.clm,
                         format!(
@@ -658,63 +814,72 @@ impl Check {
                         ),
                         None,
                     );
-                }
-            }
-            Check::PlaceOfService { codes, allowed } => {
-                if f.kind() != Kind::Professional {
-                    return;
-                }
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    let pos = f.line_place(l);
-                    if !allowed.contains(pos) {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!(
-                                "{} billed in place of service {} (allowed: {})",
-                                text(l.code),
-                                text(pos),
-                                allowed.summary()
-                            ),
-                            None,
-                        );
-                    }
-                }
-            }
-            Check::TypeOfBill { codes, allowed } => {
-                if f.kind() != Kind::Institutional {
-                    return;
-                }
-                if let Some(l) = f.lines.iter().find(|l| codes.contains(l.code)) {
-                    let tob = f.type_of_bill();
-                    if !allowed.contains(&tob) {
-                        hit(
-                            None,
-                            f.clm,
-                            format!(
-                                "{} billed on type of bill {} (allowed: {})",
-                                text(l.code),
-                                text(&tob),
-                                allowed.summary()
-                            ),
-                            None,
-                        );
-                    }
-                }
-            }
-            Check::MemberIdFormat { pattern } => {
-                let loc = f.subscriber_loc.unwrap_or(f.clm);
-                match f.member_id {
-                    None => hit(
-                        None,
-                        loc,
-                        "subscriber member id (2010BA NM109) is missing".into(),
-                        Some("missing"),
-                    ),
-                    Some(id) => {
-                        let ok = std::str::from_utf8(id).is_ok_and(|s| pattern.is_match(s));
-                        if !ok {
-                            hit(
+    }
+}
+
+/// E-10: place of service of lines with these codes (837P).
+fn place_of_service(codes: &CodeSet, allowed: &CodeSet, f: &Facts<'_>, out: &mut Vec<Hit>) {
+    if f.kind() != Kind::Professional {
+        return;
+    }
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        let pos = f.line_place(l);
+        if !allowed.contains(pos) {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!(
+                    "{} billed in place of service {} (allowed: {})",
+                    text(l.code),
+                    text(pos),
+                    allowed.summary()
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// E-11: type of bill of claims with these codes (837I).
+fn type_of_bill(codes: &CodeSet, allowed: &CodeSet, f: &Facts<'_>, out: &mut Vec<Hit>) {
+    if f.kind() != Kind::Institutional {
+        return;
+    }
+    if let Some(l) = f.lines.iter().find(|l| l.code_in(codes)) {
+        let tob = f.type_of_bill();
+        if !allowed.contains(&tob) {
+            hit(
+                out,
+                None,
+                f.clm,
+                format!(
+                    "{} billed on type of bill {} (allowed: {})",
+                    text(l.code),
+                    text(&tob),
+                    allowed.summary()
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// E-12: subscriber member id present and of the payer's format.
+fn member_id_format(pattern: &Regex, f: &Facts<'_>, out: &mut Vec<Hit>) {
+    let loc = f.subscriber_loc.unwrap_or(f.clm);
+    match f.member_id {
+        None => hit(
+            out,
+            None,
+            loc,
+            "subscriber member id (2010BA NM109) is missing".into(),
+            Some("missing"),
+        ),
+        Some(id) => {
+            let ok = std::str::from_utf8(id).is_ok_and(|s| pattern.is_match(s));
+            if !ok {
+                hit(out,
                                 None,
                                 loc,
                                 format!(
@@ -723,309 +888,357 @@ impl Check {
                                 ),
                                 None,
                             );
-                        }
-                    }
-                }
             }
-            Check::PatientDemographics { genders } => {
-                let Some((dob, gender, loc)) = f.patient_dmg else {
-                    return;
-                };
-                if !dob.is_empty() {
-                    match Date::parse_d8(dob) {
-                        None => hit(
-                            None,
-                            loc,
-                            "patient birth date (DMG02) is not a valid CCYYMMDD date".into(),
-                            Some("birth_date"),
-                        ),
-                        Some(d) => {
-                            if f.date_of_service().is_some_and(|s| d > s) {
-                                hit(
-                                    None,
-                                    loc,
-                                    "patient birth date (DMG02) is after the date of service"
-                                        .into(),
-                                    Some("birth_date"),
-                                );
-                            }
-                        }
-                    }
-                }
-                if !gender.is_empty() && !genders.contains(gender) {
+        }
+    }
+}
+
+/// E-13: patient birth date valid and not after the service; gender code valid.
+fn patient_demographics(genders: &CodeSet, f: &Facts<'_>, out: &mut Vec<Hit>) {
+    let Some((dob, gender, loc)) = f.patient_dmg else {
+        return;
+    };
+    if !dob.is_empty() {
+        match Date::parse_d8(dob) {
+            None => hit(
+                out,
+                None,
+                loc,
+                "patient birth date (DMG02) is not a valid CCYYMMDD date".into(),
+                Some("birth_date"),
+            ),
+            Some(d) => {
+                if f.date_of_service().is_some_and(|s| d > s) {
                     hit(
+                        out,
                         None,
                         loc,
-                        format!(
-                            "patient gender code (DMG03) is not one of {}",
-                            genders.summary()
-                        ),
-                        Some("gender"),
+                        "patient birth date (DMG02) is after the date of service".into(),
+                        Some("birth_date"),
                     );
                 }
             }
-            Check::NpiCheckDigit { billing, rendering } => {
-                let mut check = |npi: &[u8], loc: Loc, line: Option<&Line<'_>>, who: &str, v| {
-                    if !npi_valid(npi) {
-                        hit(
-                            line,
-                            loc,
-                            format!(
-                                "{who} NPI {} fails the NPI check digit or is not 10 digits",
-                                text(npi)
-                            ),
-                            Some(v),
-                        );
-                    }
-                };
-                if *billing {
-                    if let Some((npi, loc)) = f.billing_npi {
-                        check(npi, loc, None, "billing provider (NM1*85)", "85");
-                    }
-                }
-                if *rendering {
-                    if let Some((npi, loc)) = f.rendering {
-                        check(npi, loc, None, "rendering provider (NM1*82)", "82");
-                    }
-                    for l in &f.lines {
-                        if let Some((npi, loc)) = l.rendering {
-                            check(npi, loc, Some(l), "line rendering provider (NM1*82)", "82");
-                        }
-                    }
-                }
+        }
+    }
+    if !gender.is_empty() && !genders.contains(gender) {
+        hit(
+            out,
+            None,
+            loc,
+            format!(
+                "patient gender code (DMG03) is not one of {}",
+                genders.summary()
+            ),
+            Some("gender"),
+        );
+    }
+}
+
+/// E-14: NPIs are 10 digits with a valid check digit.
+fn npi_check_digit(billing: &bool, rendering: &bool, f: &Facts<'_>, out: &mut Vec<Hit>) {
+    let mut check = |npi: &[u8], loc: Loc, line: Option<&Line<'_>>, who: &str, v| {
+        if !npi_valid(npi) {
+            hit(
+                out,
+                line,
+                loc,
+                format!(
+                    "{who} NPI {} fails the NPI check digit or is not 10 digits",
+                    text(npi)
+                ),
+                Some(v),
+            );
+        }
+    };
+    if *billing {
+        if let Some((npi, loc)) = f.billing_npi {
+            check(npi, loc, None, "billing provider (NM1*85)", "85");
+        }
+    }
+    if *rendering {
+        if let Some((npi, loc)) = f.rendering {
+            check(npi, loc, None, "rendering provider (NM1*82)", "82");
+        }
+        for l in &f.lines {
+            if let Some((npi, loc)) = l.rendering {
+                check(npi, loc, Some(l), "line rendering provider (NM1*82)", "82");
             }
-            Check::ServiceDates => {
-                let today = f.created.unwrap_or(cx.today);
-                for l in &f.lines {
-                    let Some(d) = l.dates else { continue };
-                    if d.thru > today {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!("date of service {} is after the file date {today}", d.thru),
-                            Some("future"),
-                        );
-                    } else if let (Kind::Institutional, Some(s)) = (f.kind(), f.statement) {
-                        if d.from < s.from || d.thru > s.thru {
-                            hit(
-                                Some(l),
-                                l.loc,
-                                format!(
-                                    "date of service {} is outside the statement period {}..{}",
-                                    d.from, s.from, s.thru
-                                ),
-                                Some("outside_statement"),
-                            );
-                        }
-                    }
-                }
+        }
+    }
+}
+
+/// E-15: dates of service not in the future, and inside the statement period (837I).
+fn service_dates(f: &Facts<'_>, cx: &Context<'_>, out: &mut Vec<Hit>) {
+    let today = f.created.unwrap_or(cx.today);
+    for l in &f.lines {
+        let Some(d) = l.dates else { continue };
+        if d.thru > today {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!("date of service {} is after the file date {today}", d.thru),
+                Some("future"),
+            );
+        } else if let (Kind::Institutional, Some(s)) = (f.kind(), f.statement) {
+            if d.from < s.from || d.thru > s.thru {
+                hit(
+                    out,
+                    Some(l),
+                    l.loc,
+                    format!(
+                        "date of service {} is outside the statement period {}..{}",
+                        d.from, s.from, s.thru
+                    ),
+                    Some("outside_statement"),
+                );
             }
-            Check::CodeValidFrom { codes, from } => {
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    if let Some(d) = f.line_date(l).filter(|d| d < from) {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!(
-                                "{} is not valid for date of service {d} (valid from {from})",
-                                text(l.code)
-                            ),
-                            None,
-                        );
-                    }
-                }
-            }
-            Check::PrincipalDiagnosis { qualifiers } => {
-                if !f.diagnoses.iter().any(|d| qualifiers.contains(d.qualifier)) {
-                    hit(
-                        None,
-                        f.hi.unwrap_or(f.clm),
-                        format!(
-                            "no principal diagnosis (HI qualifier {})",
-                            qualifiers.summary()
-                        ),
-                        None,
-                    );
-                }
-            }
-            Check::DiagnosisPointers => {
-                if f.kind() != Kind::Professional {
-                    return;
-                }
-                let n = f.diagnoses.len() as u32;
-                for l in &f.lines {
-                    if l.pointers.is_empty() {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            "line has no diagnosis pointer (SV107)".into(),
-                            None,
-                        );
-                    } else if let Some(p) = l.pointers.iter().find(|&&p| p == 0 || p > n) {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!("diagnosis pointer {p} (SV107) points past the {n} diagnoses on the claim"),
-                            None,
-                        );
-                    }
-                }
-            }
-            Check::DiagnosisFlagged {
-                codes,
-                diagnoses,
-                what,
-            } => {
-                for l in f
-                    .lines
-                    .iter()
-                    .filter(|l| codes.as_ref().is_none_or(|c| c.contains(l.code)))
-                {
-                    if let Some(d) = f.line_diagnoses(l).find(|d| diagnoses.contains(d)) {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!(
-                                "diagnosis {} on the {} line is {what}",
-                                text(d),
-                                text(l.code)
-                            ),
-                            None,
-                        );
-                    }
-                }
-            }
-            Check::DiagnosisMustSupport { codes, supporting } => {
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    if !f.line_diagnoses(l).any(|d| supporting.contains(d)) {
-                        let dx: Vec<String> = f.line_diagnoses(l).map(text).collect();
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!(
-                                "no diagnosis supporting {} ({}) is on the covered list",
-                                text(l.code),
-                                if dx.is_empty() {
-                                    "none".to_owned()
-                                } else {
-                                    dx.join(", ")
-                                }
-                            ),
-                            None,
-                        );
-                    }
-                }
-            }
-            Check::DiagnosisOnlyExcluded {
-                codes,
-                supporting,
-                excluded,
-            } => {
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    let mut support = f
-                        .line_diagnoses(l)
-                        .filter(|d| supporting.contains(d))
-                        .peekable();
-                    if support.peek().is_some() && support.all(|d| excluded.contains(d)) {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!(
-                                "{} is supported only by diagnoses that do not cover it ({})",
-                                text(l.code),
-                                excluded.summary()
-                            ),
-                            None,
-                        );
-                    }
-                }
-            }
-            Check::DiagnosisNeedsCompanion {
-                codes,
-                diagnoses,
-                companions,
-            } => {
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    let flagged = f.line_diagnoses(l).find(|d| diagnoses.contains(d));
-                    if let Some(d) = flagged {
-                        if !f.line_diagnoses(l).any(|d| companions.contains(d)) {
-                            hit(
-                                Some(l),
-                                l.loc,
-                                format!(
-                                    "diagnosis {} on the {} line has no companion diagnosis ({})",
-                                    text(d),
-                                    text(l.code),
-                                    companions.summary()
-                                ),
-                                None,
-                            );
-                        }
-                    }
-                }
-            }
-            Check::AddonRequiresPrimary { pairs } => {
-                for (addon, primary, named) in pairs {
-                    for l in f.lines.iter().filter(|l| addon.contains(l.code)) {
-                        let d = f.line_date(l);
-                        let rendering = l.rendering.map(|r| r.0);
-                        let found = f.lines.iter().any(|p| {
-                            primary.contains(p.code)
-                                && f.line_date(p) == d
-                                && match (rendering, p.rendering.map(|r| r.0)) {
-                                    (Some(a), Some(b)) => a == b,
-                                    _ => true,
-                                }
-                        });
-                        if !found {
-                            hit(
-                                Some(l),
-                                l.loc,
-                                format!(
-                                    "add-on code {} has no primary {named} on the same date of service",
-                                    text(l.code)
-                                ),
-                                None,
-                            );
-                        }
-                    }
-                }
-            }
-            Check::LevelsPerSession {
-                codes,
-                bilateral,
-                right,
-                left,
-                max_levels,
-            } => {
-                // Per date of service: levels on the right, left and unspecified side.
-                let mut per_day: Days<([i64; 3], Option<&Line<'_>>)> = Vec::new();
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    let n = l.units.map_or(100, |u| u.cents);
-                    let e = day_entry(&mut per_day, f.line_date(l));
-                    let any = |set: &CodeSet| l.modifiers.iter().any(|m| set.contains(m));
-                    let side = if any(bilateral) {
-                        e.0[0] = e.0[0].saturating_add(n);
-                        1
-                    } else if any(right) {
-                        0
-                    } else if any(left) {
-                        1
+        }
+    }
+}
+
+/// E-16: codes used before they existed.
+fn code_valid_from(codes: &CodeSet, from: &Date, f: &Facts<'_>, out: &mut Vec<Hit>) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        if let Some(d) = f.line_date(l).filter(|d| d < from) {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!(
+                    "{} is not valid for date of service {d} (valid from {from})",
+                    text(l.code)
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// E-17: a principal diagnosis is present.
+fn principal_diagnosis(qualifiers: &CodeSet, f: &Facts<'_>, out: &mut Vec<Hit>) {
+    if !f.diagnoses.iter().any(|d| qualifiers.contains(d.qualifier)) {
+        hit(
+            out,
+            None,
+            f.hi.unwrap_or(f.clm),
+            format!(
+                "no principal diagnosis (HI qualifier {})",
+                qualifiers.summary()
+            ),
+            None,
+        );
+    }
+}
+
+/// E-18: every line points to diagnoses that exist (837P).
+fn diagnosis_pointers(f: &Facts<'_>, out: &mut Vec<Hit>) {
+    if f.kind() != Kind::Professional {
+        return;
+    }
+    let n = f.diagnoses.len() as u32;
+    for l in &f.lines {
+        if l.pointers.is_empty() {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                "line has no diagnosis pointer (SV107)".into(),
+                None,
+            );
+        } else if let Some(p) = l.pointers.iter().find(|&&p| p == 0 || p > n) {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!("diagnosis pointer {p} (SV107) points past the {n} diagnoses on the claim"),
+                None,
+            );
+        }
+    }
+}
+
+/// E-19, E-22: a diagnosis of a line (with one of `codes`, or any line) is in a flagged list.
+fn diagnosis_flagged(
+    codes: &Option<CodeSet>,
+    diagnoses: &CodeSet,
+    what: &str,
+    f: &Facts<'_>,
+    out: &mut Vec<Hit>,
+) {
+    for l in f
+        .lines
+        .iter()
+        .filter(|l| codes.as_ref().is_none_or(|c| l.code_in(c)))
+    {
+        if let Some(d) = f.line_dx(l).find(|d| d.code_in(diagnoses)).map(|d| d.code) {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!(
+                    "diagnosis {} on the {} line is {what}",
+                    text(d),
+                    text(l.code)
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// E-20: a line with one of `codes` has a supporting diagnosis.
+fn diagnosis_must_support(
+    codes: &CodeSet,
+    supporting: &CodeSet,
+    f: &Facts<'_>,
+    out: &mut Vec<Hit>,
+) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        if !f.line_dx(l).any(|d| d.code_in(supporting)) {
+            let dx: Vec<String> = f.line_diagnoses(l).map(text).collect();
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!(
+                    "no diagnosis supporting {} ({}) is on the covered list",
+                    text(l.code),
+                    if dx.is_empty() {
+                        "none".to_owned()
                     } else {
-                        2
-                    };
-                    e.0[side] = e.0[side].saturating_add(n);
-                    e.1 = Some(l);
-                }
-                for (_, (sides, last)) in per_day {
-                    // Joints without a side modifier may sit on either side: count the fewest
-                    // levels they can make (the busier side, or half of all joints, rounded up).
-                    let all = sides[0].saturating_add(sides[1]).saturating_add(sides[2]);
-                    let half = (all / 100 + 1) / 2 * 100;
-                    let most = sides[0].max(sides[1]).max(half);
-                    if most > i64::from(*max_levels) * 100 {
-                        let Some(l) = last else { continue };
-                        hit(
+                        dx.join(", ")
+                    }
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// E-21: the supporting diagnoses of a line are all in an excluded list.
+fn diagnosis_only_excluded(
+    codes: &CodeSet,
+    supporting: &CodeSet,
+    excluded: &CodeSet,
+    f: &Facts<'_>,
+    out: &mut Vec<Hit>,
+) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        let mut support = f.line_dx(l).filter(|d| d.code_in(supporting)).peekable();
+        if support.peek().is_some() && support.all(|d| d.code_in(excluded)) {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!(
+                    "{} is supported only by diagnoses that do not cover it ({})",
+                    text(l.code),
+                    excluded.summary()
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// E-23: a flagged diagnosis without a companion diagnosis.
+fn diagnosis_needs_companion(
+    codes: &CodeSet,
+    diagnoses: &CodeSet,
+    companions: &CodeSet,
+    f: &Facts<'_>,
+    out: &mut Vec<Hit>,
+) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        let flagged = f.line_dx(l).find(|d| d.code_in(diagnoses)).map(|d| d.code);
+        if let Some(d) = flagged {
+            if !f.line_dx(l).any(|d| d.code_in(companions)) {
+                hit(
+                    out,
+                    Some(l),
+                    l.loc,
+                    format!(
+                        "diagnosis {} on the {} line has no companion diagnosis ({})",
+                        text(d),
+                        text(l.code),
+                        companions.summary()
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+/// E-24: an add-on code has its primary on the same date (and rendering provider).
+fn addon_requires_primary(pairs: &[(CodeSet, CodeSet, String)], f: &Facts<'_>, out: &mut Vec<Hit>) {
+    for (addon, primary, named) in pairs {
+        for l in f.lines.iter().filter(|l| l.code_in(addon)) {
+            let d = f.line_date(l);
+            let rendering = l.rendering.map(|r| r.0);
+            let found = f.lines.iter().any(|p| {
+                p.code_in(primary)
+                    && f.line_date(p) == d
+                    && match (rendering, p.rendering.map(|r| r.0)) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }
+            });
+            if !found {
+                hit(
+                    out,
+                    Some(l),
+                    l.loc,
+                    format!(
+                        "add-on code {} has no primary {named} on the same date of service",
+                        text(l.code)
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+/// E-27: levels per side per session.
+fn levels_per_session(
+    codes: &CodeSet,
+    bilateral: &CodeSet,
+    right: &CodeSet,
+    left: &CodeSet,
+    max_levels: &u32,
+    f: &Facts<'_>,
+    out: &mut Vec<Hit>,
+) {
+    // Per date of service: levels on the right, left and unspecified side.
+    let mut per_day: Days<([i64; 3], Option<&Line<'_>>)> = Vec::new();
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        let n = l.units.map_or(100, |u| u.cents);
+        let e = day_entry(&mut per_day, f.line_date(l));
+        let any = |set: &CodeSet| l.modifier_in(set);
+        let side = if any(bilateral) {
+            e.0[0] = e.0[0].saturating_add(n);
+            1
+        } else if any(right) {
+            0
+        } else if any(left) {
+            1
+        } else {
+            2
+        };
+        e.0[side] = e.0[side].saturating_add(n);
+        e.1 = Some(l);
+    }
+    for (_, (sides, last)) in per_day {
+        // Joints without a side modifier may sit on either side: count the fewest
+        // levels they can make (the busier side, or half of all joints, rounded up).
+        let all = sides[0].saturating_add(sides[1]).saturating_add(sides[2]);
+        let half = (all / 100 + 1) / 2 * 100;
+        let most = sides[0].max(sides[1]).max(half);
+        if most > i64::from(*max_levels) * 100 {
+            let Some(l) = last else { continue };
+            hit(out,
                             None,
                             l.loc,
                             format!(
@@ -1037,200 +1250,235 @@ impl Check {
                             ),
                             None,
                         );
-                    }
-                }
-            }
-            Check::BilateralConflict {
-                codes,
-                bilateral,
-                right,
-                left,
-                bilateral_units,
-            } => {
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    let any = |set: &CodeSet| l.modifiers.iter().any(|m| set.contains(m));
-                    let (b, r, le) = (any(bilateral), any(right), any(left));
-                    let mods = || {
-                        l.modifiers
-                            .iter()
-                            .map(|m| text(m))
-                            .collect::<Vec<_>>()
-                            .join("-")
-                    };
-                    if b && (r || le) {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!(
-                                "{}-{}: bilateral modifier together with a side modifier",
-                                text(l.code),
-                                mods()
-                            ),
-                            None,
-                        );
-                    } else if r && le {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!(
-                                "{}-{}: right and left side modifiers on one line",
-                                text(l.code),
-                                mods()
-                            ),
-                            None,
-                        );
-                    } else if let (true, Some(n)) = (b, bilateral_units) {
-                        if l.units.is_some_and(|u| u.cents != i64::from(*n) * 100) {
-                            hit(
-                                Some(l),
-                                l.loc,
-                                format!(
-                                    "{}-{} with {} units: a bilateral line is billed with {n} unit",
-                                    text(l.code),
-                                    mods(),
-                                    units(l.units)
-                                ),
-                                None,
-                            );
-                        }
-                    }
-                }
-            }
-            Check::ModifierNotAllowed { codes, modifiers } => {
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    if let Some(m) = l.modifiers.iter().find(|m| modifiers.contains(m)) {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!("modifier {} is not allowed on {}", text(m), text(l.code)),
-                            None,
-                        );
-                    }
-                }
-            }
-            Check::ModifierRequired { codes, modifiers } => {
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    if !l.modifiers.iter().any(|m| modifiers.contains(m)) {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!(
-                                "{} is billed without modifier {}",
-                                text(l.code),
-                                modifiers.summary()
-                            ),
-                            None,
-                        );
-                    }
-                }
-            }
-            Check::SameDayPair {
-                codes,
-                others,
-                bypass,
-            } => {
-                for o in f.lines.iter().filter(|l| others.contains(l.code)) {
-                    if o.modifiers.iter().any(|m| bypass.contains(m)) {
-                        continue;
-                    }
-                    let d = f.line_date(o);
-                    if let Some(p) = f
-                        .lines
-                        .iter()
-                        .find(|p| codes.contains(p.code) && f.line_date(p) == d)
-                    {
-                        hit(
-                            Some(o),
-                            o.loc,
-                            format!(
-                                "{} is billed on the same date of service as {}",
-                                text(o.code),
-                                text(p.code)
-                            ),
-                            None,
-                        );
-                    }
-                }
-            }
-            Check::NoncoveredNeedsNotice {
-                codes,
-                diagnoses,
-                notice,
-            } => {
-                for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
-                    if f.line_diagnoses(l).any(|d| diagnoses.contains(d))
-                        && !l.modifiers.iter().any(|m| notice.contains(m))
-                    {
-                        hit(
-                            Some(l),
-                            l.loc,
-                            format!(
-                                "{} with a facet diagnosis is non-covered; bill it with {}",
-                                text(l.code),
-                                notice.summary()
-                            ),
-                            None,
-                        );
-                    }
-                }
-            }
-            Check::UtnRequired {
-                codes,
-                bill_types,
-                pattern,
-            } => {
-                if f.kind() != Kind::Institutional || !bill_types.contains(&f.type_of_bill()) {
-                    return;
-                }
-                if !f.lines.iter().any(|l| codes.contains(l.code)) {
-                    return;
-                }
-                match f.reference(b"G1") {
-                    None => hit(
-                        None,
-                        f.clm,
-                        format!(
-                            "type of bill {} needs the prior-authorization UTN in 2300 REF*G1",
-                            text(&f.type_of_bill())
-                        ),
-                        Some("missing"),
+        }
+    }
+}
+
+/// E-28: contradictory laterality modifiers; bilateral units.
+fn bilateral_conflict(
+    codes: &CodeSet,
+    bilateral: &CodeSet,
+    right: &CodeSet,
+    left: &CodeSet,
+    bilateral_units: &Option<u32>,
+    f: &Facts<'_>,
+    out: &mut Vec<Hit>,
+) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        let any = |set: &CodeSet| l.modifier_in(set);
+        let (b, r, le) = (any(bilateral), any(right), any(left));
+        let mods = || {
+            l.modifiers
+                .iter()
+                .map(|m| text(m))
+                .collect::<Vec<_>>()
+                .join("-")
+        };
+        if b && (r || le) {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!(
+                    "{}-{}: bilateral modifier together with a side modifier",
+                    text(l.code),
+                    mods()
+                ),
+                None,
+            );
+        } else if r && le {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!(
+                    "{}-{}: right and left side modifiers on one line",
+                    text(l.code),
+                    mods()
+                ),
+                None,
+            );
+        } else if let (true, Some(n)) = (b, bilateral_units) {
+            if l.units.is_some_and(|u| u.cents != i64::from(*n) * 100) {
+                hit(
+                    out,
+                    Some(l),
+                    l.loc,
+                    format!(
+                        "{}-{} with {} units: a bilateral line is billed with {n} unit",
+                        text(l.code),
+                        mods(),
+                        units(l.units)
                     ),
-                    Some((utn, loc)) => {
-                        let head = &utn[..utn.len().min(14)];
-                        if !std::str::from_utf8(head).is_ok_and(|s| pattern.is_match(s)) {
-                            hit(
-                                None,
-                                loc,
-                                "the UTN in 2300 REF*G1 is not 14 characters of the form AA A/H 99999999999".into(),
-                                Some("invalid"),
-                            );
-                        }
-                    }
-                }
+                    None,
+                );
             }
-            Check::PriorAuthRequired {
-                codes,
-                exempt_places,
-                bill_types,
-            } => {
-                let needs = f.lines.iter().find(|l| {
-                    codes.contains(l.code)
-                        && match f.kind() {
-                            Kind::Professional => !exempt_places.contains(f.line_place(l)),
-                            Kind::Institutional => bill_types
-                                .as_ref()
-                                .is_none_or(|b| b.contains(&f.type_of_bill())),
-                        }
-                });
-                let Some(l) = needs else { return };
-                let has =
-                    f.reference(b"G1").is_some() || f.lines.iter().any(|l| l.prior_auth.is_some());
-                if !has {
-                    let setting = match f.kind() {
-                        Kind::Professional => format!("place of service {}", text(f.line_place(l))),
-                        Kind::Institutional => format!("type of bill {}", text(&f.type_of_bill())),
-                    };
-                    hit(
+        }
+    }
+}
+
+/// E-29, E-30, E-31: modifiers that must not be on these codes.
+fn modifier_not_allowed(codes: &CodeSet, modifiers: &CodeSet, f: &Facts<'_>, out: &mut Vec<Hit>) {
+    for l in f
+        .lines
+        .iter()
+        .filter(|l| l.code_in(codes) && l.modifier_in(modifiers))
+    {
+        if let Some(m) = l.modifiers.iter().find(|m| modifiers.contains(m)) {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!("modifier {} is not allowed on {}", text(m), text(l.code)),
+                None,
+            );
+        }
+    }
+}
+
+/// E-32: one of these modifiers must be on these codes.
+fn modifier_required(codes: &CodeSet, modifiers: &CodeSet, f: &Facts<'_>, out: &mut Vec<Hit>) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        if !l.modifier_in(modifiers) {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!(
+                    "{} is billed without modifier {}",
+                    text(l.code),
+                    modifiers.summary()
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// E-33, E-35: `others` on the same date as `codes` (unless bypassed by a modifier).
+fn same_day_pair(
+    codes: &CodeSet,
+    others: &CodeSet,
+    bypass: &CodeSet,
+    f: &Facts<'_>,
+    out: &mut Vec<Hit>,
+) {
+    for o in f.lines.iter().filter(|l| l.code_in(others)) {
+        if o.modifier_in(bypass) {
+            continue;
+        }
+        let d = f.line_date(o);
+        if let Some(p) = f
+            .lines
+            .iter()
+            .find(|p| p.code_in(codes) && f.line_date(p) == d)
+        {
+            hit(
+                out,
+                Some(o),
+                o.loc,
+                format!(
+                    "{} is billed on the same date of service as {}",
+                    text(o.code),
+                    text(p.code)
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// E-36: non-covered code billed with a covered-looking diagnosis and no notice modifier.
+fn noncovered_needs_notice(
+    codes: &CodeSet,
+    diagnoses: &CodeSet,
+    notice: &CodeSet,
+    f: &Facts<'_>,
+    out: &mut Vec<Hit>,
+) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
+        if f.line_dx(l).any(|d| d.code_in(diagnoses)) && !l.modifier_in(notice) {
+            hit(
+                out,
+                Some(l),
+                l.loc,
+                format!(
+                    "{} with a facet diagnosis is non-covered; bill it with {}",
+                    text(l.code),
+                    notice.summary()
+                ),
+                None,
+            );
+        }
+    }
+}
+
+/// E-40: Medicare hospital outpatient prior authorization UTN.
+fn utn_required(
+    codes: &CodeSet,
+    bill_types: &CodeSet,
+    pattern: &Regex,
+    f: &Facts<'_>,
+    out: &mut Vec<Hit>,
+) {
+    if f.kind() != Kind::Institutional || !bill_types.contains(&f.type_of_bill()) {
+        return;
+    }
+    if !f.lines.iter().any(|l| l.code_in(codes)) {
+        return;
+    }
+    match f.reference(b"G1") {
+        None => hit(
+            out,
+            None,
+            f.clm,
+            format!(
+                "type of bill {} needs the prior-authorization UTN in 2300 REF*G1",
+                text(&f.type_of_bill())
+            ),
+            Some("missing"),
+        ),
+        Some((utn, loc)) => {
+            let head = &utn[..utn.len().min(14)];
+            if !std::str::from_utf8(head).is_ok_and(|s| pattern.is_match(s)) {
+                hit(
+                    out,
+                    None,
+                    loc,
+                    "the UTN in 2300 REF*G1 is not 14 characters of the form AA A/H 99999999999"
+                        .into(),
+                    Some("invalid"),
+                );
+            }
+        }
+    }
+}
+
+/// E-41: prior authorization number required in these settings.
+fn prior_auth_required(
+    codes: &CodeSet,
+    exempt_places: &CodeSet,
+    bill_types: &Option<CodeSet>,
+    f: &Facts<'_>,
+    out: &mut Vec<Hit>,
+) {
+    let needs = f.lines.iter().find(|l| {
+        l.code_in(codes)
+            && match f.kind() {
+                Kind::Professional => !exempt_places.contains(f.line_place(l)),
+                Kind::Institutional => bill_types
+                    .as_ref()
+                    .is_none_or(|b| b.contains(&f.type_of_bill())),
+            }
+    });
+    let Some(l) = needs else { return };
+    let has = f.reference(b"G1").is_some() || f.lines.iter().any(|l| l.prior_auth.is_some());
+    if !has {
+        let setting = match f.kind() {
+            Kind::Professional => format!("place of service {}", text(f.line_place(l))),
+            Kind::Institutional => format!("type of bill {}", text(&f.type_of_bill())),
+        };
+        hit(out,
                         None,
                         f.clm,
                         format!(
@@ -1239,24 +1487,21 @@ impl Check {
                         ),
                         None,
                     );
-                }
-            }
-            // Judged by the history stage, in input order, against the member's history.
-            Check::Structural | Check::History { .. } => {}
-            Check::RenderingForGroup => {
-                if f.billing_entity_type == b"2"
-                    && f.rendering.is_none()
-                    && f.lines.iter().any(|l| l.rendering.is_none())
-                {
-                    hit(
+    }
+}
+
+/// E-42: a group billing provider names a rendering provider.
+fn rendering_for_group(f: &Facts<'_>, out: &mut Vec<Hit>) {
+    if f.billing_entity_type == b"2"
+        && f.rendering.is_none()
+        && f.lines.iter().any(|l| l.rendering.is_none())
+    {
+        hit(out,
                         None,
                         f.clm,
                         "the billing provider is a group (NM102 = 2) and no rendering provider (NM1*82) is named".into(),
                         Some("missing"),
                     );
-                }
-            }
-        }
     }
 }
 
@@ -1315,7 +1560,7 @@ impl Check {
             _ => return,
         };
         let mue = mue_for(table, f, cx);
-        for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+        for l in f.lines.iter().filter(|l| l.code_in(codes)) {
             let Some(date) = f.line_date(l) else {
                 continue;
             };
@@ -1358,11 +1603,7 @@ impl Check {
         };
         let mue = mue_for(table, f, cx);
         let listed = |l: &Line<'_>| mue.is_some_and(|m| m.get(l.code, f.line_date(l)).is_some());
-        let own = || {
-            f.lines
-                .iter()
-                .filter(|l| codes.contains(l.code) && !listed(l))
-        };
+        let own = || f.lines.iter().filter(|l| l.code_in(codes) && !listed(l));
         let mut hit = |line: &Line<'_>, message: String, variant| {
             out.push(Hit {
                 line: Some(line.number),
@@ -1457,7 +1698,7 @@ fn mue_hits(f: &Facts<'_>, codes: &CodeSet, mue: &MueEditions, variants: bool, o
         cite: Option<Arc<str>>,
     }
     let mut days: Vec<Day<'_, '_>> = Vec::new();
-    for l in f.lines.iter().filter(|l| codes.contains(l.code)) {
+    for l in f.lines.iter().filter(|l| l.code_in(codes)) {
         let d = f.line_date(l);
         let Some((row, table)) = mue.get(l.code, d) else {
             continue;
@@ -1580,8 +1821,7 @@ fn run_ptp(
                 (PairSource::Tables(_), None) => return,
             };
             seen.push(c1.code);
-            if indicator == 9 || (indicator == 1 && c2.modifiers.iter().any(|m| bypass.contains(m)))
-            {
+            if indicator == 9 || (indicator == 1 && c2.modifier_in(bypass)) {
                 continue;
             }
             out.push(Hit {

@@ -85,7 +85,7 @@ impl Engine {
         for rec in &batch.claims {
             f.read_into(batch, rec);
             findings.clear();
-            let matched = self.run(&f, rec.kind, &mut scratch, &mut findings);
+            let matched = self.run(&mut f, rec.kind, &mut scratch, &mut findings);
             if let Some(lines) = lines.as_deref_mut() {
                 let text = |b| String::from_utf8_lossy(b);
                 let (id, payer_id, payer_name) = (text(f.id), text(f.payer_id), text(f.payer_name));
@@ -193,7 +193,7 @@ impl Engine {
     /// Runs the rules in force for one claim; returns the profile it matched.
     fn run(
         &self,
-        f: &Facts<'_>,
+        f: &mut Facts<'_>,
         kind: Kind,
         s: &mut Scratch,
         findings: &mut Vec<Finding>,
@@ -205,6 +205,8 @@ impl Engine {
         let profile = matched.map(|m| m.0);
         self.rules
             .applicable(profile, kind, f.date_of_service(), &mut s.rules);
+        f.index_codes(&self.rules.code_index);
+        let f = &*f;
         let cx = self.context();
         for &i in &s.rules {
             let rule = &self.rules.rules[i];

@@ -2,12 +2,13 @@
 //! codes, modifiers, units, dates, diagnoses and pointers, references, providers, and where
 //! each sits in the input.
 
-use super::fields::{part, Elems};
+use super::codes::{CodeIndex, CodeSet, Sets};
+use super::fields::{parse_money, parse_u32, part, Elems};
 use crate::claim::batch::ContextRec;
 use crate::claim::view::{non_empty, ContextNm1s, DIAGNOSIS_QUALIFIERS};
 use crate::claim::{ClaimBatch, ClaimRec, Date, DateRange, Kind, Money};
 use crate::x12::segment::Split;
-use crate::x12::{Delimiters, Position, Segment};
+use crate::x12::{Delimiters, Position};
 
 /// Where a segment is: its 1-based ordinal and byte offset in the input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,6 +35,8 @@ pub struct Dx<'b> {
     pub qualifier: &'b [u8],
     /// The code, as sent (no decimal point).
     pub code: &'b [u8],
+    /// The rule set's code sets it is in (see [`Facts::index_codes`]).
+    pub sets: Sets,
 }
 
 /// Up to `N` items inline (no allocation), e.g. a line's four modifiers.
@@ -100,12 +103,36 @@ pub struct Line<'b> {
     pub rendering: Option<(&'b [u8], Loc)>,
     /// Where its SV1/SV2 is (its LX when there is none).
     pub loc: Loc,
+    /// The rule set's code sets its code is in (see [`Facts::index_codes`]).
+    pub code_sets: Sets,
+    /// The code sets any of its modifiers is in.
+    pub modifier_sets: Sets,
 }
 
 impl Line<'_> {
     /// Whether it carries a modifier.
     pub fn has_modifier(&self, m: &[u8]) -> bool {
         self.modifiers.contains(&m)
+    }
+
+    /// Whether its code is in `set`.
+    #[inline]
+    pub fn code_in(&self, set: &CodeSet) -> bool {
+        set.has(self.code, self.code_sets)
+    }
+
+    /// Whether any of its modifiers is in `set`.
+    #[inline]
+    pub fn modifier_in(&self, set: &CodeSet) -> bool {
+        set.has_any(&self.modifiers, self.modifier_sets)
+    }
+}
+
+impl Dx<'_> {
+    /// Whether its code is in `set`.
+    #[inline]
+    pub fn code_in(&self, set: &CodeSet) -> bool {
+        set.has(self.code, self.sets)
     }
 }
 
@@ -165,8 +192,11 @@ pub struct Facts<'b> {
 /// The billing provider's facts, kept while consecutive claims share its segments.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct BillingCache<'b> {
-    /// The batch and segment range they were read from.
-    key: Option<(usize, u32, u32)>,
+    /// The batch and the number of segments they were read from.
+    key: Option<(usize, usize)>,
+    /// Where in the batch those segments start (a batch copies the same segments again for
+    /// each subscriber).
+    start: u32,
     entity_type: &'b [u8],
     npi: Option<(&'b [u8], Loc)>,
     nm1s: ContextNm1s,
@@ -187,10 +217,10 @@ impl<'b> Seg<'b> {
         let raw = batch
             .data
             .get(r.start as usize..(r.start as usize + r.len as usize))?;
-        let s = Segment::parse(raw, batch.delimiters).ok()?;
+        let id = raw.get(..id_len(raw, batch.delimiters.element)?)?;
         Some(Seg {
             raw,
-            id: s.id(),
+            id,
             loc: Loc::from(&r.position),
         })
     }
@@ -199,6 +229,44 @@ impl<'b> Seg<'b> {
     #[inline]
     fn elems(&self, sep: u8, max: usize) -> Elems<'b> {
         Elems::new(self.raw, self.id.len(), sep, max)
+    }
+}
+
+/// Whether the `n` segments of `batch` from `a` and from `b` have the same bytes and
+/// positions.
+fn same_segments(batch: &ClaimBatch, a: u32, b: u32, n: usize) -> bool {
+    if a == b {
+        return true;
+    }
+    let bytes = |r: &crate::claim::batch::SegRec| {
+        batch
+            .data
+            .get(r.start as usize..(r.start as usize + r.len as usize))
+    };
+    let (Some(x), Some(y)) = (
+        batch.segs.get(a as usize..a as usize + n),
+        batch.segs.get(b as usize..b as usize + n),
+    ) else {
+        return false;
+    };
+    x.iter()
+        .zip(y)
+        .all(|(p, q)| p.position == q.position && bytes(p).is_some_and(|v| Some(v) == bytes(q)))
+}
+
+/// The length of a segment's id as [`crate::x12::Segment::parse`] finds it: an upper-case letter and one
+/// or two upper-case letters or digits, then the element separator or the end.
+#[inline]
+fn id_len(raw: &[u8], sep: u8) -> Option<usize> {
+    let id_byte = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+    let len = match *raw {
+        [a, b, c, ..] if a.is_ascii_uppercase() && id_byte(b) && id_byte(c) => 3,
+        [a, b, ..] if a.is_ascii_uppercase() && id_byte(b) => 2,
+        _ => return None,
+    };
+    match raw.get(len) {
+        Some(&b) if b != sep => None,
+        _ => Some(len),
     }
 }
 
@@ -240,11 +308,13 @@ impl<'b> Facts<'b> {
 
     /// The billing provider loop (2000A/2010AA), unless it is the one read last.
     fn read_billing(&mut self, batch: &'b ClaimBatch, range: std::ops::Range<u32>) {
-        let key = Some((batch as *const ClaimBatch as usize, range.start, range.end));
-        if self.billing.key != key {
-            let sep = batch.delimiters.element;
+        let key = Some((batch as *const ClaimBatch as usize, range.len()));
+        let sep = batch.delimiters.element;
+        let start = self.billing.start;
+        if self.billing.key != key || !same_segments(batch, start, range.start, range.len()) {
             let mut b = BillingCache {
                 key,
+                start: range.start,
                 ..BillingCache::default()
             };
             for i in range {
@@ -261,6 +331,16 @@ impl<'b> Facts<'b> {
                 }
             }
             self.billing = b;
+        } else if self.billing.start != range.start {
+            // The same segments copied again: only where their NM1s sit has changed.
+            let mut nm1s = ContextNm1s::default();
+            for i in range.clone() {
+                if let Some(seg) = Seg::at(batch, i) {
+                    nm1s.note(seg.raw, sep, i);
+                }
+            }
+            self.billing.nm1s = nm1s;
+            self.billing.start = range.start;
         }
         self.billing_entity_type = self.billing.entity_type;
         self.billing_npi = self.billing.npi;
@@ -334,10 +414,7 @@ impl<'b> Facts<'b> {
                 let ordinal = self.lines.len() as u32 + 1;
                 let s = seg.elems(sep, 1);
                 self.lines.push(Line {
-                    number: std::str::from_utf8(s.value(1))
-                        .ok()
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or(ordinal),
+                    number: parse_u32(s.value(1)).unwrap_or(ordinal),
                     loc: seg.loc,
                     ..Line::default()
                 });
@@ -362,16 +439,14 @@ impl<'b> Facts<'b> {
                 let s = seg.elems(sep, 5);
                 self.id = s.value(1);
                 self.clm = seg.loc;
-                self.charge = Money::parse(s.value(2));
+                self.charge = parse_money(s.value(2));
                 let c5 = s.value(5);
                 self.facility_code = part(c5, d.component, 1).unwrap_or(b"");
                 self.frequency = part(c5, d.component, 3).unwrap_or(b"");
             }
-            b"DTP" => {
+            b"DTP" if seg.elems(sep, 1).value(1) == b"434" => {
                 let s = seg.elems(sep, 3);
-                if s.value(1) == b"434" {
-                    self.statement = DateRange::parse(s.value(2), s.value(3));
-                }
+                self.statement = DateRange::parse(s.value(2), s.value(3));
             }
             b"REF" if nm1_entity.is_empty() => {
                 let s = seg.elems(sep, 2);
@@ -386,7 +461,11 @@ impl<'b> Facts<'b> {
                         let qualifier = part(r, d.component, 1).unwrap_or(b"");
                         let code = part(r, d.component, 2).unwrap_or(b"");
                         if DIAGNOSIS_QUALIFIERS.contains(&qualifier) && !code.is_empty() {
-                            self.diagnoses.push(Dx { qualifier, code });
+                            self.diagnoses.push(Dx {
+                                qualifier,
+                                code,
+                                sets: Sets::default(),
+                            });
                         }
                     }
                 }
@@ -394,16 +473,33 @@ impl<'b> Facts<'b> {
             // 2310x providers come before the 2320/2330 other-payer loops (from SBR on),
             // whose NM1*82 is another payer's rendering provider.
             b"NM1" if *nm1_entity != b"SBR" => {
-                let s = seg.elems(sep, 9);
-                *nm1_entity = s.value(1);
-                if *nm1_entity == b"82" && self.rendering.is_none() && s.value(8) == b"XX" {
-                    self.rendering = Some((s.value(9), seg.loc));
+                *nm1_entity = seg.elems(sep, 1).value(1);
+                if *nm1_entity == b"82" && self.rendering.is_none() {
+                    let s = seg.elems(sep, 9);
+                    if s.value(8) == b"XX" {
+                        self.rendering = Some((s.value(9), seg.loc));
+                    }
                 }
             }
             b"SBR" => *nm1_entity = b"SBR",
             _ => {}
         }
     }
+    /// Looks up which of `index`'s code sets each line's code and modifiers and each
+    /// diagnosis are in, so checks test bits instead of searching their sets.
+    pub fn index_codes(&mut self, index: &CodeIndex) {
+        for l in &mut self.lines {
+            l.code_sets = index.sets_of(l.code);
+            l.modifier_sets = l
+                .modifiers
+                .iter()
+                .fold(index.none(), |s, m| s.or(index.sets_of(m)));
+        }
+        for d in &mut self.diagnoses {
+            d.sets = index.sets_of(d.code);
+        }
+    }
+
     /// 837P or 837I.
     pub fn kind(&self) -> Kind {
         self.kind.unwrap_or(Kind::Professional)
@@ -433,7 +529,12 @@ impl<'b> Facts<'b> {
 
     /// The diagnoses that count for a line: those it points to (837P), or every diagnosis of
     /// the claim (837I, which has no pointers).
-    pub fn line_diagnoses<'s>(&'s self, l: &'s Line<'_>) -> LineDiagnoses<'s, 'b> {
+    pub fn line_diagnoses<'s>(&'s self, l: &'s Line<'_>) -> impl Iterator<Item = &'s [u8]> {
+        self.line_dx(l).map(|d| d.code)
+    }
+
+    /// The diagnoses that count for a line (see [`Facts::line_diagnoses`]), with their sets.
+    pub fn line_dx<'s>(&'s self, l: &'s Line<'_>) -> LineDiagnoses<'s, 'b> {
         LineDiagnoses {
             diagnoses: &self.diagnoses,
             pointers: (self.kind() == Kind::Professional).then(|| l.pointers.iter()),
@@ -481,8 +582,8 @@ fn line_segment<'b>(l: &mut Line<'b>, seg: &Seg<'b>, d: Delimiters, line_loops: 
                 }
             }
             let (charge, units) = if professional { (2, 4) } else { (3, 5) };
-            l.charge = Money::parse(s.value(charge));
-            l.units = Money::parse(s.value(units));
+            l.charge = parse_money(s.value(charge));
+            l.units = parse_money(s.value(units));
             if professional {
                 l.place = non_empty(s.value(5));
                 l.pointers = Few::default();
@@ -492,12 +593,7 @@ fn line_segment<'b>(l: &mut Line<'b>, seg: &Seg<'b>, d: Delimiters, line_loops: 
                     .take(4)
                     .filter(|p| !p.is_empty())
                 {
-                    l.pointers.push(
-                        std::str::from_utf8(p)
-                            .ok()
-                            .and_then(|n| n.parse().ok())
-                            .unwrap_or(0),
-                    );
+                    l.pointers.push(parse_u32(p).unwrap_or(0));
                 }
             }
             l.loc = seg.loc;
@@ -523,9 +619,11 @@ fn line_segment<'b>(l: &mut Line<'b>, seg: &Seg<'b>, d: Delimiters, line_loops: 
         b"LIN" | b"SVD" => *line_loops = true,
         b"NM1" => {
             *line_loops = true;
-            let s = seg.elems(sep, 9);
-            if s.value(1) == b"82" && l.rendering.is_none() && s.value(8) == b"XX" {
-                l.rendering = Some((s.value(9), seg.loc));
+            if l.rendering.is_none() && seg.elems(sep, 1).value(1) == b"82" {
+                let s = seg.elems(sep, 9);
+                if s.value(8) == b"XX" {
+                    l.rendering = Some((s.value(9), seg.loc));
+                }
             }
         }
         _ => {}
@@ -539,22 +637,46 @@ pub struct LineDiagnoses<'s, 'b> {
     next: usize,
 }
 
-impl<'s> Iterator for LineDiagnoses<'s, '_> {
-    type Item = &'s [u8];
+impl<'s, 'b> Iterator for LineDiagnoses<'s, 'b> {
+    type Item = &'s Dx<'b>;
 
-    fn next(&mut self) -> Option<&'s [u8]> {
+    fn next(&mut self) -> Option<&'s Dx<'b>> {
         match &mut self.pointers {
             Some(ptrs) => loop {
                 let p = *ptrs.next()? as usize;
                 if let Some(d) = p.checked_sub(1).and_then(|i| self.diagnoses.get(i)) {
-                    return Some(d.code);
+                    return Some(d);
                 }
             },
             None => {
                 let d = self.diagnoses.get(self.next)?;
                 self.next += 1;
-                Some(d.code)
+                Some(d)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x12::{Delimiters, Segment};
+
+    proptest::proptest! {
+        /// `id_len` finds the id `Segment::parse` finds, and fails where it fails.
+        #[test]
+        fn id_len_agrees_with_segment_parse(
+            raw in proptest::collection::vec(
+                proptest::prop_oneof![
+                    4 => proptest::sample::select(&b"NM1*AZ09:^ a"[..]),
+                    1 => proptest::num::u8::ANY,
+                ],
+                0..8,
+            ),
+        ) {
+            let d = Delimiters::STANDARD;
+            let want = Segment::parse(&raw, d).ok().map(|s| s.id().len());
+            proptest::prop_assert_eq!(id_len(&raw, d.element), want);
         }
     }
 }

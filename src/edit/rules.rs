@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::checks::Check;
 use super::cms::{Provenance, Setting, Table, TableError, TableKind, Tables};
-use super::codes::CodeSet;
+use super::codes::{CodeIndex, CodeSet};
 use super::finding::Severity;
 use super::payer::{Profile, Profiles};
 use crate::claim::{Date, Kind};
@@ -268,6 +268,8 @@ pub struct RuleSet {
     /// Per entry of `selection`: the rules that apply whatever the date of service, when every
     /// group's first rule has no effective or expiry date (it is then always the one chosen).
     fixed: Vec<Option<Vec<usize>>>,
+    /// The code sets the checks test lines against, numbered (`Facts::index_codes`).
+    pub code_index: CodeIndex,
 }
 
 /// Index of (profile or none, kind) in [`RuleSet::selection`].
@@ -815,6 +817,7 @@ impl RuleSet {
         )?;
         let selection = select_table(&rules, profiles.len(), &tables);
         let fixed = fixed_choices(&rules, &selection);
+        let code_index = index_code_sets(&mut rules);
         Ok(RuleSet {
             pack,
             origin: origin.to_owned(),
@@ -824,6 +827,7 @@ impl RuleSet {
             tables,
             selection,
             fixed,
+            code_index,
         })
     }
 
@@ -857,6 +861,17 @@ impl RuleSet {
     pub fn rules_of<'s>(&'s self, edit: &'s str) -> impl Iterator<Item = &'s Rule> + 's {
         self.rules.iter().filter(move |r| &*r.edit == edit)
     }
+}
+
+/// Numbers the code sets the rules' checks test lines against.
+fn index_code_sets(rules: &mut [Rule]) -> CodeIndex {
+    let mut index = CodeIndex::new();
+    for r in rules {
+        for set in r.check.line_code_sets_mut() {
+            index.number(set);
+        }
+    }
+    index
 }
 
 /// Reads table files in parallel; with `want`, each must be of that kind.
