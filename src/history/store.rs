@@ -237,6 +237,9 @@ impl HistoryStore {
                 max_seq = max_seq.max(u64::try_from(seq).map_err(|_| bad())?);
             }
         }
+        // One read transaction for every member read from now on, not one per look-up (the
+        // database cannot change under it: this run holds the write lock).
+        conn.execute_batch("BEGIN").map_err(|e| self.err(&e))?;
         index.attach(
             StoredReader {
                 path: self.path.clone(),
@@ -296,11 +299,15 @@ impl HistoryStore {
             provider: [u8; 16],
         }
         let regions = index.regions.clone();
-        let insert = |rows: &[Row]| -> Result<(), HistoryError> {
-            let mut stmt = self
-                .conn
-                .prepare_cached(&values(rows.len()))
-                .map_err(|e| self.err(&e))?;
+        // A full chunk's statement is prepared once and kept: a cached statement given back
+        // to the cache after each chunk has its hundreds of bindings cleared.
+        let mut full = self
+            .conn
+            .prepare(&values(CHUNK))
+            .map_err(|e| self.err(&e))?;
+        let insert = |stmt: &mut rusqlite::Statement<'_>,
+                      rows: &[Row]|
+         -> Result<(), HistoryError> {
             // The inline texts as `str`s (ASCII by construction).
             let inline: Vec<[&str; 8]> = rows
                 .iter()
@@ -383,7 +390,7 @@ impl HistoryStore {
                             provider: hex16(r.provider),
                         });
                         if rows.len() == CHUNK {
-                            insert(&rows)?;
+                            insert(&mut full, &rows)?;
                             written += rows.len() as u64;
                             rows.clear();
                         }
@@ -393,9 +400,14 @@ impl HistoryStore {
             })?;
         }
         if !rows.is_empty() {
-            insert(&rows)?;
+            let mut tail = self
+                .conn
+                .prepare(&values(rows.len()))
+                .map_err(|e| self.err(&e))?;
+            insert(&mut tail, &rows)?;
             written += rows.len() as u64;
         }
+        drop(full);
         {
             let mut delete = self
                 .conn
