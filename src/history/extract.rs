@@ -2,7 +2,8 @@
 //! history (payer, member, patient), the claim's identity and frequency, and its services in
 //! the spinal regions the rules track.
 
-use super::index::{FnvHasher, Frequency, HistClaim, MemberKey, Service, Side};
+use super::index::{Code, FnvHasher, Frequency, HistClaim, MemberKey, Service, Side};
+use super::small::SmallStr;
 use crate::claim::view::ClaimView;
 use crate::edit::codes::CodeSet;
 use crate::edit::facts::Facts;
@@ -52,7 +53,7 @@ pub fn hist_claim(
             continue;
         };
         services.push(Service {
-            code: std::str::from_utf8(l.code).unwrap_or("").into(),
+            code: Code::of_bytes(l.code),
             region: region as u16,
             side: Side::of(&l.modifiers),
             date,
@@ -71,16 +72,16 @@ pub fn hist_claim(
         return None;
     }
     let payer = match profile {
-        Some(p) => p.to_owned(),
-        None => format!("payer:{}", String::from_utf8_lossy(f.payer_id)),
+        Some(p) => p.into(),
+        None => format!("payer:{}", String::from_utf8_lossy(f.payer_id)).into(),
     };
     Some(HistClaim {
         key: MemberKey {
-            payer: payer.into(),
-            member: String::from_utf8_lossy(member).into(),
+            payer,
+            member: SmallStr::from_utf8_lossy(member),
             patient: patient_key(view, f),
         },
-        claim: String::from_utf8_lossy(f.id).into(),
+        claim: SmallStr::from_utf8_lossy(f.id),
         frequency,
         provider: f
             .billing_npi
@@ -109,6 +110,15 @@ mod tests {
                 &dob,
             ]);
             proptest::prop_assert_eq!(patient_hash(&last, &first, &dob), want);
+        }
+
+        /// A code read from bytes is the code of their text, as before the ASCII shortcut.
+        #[test]
+        fn a_code_of_bytes_is_the_code_of_their_text(
+            b in proptest::collection::vec(proptest::num::u8::ANY, 0..10),
+        ) {
+            let want = Code::from(std::str::from_utf8(&b).unwrap_or(""));
+            proptest::prop_assert_eq!(Code::of_bytes(&b), want);
         }
     }
 }

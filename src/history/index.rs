@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::day_number;
+use super::small::SmallStr;
 use super::spill::{Spill, SpillError};
 use super::store::StoredReader;
 use crate::claim::Date;
@@ -98,6 +99,21 @@ impl From<&str> for Code {
     }
 }
 
+impl Code {
+    /// A code from its bytes: as `From<&str>` of them when they are text, else empty.
+    pub fn of_bytes(b: &[u8]) -> Code {
+        if b.is_ascii() {
+            let mut c = Code::default();
+            for (slot, &x) in c.0.iter_mut().zip(b) {
+                *slot = x;
+            }
+            c.1 = b.len().min(7) as u8;
+            return c;
+        }
+        std::str::from_utf8(b).unwrap_or("").into()
+    }
+}
+
 impl std::fmt::Display for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -110,9 +126,9 @@ impl std::fmt::Display for Code {
 pub struct MemberKey {
     /// Payer profile id (`medicare`, …) or `payer:ID` for a payer with no profile (shared
     /// by every member of the payer in the index).
-    pub payer: Arc<str>,
+    pub payer: SmallStr,
     /// 2010BA NM109.
-    pub member: Arc<str>,
+    pub member: SmallStr,
     /// FNV-1a of the patient's last name, first name and birth date.
     pub patient: u64,
 }
@@ -169,7 +185,7 @@ pub struct HistClaim {
     /// Whose history.
     pub key: MemberKey,
     /// CLM01.
-    pub claim: Box<str>,
+    pub claim: SmallStr,
     /// Original, replacement or void.
     pub frequency: Frequency,
     /// Its billing provider: FNV-1a of the 2010AA NPI (0 when it has none).
@@ -264,7 +280,7 @@ pub struct HistoryRule {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// CLM01 of its claim.
-    pub claim: Arc<str>,
+    pub claim: SmallStr,
     /// Procedure code.
     pub code: Code,
     /// Region index.
@@ -335,7 +351,7 @@ pub struct Entry {
     /// Its services.
     pub recs: Vec<Record>,
     /// Claims the database held that this run removed every service of (voids).
-    pub removed: Vec<Arc<str>>,
+    pub removed: Vec<SmallStr>,
     /// When the index last used it (its clock), for choosing which members to spill.
     pub used: u64,
 }
@@ -343,8 +359,8 @@ pub struct Entry {
 impl Entry {
     /// Claims whose records this run changed, by claim id: whether the database held the
     /// claim, and its current records.
-    pub fn changes(&self) -> Vec<(&Arc<str>, bool, Vec<&Record>)> {
-        let mut claims: Vec<&Arc<str>> = self
+    pub fn changes(&self) -> Vec<(&SmallStr, bool, Vec<&Record>)> {
+        let mut claims: Vec<&SmallStr> = self
             .recs
             .iter()
             .filter(|r| r.dirty)
@@ -365,11 +381,13 @@ impl Entry {
     }
 
     /// About the bytes it takes in memory with its key, allocator overheads included: the map
-    /// slot (with the table's slack), the member id, each record and (about) its claim id.
-    /// Measured: a member of one claim and one service costs about 400 bytes of resident
-    /// memory.
+    /// slot (with the table's slack), texts too long to be inline, and each record with its
+    /// share of allocator and table overheads. A member of one claim and one service counts
+    /// about 400 bytes, as measured before ids went inline; counting it at 260 (its fields and
+    /// slot) let peak memory at the default budget grow by 8 MB, so this is kept.
     fn cost(&self, key: &MemberKey) -> usize {
-        240 + key.member.len()
+        240 + key.payer.heap_bytes()
+            + key.member.heap_bytes()
             + self.recs.capacity() * (std::mem::size_of::<Record>() + 32)
             + self.recs.len() * 48
             + self.removed.len() * 64
@@ -391,8 +409,6 @@ pub struct HistoryIndex {
     members: Members,
     next_seq: u64,
     next_stamp: u32,
-    /// Payer keys, shared by their members.
-    payers: Vec<Arc<str>>,
     /// Bytes of members to keep in memory before spilling some.
     budget: usize,
     /// About the bytes the members in memory take ([`Entry::cost`]).
@@ -406,6 +422,10 @@ pub struct HistoryIndex {
     /// Stamp ranges uncounted since members were first spilled: applied to a spilled member's
     /// records when it comes back (a handful: one per group or interchange rejected late).
     uncounted: Vec<(u32, u32)>,
+    /// The member [`HistoryIndex::recall`] last found nowhere, until anything is recorded or
+    /// loaded: recording it right after judging it needs no second look in the spill and the
+    /// database.
+    absent: Option<MemberKey>,
 }
 
 fn fmt_date(d: Date) -> String {
@@ -455,13 +475,22 @@ impl HistoryIndex {
             e.used = self.clock;
             return Ok(());
         }
+        if self.absent.as_ref() == Some(key) {
+            return Ok(());
+        }
+        if self.cold.is_none() && self.stored.is_none() {
+            self.absent = Some(key.clone());
+            return Ok(());
+        }
+        // One hash for the spill's and the database's filters.
+        let h = super::spill::hash(key);
         let mut e = match &mut self.cold {
-            Some(cold) => cold.take(key)?,
+            Some(cold) => cold.take_hashed(key, h)?,
             None => None,
         };
         if let Some(e) = &mut e {
             uncount(&self.uncounted, e);
-        } else if let Some(stored) = self.stored.as_ref().filter(|s| s.may_hold(key)) {
+        } else if let Some(stored) = self.stored.as_ref().filter(|s| s.may_hold_hashed(h)) {
             // Neither in memory nor spilled: never seen this run, so the database has the
             // member as it stands.
             let recs = stored.member(key, &mut self.regions)?;
@@ -473,12 +502,12 @@ impl HistoryIndex {
             }
         }
         let Some(mut e) = e else {
+            self.absent = Some(key.clone());
             return Ok(());
         };
         e.used = self.clock;
-        let key = self.key(key);
-        self.hot_bytes += e.cost(&key);
-        self.members.insert(key, e);
+        self.hot_bytes += e.cost(key);
+        self.members.insert(key.clone(), e);
         Ok(())
     }
 
@@ -487,6 +516,7 @@ impl HistoryIndex {
     pub fn attach(&mut self, stored: StoredReader, max_seq: u64) {
         self.next_seq = self.next_seq.max(max_seq + 1);
         self.stored = Some(stored);
+        self.absent = None;
     }
 
     /// Spills the members used least recently while those in memory take more than the budget.
@@ -501,19 +531,18 @@ impl HistoryIndex {
         } else {
             *used.select_nth_unstable(half).1
         };
-        let keys: Vec<MemberKey> = self
-            .members
-            .iter()
-            .filter(|(_, e)| e.used <= cut)
-            .map(|(k, _)| k.clone())
-            .collect();
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            if let Some(e) = self.members.remove(&k) {
-                self.hot_bytes = self.hot_bytes.saturating_sub(e.cost(&k));
-                out.push((k, e));
+        // One pass: keys are copied (inline texts), entries moved out.
+        let mut out = Vec::with_capacity(half + 1);
+        let mut freed = 0;
+        self.members.retain(|k, e| {
+            if e.used > cut {
+                return true;
             }
-        }
+            freed += e.cost(k);
+            out.push((k.clone(), std::mem::take(e)));
+            false
+        });
+        self.hot_bytes = self.hot_bytes.saturating_sub(freed);
         if self.members.is_empty() {
             self.hot_bytes = 0;
         }
@@ -534,6 +563,7 @@ impl HistoryIndex {
         if let Some(cold) = &mut self.cold {
             let all: Vec<(MemberKey, Entry)> = self.members.drain().collect();
             self.hot_bytes = 0;
+            self.absent = None;
             cold.put(all)?;
             let uncounted = &self.uncounted;
             return cold.visit(|key, mut e| {
@@ -572,8 +602,9 @@ impl HistoryIndex {
         record: Record,
     ) -> Result<(), SpillError> {
         self.next_seq = self.next_seq.max(record.seq + 1);
+        self.absent = None;
         let key = MemberKey {
-            payer: self.payer(payer),
+            payer: payer.into(),
             member: member.into(),
             patient,
         };
@@ -601,27 +632,6 @@ impl HistoryIndex {
         self.trim()
     }
 
-    /// The index's shared copy of a payer key.
-    fn payer(&mut self, payer: &str) -> Arc<str> {
-        match self.payers.iter().find(|p| ***p == *payer) {
-            Some(p) => p.clone(),
-            None => {
-                let p: Arc<str> = Arc::from(payer);
-                self.payers.push(p.clone());
-                p
-            }
-        }
-    }
-
-    /// A member key whose payer is the index's shared copy.
-    fn key(&mut self, k: &MemberKey) -> MemberKey {
-        MemberKey {
-            payer: self.payer(&k.payer),
-            member: k.member.clone(),
-            patient: k.patient,
-        }
-    }
-
     /// The records of a member, as far as they are in memory (see [`HistoryIndex::recall`]).
     pub fn records(&self, key: &MemberKey) -> &[Record] {
         self.members.get(key).map_or(&[], |e| e.recs.as_slice())
@@ -640,7 +650,7 @@ impl HistoryIndex {
 
     /// The claims whose records this run changed (what a save writes or deletes), in the
     /// order [`HistoryIndex::visit_members`] gives.
-    pub fn changed(&mut self) -> Result<Vec<(MemberKey, Arc<str>)>, SpillError> {
+    pub fn changed(&mut self) -> Result<Vec<(MemberKey, SmallStr)>, SpillError> {
         let mut out = Vec::new();
         self.visit_members(|k, e| -> Result<(), SpillError> {
             out.extend(e.changes().into_iter().map(|c| (k.clone(), c.0.clone())));
@@ -655,12 +665,12 @@ impl HistoryIndex {
         let recs = self.records(&c.key);
         let own = recs
             .iter()
-            .filter(|r| *r.claim == *c.claim)
+            .filter(|r| r.claim == c.claim)
             .map(|r| r.seq)
             .min()
             .unwrap_or(u64::MAX);
         recs.iter()
-            .filter(move |r| r.counted && *r.claim != *c.claim && r.seq < own)
+            .filter(move |r| r.counted && r.claim != c.claim && r.seq < own)
     }
 
     /// Units of `code` on `date` that the member's other counted claims from the same billing
@@ -680,7 +690,7 @@ impl HistoryIndex {
     pub fn judge(&self, c: &HistClaim, rules: &[HistoryRule]) -> Vec<Finding> {
         let mut out = Vec::new();
         // Most claims are a member's first: only E-39 can say anything about them.
-        let others = self.records(&c.key).iter().any(|r| *r.claim != *c.claim);
+        let others = self.records(&c.key).iter().any(|r| r.claim != c.claim);
         if !others && !self.persistent {
             return out;
         }
@@ -916,29 +926,26 @@ impl HistoryIndex {
         self.recall(&c.key)?;
         let stamp = self.next_stamp;
         self.next_stamp += 1;
+        self.absent = None;
+        let persistent = self.persistent;
+        let used = self.clock;
         // A new member's entry counts whole: its slot and key too.
-        let new = !self.members.contains_key(&c.key);
-        if new {
-            let key = self.key(&c.key);
-            let used = self.clock;
-            self.members.insert(
-                key,
-                Entry {
+        let (entry, new) = match self.members.entry(c.key.clone()) {
+            std::collections::hash_map::Entry::Occupied(o) => (o.into_mut(), false),
+            std::collections::hash_map::Entry::Vacant(v) => (
+                v.insert(Entry {
                     used,
                     ..Entry::default()
-                },
-            );
-        }
-        let persistent = self.persistent;
-        let Some(entry) = self.members.get_mut(&c.key) else {
-            return Ok(());
+                }),
+                true,
+            ),
         };
         let before = if new { 0 } else { entry.cost(&c.key) };
         let recs = &mut entry.recs;
         let mut old: Vec<Record> = Vec::new();
         let mut i = 0;
         while i < recs.len() {
-            if *recs[i].claim == *c.claim {
+            if recs[i].claim == c.claim {
                 old.push(recs.swap_remove(i));
             } else {
                 i += 1;
@@ -946,9 +953,9 @@ impl HistoryIndex {
         }
         let own_seq = old.iter().map(|r| r.seq).min();
         let stored = old.iter().any(|r| r.stored);
-        let claim: Arc<str> = old
+        let claim = old
             .first()
-            .map_or_else(|| Arc::from(&*c.claim), |r| r.claim.clone());
+            .map_or_else(|| c.claim.clone(), |r| r.claim.clone());
         let seq = match (c.frequency, own_seq) {
             (Frequency::Void, _) => 0,
             (Frequency::Original, Some(s)) => s,

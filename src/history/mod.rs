@@ -5,6 +5,7 @@
 
 pub mod extract;
 pub mod index;
+pub mod small;
 pub mod spill;
 pub mod store;
 

@@ -9,12 +9,11 @@
 //! SQLite, was tried first: with a page cache far smaller than the tree, every spilled member
 //! cost a page read and write, about 5 µs.)
 
+use super::index::{Code, Entry, MemberKey, Record, Side};
+use super::small::SmallStr;
+use crate::claim::Date;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::sync::Arc;
-
-use super::index::{Code, Entry, MemberKey, Record, Side};
-use crate::claim::Date;
 
 /// Member history could not be moved out of or back into memory: the overflow store failed
 /// (the temporary directory is full or unwritable, say), or the history database could not be
@@ -81,12 +80,16 @@ impl Bloom {
 /// A member key's hash (FNV-1a spread by SplitMix64's finaliser, since FNV's low bits are
 /// weak).
 pub(crate) fn hash(key: &MemberKey) -> u64 {
-    hash_parts(&key.payer, &key.member, key.patient)
+    hash_bytes(key.payer.as_bytes(), key.member.as_bytes(), key.patient)
 }
 
 /// [`hash`] of a key given by its parts.
 pub(crate) fn hash_parts(payer: &str, member: &str, patient: u64) -> u64 {
-    let mut z = super::fnv1a(&[payer.as_bytes(), member.as_bytes(), &patient.to_le_bytes()]);
+    hash_bytes(payer.as_bytes(), member.as_bytes(), patient)
+}
+
+fn hash_bytes(payer: &[u8], member: &[u8], patient: u64) -> u64 {
+    let mut z = super::fnv1a(&[payer, member, &patient.to_le_bytes()]);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
@@ -244,8 +247,8 @@ impl Spill {
                 p.buf.reserve_exact(CHUNK.max(size));
             }
             p.buf.extend_from_slice(&self.next.to_le_bytes());
-            put_str(&mut p.buf, &key.payer);
-            put_str(&mut p.buf, &key.member);
+            put_str(&mut p.buf, key.payer.as_bytes());
+            put_str(&mut p.buf, key.member.as_bytes());
             p.buf.extend_from_slice(&key.patient.to_le_bytes());
             p.buf.extend_from_slice(&(blob.len() as u32).to_le_bytes());
             p.buf.extend_from_slice(&blob);
@@ -267,8 +270,8 @@ impl Spill {
                 let l = l?;
                 if !self.is_dead(l.number) {
                     let key = MemberKey {
-                        payer: Arc::from(l.payer),
-                        member: Arc::from(l.member),
+                        payer: l.payer.into(),
+                        member: l.member.into(),
                         patient: l.patient,
                     };
                     out.push((l.number, key, l.entry.to_vec()));
@@ -286,7 +289,15 @@ impl Spill {
 
     /// Takes a member out, when it holds it.
     pub fn take(&mut self, key: &MemberKey) -> Result<Option<Entry>, SpillError> {
-        let h = hash(key);
+        self.take_hashed(key, hash(key))
+    }
+
+    /// [`Spill::take`] with the key's [`hash`] known.
+    pub(crate) fn take_hashed(
+        &mut self,
+        key: &MemberKey,
+        h: u64,
+    ) -> Result<Option<Entry>, SpillError> {
         if !self.bloom.may_hold(h) {
             return Ok(None);
         }
@@ -302,8 +313,8 @@ impl Spill {
             for l in logged(bytes) {
                 let l = l?;
                 if l.patient == key.patient
-                    && l.member == &*key.member
-                    && l.payer == &*key.payer
+                    && l.member.as_bytes() == key.member.as_bytes()
+                    && l.payer.as_bytes() == key.payer.as_bytes()
                     && !dead(l.number)
                 {
                     found = Some((l.number, l.entry.to_vec()));
@@ -350,48 +361,56 @@ impl Spill {
 // The entry layout: claim ids first (each record names its claim by index), then the removed
 // claims, then the records. Integers little-endian.
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+fn put_str(out: &mut Vec<u8>, s: &[u8]) {
     // Claim ids, payer keys and member ids are short; u32 lengths keep the reader simple.
     out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
+    out.extend_from_slice(s);
 }
 
-/// The index of a claim id in `claims`, added when new.
-fn index_of<'a>(c: &'a Arc<str>, claims: &mut Vec<&'a Arc<str>>) -> u32 {
+/// The index of a claim id in `claims` (the distinct ids, in order of first use).
+fn index_of(c: &SmallStr, claims: &[&SmallStr]) -> u32 {
     // A member has a claim or two: a scan beats a map.
-    match claims
-        .iter()
-        .rposition(|k| Arc::ptr_eq(k, c) || ***k == **c)
-    {
-        Some(i) => i as u32,
-        None => {
-            claims.push(c);
-            (claims.len() - 1) as u32
-        }
-    }
+    claims.iter().rposition(|k| *k == c).unwrap_or(0) as u32
 }
 
 /// Writes an entry.
 pub fn encode(e: &Entry, out: &mut Vec<u8>) {
-    let mut claims: Vec<&Arc<str>> = Vec::new();
-    let rec_claims: Vec<u32> = e
+    // Most members have one claim: one id, no list.
+    let first = e.recs.first().map(|r| &r.claim).or(e.removed.first());
+    let more = e
         .recs
         .iter()
-        .map(|r| index_of(&r.claim, &mut claims))
-        .collect();
-    let removed: Vec<u32> = e.removed.iter().map(|c| index_of(c, &mut claims)).collect();
+        .map(|r| &r.claim)
+        .chain(&e.removed)
+        .any(|c| Some(c) != first);
+    let mut claims: Vec<&SmallStr> = Vec::new();
+    if more {
+        for c in e.recs.iter().map(|r| &r.claim).chain(&e.removed) {
+            if !claims.contains(&c) {
+                claims.push(c);
+            }
+        }
+    }
+    let one;
+    let claims: &[&SmallStr] = match first {
+        Some(c) if !more => {
+            one = [c];
+            &one
+        }
+        _ => &claims,
+    };
     out.extend_from_slice(&e.used.to_le_bytes());
     out.extend_from_slice(&(claims.len() as u32).to_le_bytes());
-    for c in &claims {
-        put_str(out, c);
+    for c in claims {
+        put_str(out, c.as_bytes());
     }
-    out.extend_from_slice(&(removed.len() as u32).to_le_bytes());
-    for i in removed {
-        out.extend_from_slice(&i.to_le_bytes());
+    out.extend_from_slice(&(e.removed.len() as u32).to_le_bytes());
+    for c in &e.removed {
+        out.extend_from_slice(&index_of(c, claims).to_le_bytes());
     }
     out.extend_from_slice(&(e.recs.len() as u32).to_le_bytes());
-    for (r, c) in e.recs.iter().zip(rec_claims) {
-        out.extend_from_slice(&c.to_le_bytes());
+    for r in &e.recs {
+        out.extend_from_slice(&index_of(&r.claim, claims).to_le_bytes());
         let code = r.code.as_bytes();
         out.push(code.len() as u8);
         out.extend_from_slice(code);
@@ -455,9 +474,9 @@ pub fn decode(b: &[u8]) -> Result<Entry, SpillError> {
     let mut r = Reader(b);
     let used = r.u64()?;
     let n = r.u32()? as usize;
-    let mut claims: Vec<Arc<str>> = Vec::with_capacity(n.min(b.len()));
+    let mut claims: Vec<SmallStr> = Vec::with_capacity(n.min(b.len()));
     for _ in 0..n {
-        claims.push(Arc::from(r.str()?));
+        claims.push(r.str()?.into());
     }
     let claim = |i: u32| {
         claims
@@ -521,7 +540,11 @@ mod tests {
     use super::*;
 
     fn member(i: u64) -> (MemberKey, Entry) {
-        let claim: Arc<str> = Arc::from(format!("CLAIM{i}"));
+        // Some claim ids too long to be inline.
+        let claim = SmallStr::from(match i % 5 {
+            0 => format!("CLAIM{i}-{}", "X".repeat(30)),
+            _ => format!("CLAIM{i}"),
+        });
         let rec = Record {
             claim: claim.clone(),
             code: Code::from(["64635", "64636", "64493"][(i % 3) as usize]),
@@ -541,8 +564,8 @@ mod tests {
             dirty: i % 4 == 0,
         };
         let key = MemberKey {
-            payer: Arc::from(if i % 2 == 0 { "medicare" } else { "aetna" }),
-            member: Arc::from(format!("M{i:08}")),
+            payer: (if i % 2 == 0 { "medicare" } else { "aetna" }).into(),
+            member: format!("M{i:08}").into(),
             patient: i % 3,
         };
         let entry = Entry {

@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags};
 
-use std::sync::Arc;
-
 use super::index::{Code, HistoryIndex, MemberKey, Record, Side};
+use super::small::SmallStr;
 use super::spill::{hash, hash_parts, Bloom, SpillError};
 use crate::claim::Date;
 
@@ -181,9 +180,8 @@ impl HistoryStore {
             .map_err(|e| self.err(&e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(&e))?;
         let mut n = 0;
-        // In key order (a plain scan of the table): a claim's rows come together and share
-        // one copy of its id. (Judging does not depend on the order of a member's records.)
-        let mut last_claim: Option<Arc<str>> = None;
+        // In key order (a plain scan of the table). (Judging does not depend on the order of
+        // a member's records.)
         while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
             let bad = |what: &str| self.fail(format!("row {}: bad {what}", n + 1));
             let text = |i: usize, what: &str| -> Result<&str, HistoryError> {
@@ -194,8 +192,7 @@ impl HistoryStore {
             };
             let patient =
                 u64::from_str_radix(text(2, "patient key")?, 16).map_err(|_| bad("patient key"))?;
-            let record = record_at(row, 3, &mut index.regions, &mut last_claim)
-                .map_err(|what| bad(&what))?;
+            let record = record_at(row, 3, &mut index.regions).map_err(|what| bad(&what))?;
             index
                 .load(text(0, "payer")?, text(1, "member")?, patient, record)
                 .map_err(|e| self.fail(e.to_string()))?;
@@ -240,6 +237,9 @@ impl HistoryStore {
                 max_seq = max_seq.max(u64::try_from(seq).map_err(|_| bad())?);
             }
         }
+        // One read transaction for every member read from now on, not one per look-up (the
+        // database cannot change under it: this run holds the write lock).
+        conn.execute_batch("BEGIN").map_err(|e| self.err(&e))?;
         index.attach(
             StoredReader {
                 path: self.path.clone(),
@@ -262,7 +262,7 @@ impl HistoryStore {
             .execute_batch(
                 "CREATE TEMP TABLE save_rows (member TEXT, payer TEXT, patient TEXT, claim TEXT,
                      code TEXT, side TEXT, dos TEXT, region TEXT, seq INTEGER, counted INTEGER,
-                     recorded TEXT, units INTEGER, provider TEXT);
+                     units INTEGER, provider TEXT);
                  CREATE TEMP TABLE save_deletes (member TEXT, payer TEXT, patient TEXT,
                      claim TEXT);",
             )
@@ -272,23 +272,23 @@ impl HistoryStore {
         const CHUNK: usize = 64;
         let values = |n: usize| {
             let mut sql = "INSERT INTO temp.save_rows (payer, member, patient, claim, code, \
-                           region, side, dos, seq, counted, units, provider, recorded) VALUES "
+                           region, side, dos, seq, counted, units, provider) VALUES "
                 .to_owned();
             for i in 0..n {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?)");
             }
             sql
         };
         /// One row to write: shared texts, and the short ones it needs of its own inline (no
         /// allocation per row).
         struct Row {
-            payer: Arc<str>,
-            member: Arc<str>,
+            payer: SmallStr,
+            member: SmallStr,
             patient: [u8; 16],
-            claim: Arc<str>,
+            claim: SmallStr,
             code: Code,
             region: u16,
             side: &'static str,
@@ -299,13 +299,17 @@ impl HistoryStore {
             provider: [u8; 16],
         }
         let regions = index.regions.clone();
-        let insert = |rows: &[Row]| -> Result<(), HistoryError> {
-            let mut stmt = self
-                .conn
-                .prepare_cached(&values(rows.len()))
-                .map_err(|e| self.err(&e))?;
+        // A full chunk's statement is prepared once and kept: a cached statement given back
+        // to the cache after each chunk has its hundreds of bindings cleared.
+        let mut full = self
+            .conn
+            .prepare(&values(CHUNK))
+            .map_err(|e| self.err(&e))?;
+        let insert = |stmt: &mut rusqlite::Statement<'_>,
+                      rows: &[Row]|
+         -> Result<(), HistoryError> {
             // The inline texts as `str`s (ASCII by construction).
-            let inline: Vec<[&str; 5]> = rows
+            let inline: Vec<[&str; 8]> = rows
                 .iter()
                 .map(|r| {
                     let region = regions
@@ -313,16 +317,27 @@ impl HistoryStore {
                         .map_or("?", String::as_str);
                     let [patient, dos, provider] = [&r.patient[..], &r.dos[..], &r.provider[..]]
                         .map(|b| std::str::from_utf8(b).unwrap_or_default());
-                    [patient, dos, provider, r.code.as_str(), region]
+                    [
+                        patient,
+                        dos,
+                        provider,
+                        r.code.as_str(),
+                        region,
+                        r.payer.as_str(),
+                        r.member.as_str(),
+                        r.claim.as_str(),
+                    ]
                 })
                 .collect();
-            let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 13);
-            for (r, [patient, dos, provider, code, region]) in rows.iter().zip(&inline) {
+            let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 12);
+            for (r, [patient, dos, provider, code, region, payer, member, claim]) in
+                rows.iter().zip(&inline)
+            {
                 args.extend([
-                    &r.payer as &dyn rusqlite::ToSql,
-                    &r.member,
+                    payer as &dyn rusqlite::ToSql,
+                    member,
                     patient,
-                    &r.claim,
+                    claim,
                     code,
                     region,
                     &r.side,
@@ -331,7 +346,6 @@ impl HistoryStore {
                     &r.counted,
                     &r.units,
                     provider,
-                    &recorded,
                 ]);
             }
             stmt.execute(args.as_slice()).map_err(|e| self.err(&e))?;
@@ -376,7 +390,7 @@ impl HistoryStore {
                             provider: hex16(r.provider),
                         });
                         if rows.len() == CHUNK {
-                            insert(&rows)?;
+                            insert(&mut full, &rows)?;
                             written += rows.len() as u64;
                             rows.clear();
                         }
@@ -386,9 +400,14 @@ impl HistoryStore {
             })?;
         }
         if !rows.is_empty() {
-            insert(&rows)?;
+            let mut tail = self
+                .conn
+                .prepare(&values(rows.len()))
+                .map_err(|e| self.err(&e))?;
+            insert(&mut tail, &rows)?;
             written += rows.len() as u64;
         }
+        drop(full);
         {
             let mut delete = self
                 .conn
@@ -416,15 +435,19 @@ impl HistoryStore {
                     .map_err(|e| self.err(&e))?;
             }
         }
+        // The run's stamp is the same on every row: bound once here, not staged per row.
         self.conn
-            .execute_batch(
+            .execute(
                 "INSERT OR REPLACE INTO services (member, payer, patient, claim, code, side, dos,
                      region, seq, counted, recorded, units, provider)
                  SELECT member, payer, patient, claim, code, side, dos, region, seq, counted,
-                     recorded, units, provider FROM temp.save_rows
-                 ORDER BY member, payer, patient, claim, code, side, dos;
-                 DROP TABLE temp.save_rows; DROP TABLE temp.save_deletes; COMMIT",
+                     ?1, units, provider FROM temp.save_rows
+                 ORDER BY member, payer, patient, claim, code, side, dos",
+                [recorded],
             )
+            .map_err(|e| self.err(&e))?;
+        self.conn
+            .execute_batch("DROP TABLE temp.save_rows; DROP TABLE temp.save_deletes; COMMIT")
             .map_err(|e| self.err(&e))?;
         Ok(written)
     }
@@ -494,7 +517,12 @@ impl std::fmt::Debug for StoredReader {
 impl StoredReader {
     /// Whether the database may hold services of `key`.
     pub fn may_hold(&self, key: &MemberKey) -> bool {
-        self.bloom.may_hold(hash(key))
+        self.may_hold_hashed(hash(key))
+    }
+
+    /// [`StoredReader::may_hold`] with the key's hash known.
+    pub(crate) fn may_hold_hashed(&self, h: u64) -> bool {
+        self.bloom.may_hold(h)
     }
 
     /// The stored services of a member; region names are looked up in (or added to)
@@ -529,9 +557,8 @@ impl StoredReader {
             ])
             .map_err(|e| fail(explain(&e)))?;
         let mut out = Vec::new();
-        let mut last_claim = None;
         while let Some(row) = rows.next().map_err(|e| fail(explain(&e)))? {
-            let r = record_at(row, 0, regions, &mut last_claim)
+            let r = record_at(row, 0, regions)
                 .map_err(|what| fail(format!("a stored service has a bad {what}")))?;
             out.push(r);
         }
@@ -540,13 +567,11 @@ impl StoredReader {
 }
 
 /// A stored service from the columns claim, code, region, side, dos, seq, counted, units and
-/// provider, from column `at` on; a claim id equal to the last one's shares its copy. The
-/// error names the column that is bad.
+/// provider, from column `at` on. The error names the column that is bad.
 fn record_at(
     row: &rusqlite::Row<'_>,
     at: usize,
     regions: &mut Vec<String>,
-    last_claim: &mut Option<Arc<str>>,
 ) -> Result<Record, String> {
     // Texts borrowed from the row: no allocation per column.
     let text = |i: usize, what: &str| -> Result<&str, String> {
@@ -558,15 +583,7 @@ fn record_at(
     let int = |i: usize, what: &str| -> Result<i64, String> {
         row.get::<_, i64>(at + i).map_err(|_| what.to_owned())
     };
-    let claim_id = text(0, "claim")?;
-    let claim = match last_claim {
-        Some(c) if **c == *claim_id => c.clone(),
-        _ => {
-            let c: Arc<str> = claim_id.into();
-            *last_claim = Some(c.clone());
-            c
-        }
-    };
+    let claim: SmallStr = text(0, "claim")?.into();
     let region_name = text(2, "region")?;
     let region = match regions.iter().position(|r| r == region_name) {
         Some(i) => i as u16,
