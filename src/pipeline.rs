@@ -409,6 +409,14 @@ impl Staged {
 
 /// Writes `bytes` to the temporary file of `path` (not synced), or removes a stale `path` when
 /// `bytes` is empty (None then).
+/// Where an output is written before it is renamed into place: its name with `.tmp` added
+/// (`NAME.report.html.tmp`), so no two outputs of an input share one.
+fn temp_path(path: &Path) -> PathBuf {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    PathBuf::from(tmp)
+}
+
 fn stage(path: &Path, bytes: &[u8]) -> Result<Option<Staged>, Error> {
     if bytes.is_empty() {
         match fs::remove_file(path) {
@@ -421,7 +429,7 @@ fn stage(path: &Path, bytes: &[u8]) -> Result<Option<Staged>, Error> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
-    let tmp = path.with_extension("x12.tmp");
+    let tmp = temp_path(path);
     let mut file = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     file.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
     Ok(Some(Staged {
@@ -495,9 +503,7 @@ impl TempOut {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
+        let tmp = temp_path(path);
         let f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         Ok(TempOut {
             path: path.to_owned(),
