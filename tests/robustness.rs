@@ -178,7 +178,7 @@ proptest! {
 
     /// Mutated claims through the whole pipeline, edits included: nothing panics, every claim
     /// read gets exactly one claims.jsonl line that re-reads, and the bytes do not depend on
-    /// the read size.
+    /// the read size or on the edit stage having a thread of its own.
     #[test]
     fn mutated_claims_are_each_answered_once(
         which in 0usize..128,
@@ -198,7 +198,8 @@ proptest! {
         // whose transaction set, group and interchange were accepted.
         let checked = common::check_277(&s.ack277, &lines);
         prop_assert!(checked.is_ok(), "{:?}", checked.err());
-        let (big, _) = scrub_bytes(&bytes, 64 << 10);
+        // Read 64 KiB at a time with the stage on a thread of its own (two threads).
+        let (big, _) = common::scrub_bytes_with(&bytes, common::settings_threads(64 << 10, 2));
         prop_assert_eq!(&big.claims_jsonl, &s.claims_jsonl);
         prop_assert_eq!(&big.ack277, &s.ack277);
         // Settling each claim as soon as the walker closes it (one-claim batches, nothing
