@@ -28,7 +28,7 @@ use crate::input::{Input, Source};
 use crate::x12::{
     check_stream, ControlNumbers, Delimiters, EnvelopeChecker, EnvelopeConfig, EnvelopeSink,
     Framer, GroupHeader, GroupOutcome, InterchangeOutcome, IsaHeader, Limits, Position, Problem,
-    Segment, StreamTotals, TransactionHeader, TransactionOutcome,
+    Segment, SegmentError, StreamTotals, TransactionHeader, TransactionOutcome,
 };
 
 /// Everything a run needs that does not change from file to file.
@@ -98,6 +98,54 @@ enum Target<'c> {
     Consumer(&'c mut dyn FnMut(ClaimBatch) -> Option<ClaimBatch>),
     Stage(Box<EditStage<'c>>),
     Thread(StageLink),
+}
+
+impl Target<'_> {
+    /// Whether the edit stage holds more of the open transaction set than it may (see
+    /// [`EditStage::streaming`]); a consumer never does.
+    fn streaming(&self) -> bool {
+        match self {
+            Target::Stage(s) => s.streaming(),
+            Target::Thread(s) => s.streaming(),
+            Target::Consumer(_) => false,
+        }
+    }
+
+    /// See [`EditStage::settle`].
+    fn settle(&mut self, upto: u32, errors: Vec<SegmentError>) {
+        match self {
+            Target::Stage(s) => s.settle(upto, &errors),
+            Target::Thread(s) => s.settle(upto, errors),
+            Target::Consumer(_) => {}
+        }
+    }
+
+    /// See [`EditStage::transaction_end`].
+    fn transaction_end(&mut self, outcome: &TransactionOutcome, header: Header837) {
+        match self {
+            Target::Stage(s) => s.transaction_end(outcome, header),
+            Target::Thread(s) => s.transaction_end(outcome, header),
+            Target::Consumer(_) => {}
+        }
+    }
+
+    /// See [`EditStage::group_end`].
+    fn group_end(&mut self, outcome: &GroupOutcome) {
+        match self {
+            Target::Stage(s) => s.group_end(outcome),
+            Target::Thread(s) => s.group_end(outcome),
+            Target::Consumer(_) => {}
+        }
+    }
+
+    /// See [`EditStage::interchange_end`].
+    fn interchange_end(&mut self, outcome: &InterchangeOutcome, numbers: crate::ack::Reserved277) {
+        match self {
+            Target::Stage(s) => s.interchange_end(outcome, numbers),
+            Target::Thread(s) => s.interchange_end(outcome, numbers),
+            Target::Consumer(_) => {}
+        }
+    }
 }
 
 impl Batches<'_> {
@@ -197,16 +245,9 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
                 b.send(full);
                 // A transaction set too large to hold to its SE: its closed claims are
                 // settled as they come.
-                match &mut b.target {
-                    Target::Stage(s) if s.streaming() => {
-                        let (upto, errors) = self.validator.settled();
-                        s.settle(upto, &errors);
-                    }
-                    Target::Thread(s) if s.streaming() => {
-                        let (upto, errors) = self.validator.settled();
-                        s.settle(upto, errors);
-                    }
-                    _ => {}
+                if b.target.streaming() {
+                    let (upto, errors) = self.validator.settled();
+                    b.target.settle(upto, errors);
                 }
             }
         }
@@ -226,12 +267,8 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
             if let Some(last) = b.builder.flush() {
                 b.send(last);
             }
-            let header = std::mem::take(&mut self.header);
-            match &mut b.target {
-                Target::Stage(s) => s.transaction_end(outcome, header),
-                Target::Thread(s) => s.transaction_end(outcome, header),
-                Target::Consumer(_) => {}
-            }
+            b.target
+                .transaction_end(outcome, std::mem::take(&mut self.header));
         }
         self.validator.transaction_end(outcome);
         self.acks.transaction_end(outcome);
@@ -240,10 +277,8 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
         if outcome.status != crate::x12::AckStatus::Rejected {
             self.groups_ok += 1;
         }
-        match self.batches.as_mut().map(|b| &mut b.target) {
-            Some(Target::Stage(s)) => s.group_end(outcome),
-            Some(Target::Thread(s)) => s.group_end(outcome),
-            _ => {}
+        if let Some(b) = self.batches.as_mut() {
+            b.target.group_end(outcome);
         }
         self.validator.group_end(outcome);
         self.acks.group_end(outcome);
@@ -263,11 +298,7 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
         } else {
             crate::ack::Reserved277::default()
         };
-        match target {
-            Target::Stage(s) => s.interchange_end(outcome, numbers),
-            Target::Thread(s) => s.interchange_end(outcome, numbers),
-            Target::Consumer(_) => {}
-        }
+        target.interchange_end(outcome, numbers);
     }
     fn problem(&mut self, problem: &Problem) {
         self.problems += 1;
@@ -407,8 +438,6 @@ impl Staged {
     }
 }
 
-/// Writes `bytes` to the temporary file of `path` (not synced), or removes a stale `path` when
-/// `bytes` is empty (None then).
 /// Where an output is written before it is renamed into place: its name with `.tmp` added
 /// (`NAME.report.html.tmp`), so no two outputs of an input share one.
 fn temp_path(path: &Path) -> PathBuf {
@@ -417,6 +446,8 @@ fn temp_path(path: &Path) -> PathBuf {
     PathBuf::from(tmp)
 }
 
+/// Writes `bytes` to the temporary file of `path` (not synced), or removes a stale `path` when
+/// `bytes` is empty (None then).
 fn stage(path: &Path, bytes: &[u8]) -> Result<Option<Staged>, Error> {
     if bytes.is_empty() {
         match fs::remove_file(path) {
