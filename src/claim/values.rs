@@ -11,31 +11,38 @@ pub struct Money {
 
 impl Money {
     /// Parses an X12 R value with at most two decimals (`1500`, `1500.5`, `-12.34`, `.5`).
+    /// Read in one pass (it runs for every claim and line).
+    #[inline]
     pub fn parse(b: &[u8]) -> Option<Money> {
         let (neg, body) = match b.strip_prefix(b"-") {
             Some(rest) => (true, rest),
             None => (false, b),
         };
-        let (whole, frac) = match body.iter().position(|&c| c == b'.') {
-            Some(i) => (&body[..i], &body[i + 1..]),
-            None => (body, &b""[..]),
-        };
-        if (whole.is_empty() && frac.is_empty())
-            || frac.len() > 2
-            || whole.len() > 15
-            || !whole.iter().chain(frac).all(u8::is_ascii_digit)
-        {
+        let (mut whole, mut frac, mut nw, mut nf, mut dot) = (0i64, 0i64, 0usize, 0usize, false);
+        for &c in body {
+            match c {
+                b'0'..=b'9' if dot => {
+                    nf += 1;
+                    frac = frac * 10 + i64::from(c - b'0');
+                }
+                b'0'..=b'9' => {
+                    nw += 1;
+                    if nw > 15 {
+                        return None;
+                    }
+                    whole = whole * 10 + i64::from(c - b'0');
+                }
+                b'.' if !dot => dot = true,
+                _ => return None,
+            }
+            if nf > 2 {
+                return None;
+            }
+        }
+        if nw == 0 && nf == 0 {
             return None;
         }
-        let mut cents: i64 = 0;
-        for &d in whole {
-            cents = cents * 10 + i64::from(d - b'0');
-        }
-        let mut f = 0i64;
-        for (i, &d) in frac.iter().enumerate() {
-            f += i64::from(d - b'0') * if i == 0 { 10 } else { 1 };
-        }
-        cents = cents * 100 + f;
+        let cents = whole * 100 + if nf == 1 { frac * 10 } else { frac };
         Some(Money {
             cents: if neg { -cents } else { cents },
         })
@@ -130,6 +137,54 @@ impl DateRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reading `Money::parse` is held to: split at the point, then check and add.
+    fn by_parts(b: &[u8]) -> Option<Money> {
+        let (neg, body) = match b.strip_prefix(b"-") {
+            Some(rest) => (true, rest),
+            None => (false, b),
+        };
+        let (whole, frac) = match body.iter().position(|&c| c == b'.') {
+            Some(i) => (&body[..i], &body[i + 1..]),
+            None => (body, &b""[..]),
+        };
+        if (whole.is_empty() && frac.is_empty())
+            || frac.len() > 2
+            || whole.len() > 15
+            || !whole.iter().chain(frac).all(u8::is_ascii_digit)
+        {
+            return None;
+        }
+        let mut cents: i64 = 0;
+        for &d in whole {
+            cents = cents * 10 + i64::from(d - b'0');
+        }
+        let mut f = 0i64;
+        for (i, &d) in frac.iter().enumerate() {
+            f += i64::from(d - b'0') * if i == 0 { 10 } else { 1 };
+        }
+        cents = cents * 100 + f;
+        Some(Money {
+            cents: if neg { -cents } else { cents },
+        })
+    }
+
+    proptest::proptest! {
+        /// `Money::parse` reads what a reading by parts reads.
+        #[test]
+        fn one_pass_agrees_with_a_reading_by_parts(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    6 => proptest::sample::select(&b"0123456789"[..]),
+                    2 => proptest::sample::select(&b"-."[..]),
+                    1 => proptest::sample::select(&b"+ ea"[..]),
+                ],
+                0..20,
+            ),
+        ) {
+            proptest::prop_assert_eq!(Money::parse(&b), by_parts(&b));
+        }
+    }
 
     #[test]
     fn money_is_exact() {

@@ -3,7 +3,7 @@
 //! each sits in the input.
 
 use super::codes::{CodeIndex, CodeSet, Sets};
-use super::fields::{parse_money, parse_u32, part, Elems};
+use super::fields::{parse_u32, part, Elems};
 use crate::claim::batch::ContextRec;
 use crate::claim::view::{non_empty, ContextNm1s, DIAGNOSIS_QUALIFIERS};
 use crate::claim::{ClaimBatch, ClaimRec, Date, DateRange, Kind, Money};
@@ -439,7 +439,7 @@ impl<'b> Facts<'b> {
                 let s = seg.elems(sep, 5);
                 self.id = s.value(1);
                 self.clm = seg.loc;
-                self.charge = parse_money(s.value(2));
+                self.charge = Money::parse(s.value(2));
                 let c5 = s.value(5);
                 self.facility_code = part(c5, d.component, 1).unwrap_or(b"");
                 self.frequency = part(c5, d.component, 3).unwrap_or(b"");
@@ -582,8 +582,8 @@ fn line_segment<'b>(l: &mut Line<'b>, seg: &Seg<'b>, d: Delimiters, line_loops: 
                 }
             }
             let (charge, units) = if professional { (2, 4) } else { (3, 5) };
-            l.charge = parse_money(s.value(charge));
-            l.units = parse_money(s.value(units));
+            l.charge = Money::parse(s.value(charge));
+            l.units = Money::parse(s.value(units));
             if professional {
                 l.place = non_empty(s.value(5));
                 l.pointers = Few::default();

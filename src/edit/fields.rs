@@ -1,7 +1,6 @@
 //! A claim segment's elements found as far as the edits read them: split on the element
 //! separator only, eight bytes at a time, stopping after the last element wanted.
 
-use crate::claim::Money;
 use crate::x12::segment::Split;
 
 /// The first elements of one segment (at most [`Split::MAX`], like [`Split`]).
@@ -129,45 +128,6 @@ pub(crate) fn parse_u32(b: &[u8]) -> Option<u32> {
     })
 }
 
-/// An amount as `Money::parse` reads it (an optional `-`, at most 15 whole digits, at most two
-/// decimals, not both empty), in one pass.
-#[inline]
-pub(crate) fn parse_money(b: &[u8]) -> Option<Money> {
-    let (neg, body) = match b.strip_prefix(b"-") {
-        Some(rest) => (true, rest),
-        None => (false, b),
-    };
-    let (mut whole, mut frac, mut nw, mut nf, mut dot) = (0i64, 0i64, 0usize, 0usize, false);
-    for &c in body {
-        match c {
-            b'0'..=b'9' if dot => {
-                nf += 1;
-                frac = frac * 10 + i64::from(c - b'0');
-            }
-            b'0'..=b'9' => {
-                nw += 1;
-                if nw > 15 {
-                    return None;
-                }
-                whole = whole * 10 + i64::from(c - b'0');
-            }
-            b'.' if !dot => dot = true,
-            _ => return None,
-        }
-        if nf > 2 {
-            return None;
-        }
-    }
-    if nw == 0 && nf == 0 {
-        return None;
-    }
-    let cents = whole * 100 + if nf == 1 { frac * 10 } else { frac };
-    Some(Money {
-        cents: if neg { -cents } else { cents },
-    })
-}
-
-/// Part `n` (1-based) of `bytes` split on `sep`, as `Element::component` finds it.
 #[inline]
 pub(crate) fn part(bytes: &[u8], sep: u8, n: usize) -> Option<&[u8]> {
     n.checked_sub(1)
@@ -225,21 +185,6 @@ mod tests {
         ) {
             let want = std::str::from_utf8(&b).ok().and_then(|s| s.parse::<u32>().ok());
             proptest::prop_assert_eq!(parse_u32(&b), want);
-        }
-
-        /// `parse_money` reads what `Money::parse` reads.
-        #[test]
-        fn parse_money_agrees_with_money_parse(
-            b in proptest::collection::vec(
-                proptest::prop_oneof![
-                    6 => proptest::sample::select(&b"0123456789"[..]),
-                    2 => proptest::sample::select(&b"-."[..]),
-                    1 => proptest::sample::select(&b"+ ea"[..]),
-                ],
-                0..20,
-            ),
-        ) {
-            proptest::prop_assert_eq!(parse_money(&b), Money::parse(&b));
         }
 
         /// `part` finds what `Element::component` finds.
