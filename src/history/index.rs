@@ -90,27 +90,28 @@ impl Code {
 
 impl From<&str> for Code {
     fn from(s: &str) -> Code {
-        let mut c = Code::default();
-        for (slot, b) in c.0.iter_mut().zip(s.bytes()) {
-            *slot = b;
-        }
-        c.1 = s.len().min(7) as u8;
-        c
+        Code::packed(s.as_bytes())
     }
 }
 
 impl Code {
     /// A code from its bytes: as `From<&str>` of them when they are text, else empty.
     pub fn of_bytes(b: &[u8]) -> Code {
-        if b.is_ascii() {
-            let mut c = Code::default();
-            for (slot, &x) in c.0.iter_mut().zip(b) {
-                *slot = x;
-            }
-            c.1 = b.len().min(7) as u8;
-            return c;
+        if b.is_ascii() || std::str::from_utf8(b).is_ok() {
+            Code::packed(b)
+        } else {
+            Code::default()
         }
-        std::str::from_utf8(b).unwrap_or("").into()
+    }
+
+    /// The first seven bytes of `b`, held inline.
+    fn packed(b: &[u8]) -> Code {
+        let mut c = Code::default();
+        for (slot, &x) in c.0.iter_mut().zip(b) {
+            *slot = x;
+        }
+        c.1 = b.len().min(7) as u8;
+        c
     }
 }
 
