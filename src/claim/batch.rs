@@ -157,6 +157,37 @@ pub struct BatchBuilder {
     transaction_control: std::sync::Arc<str>,
     claim_index: Option<u32>,
     created: Option<Date>,
+    /// [`LoopParts`] of the grammar last seen.
+    parts: LoopParts,
+}
+
+/// Per loop of one grammar: the context part it holds and whether it is a `2000` loop (so
+/// placing a segment compares no loop ids).
+#[derive(Default)]
+struct LoopParts {
+    /// The grammar's address (0: none yet; grammars outlive a run); compared, never dereferenced.
+    grammar: usize,
+    by_loop: Vec<(Option<Part>, bool)>,
+}
+
+impl LoopParts {
+    /// The part and `2000` flag of loop `ix` of `g`, from the table (rebuilt when `g` changes).
+    #[inline]
+    fn of(&mut self, g: &Grammar, ix: u16) -> (Option<Part>, bool) {
+        let address = g as *const Grammar as usize;
+        if self.grammar != address {
+            self.grammar = address;
+            self.by_loop = g
+                .loops
+                .iter()
+                .map(|l| (part_of(&l.id), l.id.starts_with("2000")))
+                .collect();
+        }
+        self.by_loop
+            .get(usize::from(ix))
+            .copied()
+            .unwrap_or((None, false))
+    }
 }
 
 impl BatchBuilder {
@@ -177,6 +208,7 @@ impl BatchBuilder {
             transaction_control: std::sync::Arc::from(""),
             claim_index: None,
             created: None,
+            parts: LoopParts::default(),
         }
     }
 
@@ -238,11 +270,11 @@ impl BatchBuilder {
                 .ok()
                 .and_then(|s| Date::parse_d8(s.value(4)));
         }
-        let loop_id = grammar.loops[placement.loop_ix as usize].id.as_str();
         let Some(claim) = placement.claim else {
             self.claim_index = None;
-            let part = part_of(loop_id)?;
-            if placement.starts_loop && loop_id.starts_with("2000") {
+            let (part, head) = self.parts.of(grammar, placement.loop_ix);
+            let part = part?;
+            if placement.starts_loop && head {
                 let keep = match part {
                     Part::Billing => 0,
                     Part::Subscriber => self

@@ -112,6 +112,7 @@ pub fn check_value(value: &[u8], rule: &Rule) -> Option<&'static str> {
 
 /// A date in DTP03 (or similar) written in the format its qualifier names: `D8` CCYYMMDD,
 /// `RD8` CCYYMMDD-CCYYMMDD with from ≤ thru.
+#[inline]
 pub fn valid_period(format: &[u8], value: &[u8]) -> bool {
     match format {
         b"D8" => valid_date(value),
@@ -632,6 +633,7 @@ fn missing_required(
 
 /// A date in the format its qualifier (element `f`) names, in element `v` (unless `v` already
 /// has an error).
+#[inline]
 fn check_period(
     seg: &Segment<'_>,
     split: &Split<'_>,
@@ -641,8 +643,11 @@ fn check_period(
     out: &mut Vec<ElementError>,
 ) {
     let (format, value) = (split.value(f), split.value(v));
+    if value.is_empty() || valid_period(format, value) {
+        return;
+    }
     let already = out.iter().any(|e| e.element.element as usize == v);
-    if !value.is_empty() && !already && !valid_period(format, value) {
+    if !already {
         if let Some(edef) = rules.get(v - 1) {
             out.push(issue(seg, edef, v as u16, None, None, "8", copy(value)));
         }

@@ -6,6 +6,7 @@
 //! among siblings with the same id (NM101 `85`/`87`, HL03 `20`/`22`/`23`, HI01-1 `ABK`/`ABF`, …).
 
 pub mod elements;
+pub mod memo;
 pub mod validate;
 pub mod walker;
 

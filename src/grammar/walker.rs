@@ -3,6 +3,7 @@
 //! rules, the HL hierarchy, LX numbering) and attributes what it finds to claims where it can.
 
 use super::elements::check_compiled;
+use super::memo::CleanMemo;
 use super::{Child, Grammar, LoopIx, SegIx, Special, Usage};
 use crate::x12::{
     Delimiters, ElementError, ElementRef, Position, Segment, SegmentError, Split, SplitTable,
@@ -79,6 +80,8 @@ pub struct Walker<'g> {
     lx_next: u32,
     /// Byte classes of the delimiters in force, kept from segment to segment.
     table: SplitTable,
+    /// Segments that passed their element rules under those delimiters.
+    memo: CleanMemo,
 }
 
 /// Whether the segment holds one of `id`'s codes where `id` names (the general case).
@@ -91,6 +94,12 @@ fn identity_matches(id: &super::Identity, seg: &Split<'_>) -> bool {
             .unwrap_or(b""),
     };
     id.codes.contains(value)
+}
+
+/// A value read as a number as `str::parse` reads it (`None` for bytes that are not UTF-8,
+/// which the lossy text they would become never parses either).
+fn number<T: std::str::FromStr>(value: &[u8]) -> Option<T> {
+    std::str::from_utf8(value).ok()?.parse().ok()
 }
 
 impl<'g> Walker<'g> {
@@ -112,6 +121,7 @@ impl<'g> Walker<'g> {
             claim_depth: None,
             lx_next: 1,
             table: SplitTable::new(Delimiters::STANDARD),
+            memo: CleanMemo::default(),
         }
     }
 
@@ -331,6 +341,7 @@ impl<'g> Walker<'g> {
     pub fn segment(&mut self, seg: &Segment<'_>, position: &Position) -> Option<Placement> {
         if self.table.delimiters() != seg.delimiters() {
             self.table = SplitTable::new(seg.delimiters());
+            self.memo.clear();
         }
         let split = seg.split_by(&self.table);
         let key = super::pack_in(seg.raw(), 0, seg.id().len()).unwrap_or(u64::MAX - 1);
@@ -427,7 +438,12 @@ impl<'g> Walker<'g> {
         found.clear();
         let g = self.g;
         let s = &g.segments[sx as usize];
-        check_compiled(seg, split, &s.program, &s.rules, &mut found);
+        if !self.memo.is_clean(sx, seg.raw()) {
+            check_compiled(seg, split, &s.program, &s.rules, &mut found);
+            if found.is_empty() {
+                self.memo.remember(sx, seg.raw());
+            }
+        }
         if qualifier_fault {
             if let Some(id) = &self.g.segments[sx as usize].identity {
                 let already = found
@@ -447,15 +463,15 @@ impl<'g> Walker<'g> {
             }
         }
         match s.special {
-            Special::Hl => self.check_hl(seg, position, lp, &mut found),
+            Special::Hl => self.check_hl(split, position, lp, &mut found),
             Special::Lx if self.claim_depth.is_some() => {
-                let lx = seg.text(1);
-                if lx.parse::<u32>().ok() != Some(self.lx_next) {
+                let lx = split.value(1);
+                if number::<u32>(lx) != Some(self.lx_next) {
                     found.push(ElementError {
                         element: ElementRef::new("LX", 1),
                         reference: Some(554),
                         code: "7",
-                        value: Some(lx.into_owned()),
+                        value: Some(String::from_utf8_lossy(lx).into_owned()),
                     });
                 }
                 self.lx_next += 1;
@@ -480,19 +496,19 @@ impl<'g> Walker<'g> {
     /// HL01 counts from 1; HL02 names an earlier HL of the parent level; HL03 follows 20 → 22 → 23.
     fn check_hl(
         &mut self,
-        seg: &Segment<'_>,
+        seg: &Split<'_>,
         position: &Position,
         loop_ix: LoopIx,
         found: &mut Vec<ElementError>,
     ) {
         let n = self.hl_levels.len() + 1;
-        let hl01 = seg.text(1);
-        if hl01.parse::<usize>().ok() != Some(n) {
+        let hl01 = seg.value(1);
+        if number::<usize>(hl01) != Some(n) {
             found.push(ElementError {
                 element: ElementRef::new("HL", 1),
                 reference: Some(628),
                 code: "7",
-                value: Some(hl01.into_owned()),
+                value: Some(String::from_utf8_lossy(hl01).into_owned()),
             });
         }
         let level: [u8; 2] = match seg.value(3) {
@@ -507,8 +523,8 @@ impl<'g> Walker<'g> {
             b"21" => Some(b"20"),
             _ => None,
         };
-        let hl02 = seg.text(2);
-        let parent = hl02.parse::<usize>().ok().filter(|p| *p >= 1 && *p < n);
+        let hl02 = seg.value(2);
+        let parent = number::<usize>(hl02).filter(|p| *p >= 1 && *p < n);
         let parent_ok = match (parent_level, parent) {
             (None, None) => hl02.is_empty(),
             (Some(want), Some(p)) => &self.hl_levels[p - 1] == want,
@@ -519,7 +535,7 @@ impl<'g> Walker<'g> {
                 element: ElementRef::new("HL", 2),
                 reference: Some(734),
                 code: "7",
-                value: Some(hl02.into_owned()),
+                value: Some(String::from_utf8_lossy(hl02).into_owned()),
             });
         }
         if let Some(prev) = self.prev_hl.take() {
