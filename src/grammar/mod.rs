@@ -327,8 +327,24 @@ pub struct Loop {
     pub by_id: Vec<(u16, u16)>,
     /// Child indexes, grouped by head segment id (see `by_id`).
     pub candidates: Vec<u16>,
+    /// The same children with what the walker tests of them (parallel to `candidates`).
+    pub placing: Vec<Candidate>,
     /// Bit `k` when child `k` is required (`None` when the loop has more than 64 children).
     pub required_mask: Option<u64>,
+}
+
+/// A child a segment may start, as the walker tests it: where it is, its head segment, and
+/// whether that head is told apart by a qualifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// Child index in its loop.
+    pub child: u16,
+    /// Its head segment (itself, or a child loop's trigger).
+    pub head: SegIx,
+    /// The child is a segment (not a loop).
+    pub segment: bool,
+    /// The head segment has an identity (qualifier codes).
+    pub qualified: bool,
 }
 
 /// A compiled segment.
@@ -556,6 +572,7 @@ impl Grammar {
             by_key: Vec::new(),
             by_id: Vec::new(),
             candidates: Vec::new(),
+            placing: Vec::new(),
             required_mask: None,
         });
         let mut children = Vec::with_capacity(def.children.len());
@@ -634,8 +651,18 @@ impl Grammar {
             }
             self.loops[i].required_mask = (children.len() <= 64)
                 .then(|| required.iter().fold(0u64, |m: u64, &k: &u16| m | 1u64 << k));
+            let placing = candidates
+                .iter()
+                .map(|&k| Candidate {
+                    child: k,
+                    head: heads[k as usize],
+                    segment: matches!(children[k as usize], Child::Segment(_)),
+                    qualified: self.segments[heads[k as usize] as usize].identity.is_some(),
+                })
+                .collect();
             self.loops[i].by_id = by_id;
             self.loops[i].candidates = candidates;
+            self.loops[i].placing = placing;
             self.loops[i].heads = heads;
             self.loops[i].required = required;
             self.loops[i].by_key = by_key;
@@ -671,6 +698,18 @@ impl Grammar {
                 .candidates
                 .get(a as usize..b as usize)
                 .unwrap_or_default(),
+            None => &[],
+        }
+    }
+
+    /// [`Grammar::children_with_id`] with what the walker tests of each.
+    #[inline]
+    pub fn candidates_with_id(&self, l: LoopIx, id: u16) -> &[Candidate] {
+        let Some(lp) = self.loops.get(l as usize) else {
+            return &[];
+        };
+        match lp.by_id.get(id as usize) {
+            Some(&(a, b)) => lp.placing.get(a as usize..b as usize).unwrap_or_default(),
             None => &[],
         }
     }
@@ -781,6 +820,21 @@ mod tests {
                         "{name} {}",
                         s.def.id
                     );
+                    let lp = &g.loops[l as usize];
+                    let placing: Vec<Candidate> = g
+                        .children_with_id(l, id)
+                        .iter()
+                        .map(|&k| Candidate {
+                            child: k,
+                            head: lp.heads[k as usize],
+                            segment: matches!(lp.children[k as usize], Child::Segment(_)),
+                            qualified: g.segments[lp.heads[k as usize] as usize].identity.is_some(),
+                        })
+                        .collect();
+                    assert_eq!(g.candidates_with_id(l, id), placing);
+                    assert!(placing
+                        .iter()
+                        .all(|c| g.segments[c.head as usize].key == s.key));
                 }
                 let required = &g.loops[l as usize].required;
                 if let Some(mask) = g.loops[l as usize].required_mask {

@@ -221,33 +221,49 @@ impl<'g> Walker<'g> {
         }
     }
 
-    fn locate(
-        &self,
-        id: u16,
-        key: u64,
-        seg: &Split<'_>,
-        strict: bool,
-    ) -> Option<(usize, usize, SegIx)> {
+    /// The open loop (by depth, innermost first) and child segment `seg` (id number `id`)
+    /// continues or starts. `strict`: its qualifier must be one of the child's codes.
+    fn locate(&self, id: u16, seg: &Split<'_>, strict: bool) -> Option<(usize, usize, SegIx)> {
         for depth in (0..self.stack.len()).rev() {
             let f = self.stack[depth];
-            let heads = &self.g.loops[f.lp as usize].heads;
-            let children = &self.g.loops[f.lp as usize].children;
-            for &ci in self.g.children_with_id(f.lp, id) {
-                let ci = ci as usize;
+            for c in self.g.candidates_with_id(f.lp, id) {
+                let ci = c.child as usize;
                 // Without its qualifier a segment may repeat the segment at `pos`, but it does
                 // not start another instance of the loop at `pos` (the one just finished).
                 // A loop's trigger (child 0) never repeats inside one instance: another one
                 // starts a new instance, which the search one level up finds.
                 let trigger = depth > 0 && ci == 0;
-                let reachable = !trigger
-                    && (ci > f.pos
-                        || (ci == f.pos && (strict || matches!(children[ci], Child::Segment(_)))));
-                if reachable && self.matches(heads[ci], key, seg, strict) {
-                    return Some((depth, ci, heads[ci]));
+                let reachable = !trigger && (ci > f.pos || (ci == f.pos && (strict || c.segment)));
+                // Candidates share the segment's id, so only a qualifier can tell them apart.
+                if reachable && (!strict || !c.qualified || self.qualifier_holds(c.head, seg)) {
+                    return Some((depth, ci, c.head));
                 }
             }
         }
         None
+    }
+
+    /// Whether `seg` holds one of the qualifier codes of segment `sx`.
+    #[inline]
+    fn qualifier_holds(&self, sx: SegIx, seg: &Split<'_>) -> bool {
+        let Some(id) = self
+            .g
+            .segments
+            .get(sx as usize)
+            .and_then(|s| s.identity.as_ref())
+        else {
+            return true;
+        };
+        let ends = seg.ends();
+        let n = id.element;
+        if id.component.is_none() && n >= 1 && n <= ends.len() {
+            // The value packed straight from the split: no slice, no byte loop.
+            let start = if n == 1 { 0 } else { ends[n - 2] as usize + 1 };
+            if let Some(p) = super::pack_in(seg.bytes(), start, ends[n - 1] as usize) {
+                return id.codes.contains_packed(p);
+            }
+        }
+        identity_matches(id, seg)
     }
 
     fn push_error(&mut self, mut e: SegmentError) {
@@ -346,9 +362,9 @@ impl<'g> Walker<'g> {
         let split = seg.split_by(&self.table);
         let key = super::pack_in(seg.raw(), 0, seg.id().len()).unwrap_or(u64::MAX - 1);
         let id = self.g.id_number(key);
-        let (found, qualifier_fault) = match id.map(|id| (id, self.locate(id, key, &split, true))) {
+        let (found, qualifier_fault) = match id.map(|id| (id, self.locate(id, &split, true))) {
             Some((_, Some(hit))) => (Some(hit), false),
-            Some((id, None)) => (self.locate(id, key, &split, false), true),
+            Some((id, None)) => (self.locate(id, &split, false), true),
             None => (None, true),
         };
         let Some((depth, ci, sx)) = found else {
