@@ -231,6 +231,11 @@ pub fn write_stc<E: AsRef<str>>(
 /// STC05…STC12 of an STC whose STC04 is written: STC10 and STC11 from `extra` (its first
 /// two), then the text.
 fn stc_rest<E: AsRef<str>>(w: &mut SegBuf, extra: &[E], text: impl AsRef<[u8]>) {
+    if extra.is_empty() && text.as_ref().is_empty() {
+        // Nothing after STC04: the empty elements would be trimmed.
+        w.end();
+        return;
+    }
     w.empty(5);
     for i in 0..2 {
         match extra.get(i) {
