@@ -267,12 +267,19 @@ impl<'w> Ack277Writer<'w> {
                 .el(Num::uint(provider_hl.into()))
                 .el("PT")
                 .end();
-            self.body_raw(c.part(c.frag.patient..c.frag.stc), Frag::PATIENT_SEGMENTS)?;
             let structural = rejecting(c.structural);
+            let later = rejecting(c.later);
+            if structural.is_none() && later.is_none() {
+                // Nothing added: the fragment's patient, STC and tail parts as they are.
+                let f = c.frag;
+                let segments = Frag::PATIENT_SEGMENTS + f.stc_segments + f.tail_segments;
+                self.body_raw(c.part(f.patient..f.end), segments)?;
+                continue;
+            }
+            self.body_raw(c.part(c.frag.patient..c.frag.stc), Frag::PATIENT_SEGMENTS)?;
             self.reject_stcs(structural, "A3:684", &date, c.cents);
             // The edits' own STCs: their rejections always; their acceptance only when
             // nothing else rejects the claim.
-            let later = rejecting(c.later);
             if c.edit_rejected || (structural.is_none() && later.is_none()) {
                 self.body_raw(c.part(c.frag.stc..c.frag.tail), c.frag.stc_segments)?;
             }

@@ -135,27 +135,54 @@ impl<'o> Fold<'o> {
     }
 
     fn push(&mut self, s: &str) {
-        let mut rest = s;
-        while !self.full {
-            let Some(&b) = rest.as_bytes().first() else {
+        let bytes = s.as_bytes();
+        if s.is_ascii() && self.out.len() + bytes.len() < self.max && !self.full {
+            self.push_short_ascii(bytes);
+            return;
+        }
+        let mut at = 0;
+        while let Some(&b) = bytes.get(at) {
+            if self.full {
                 return;
-            };
+            }
             let c = match FOLD_ASCII.get(usize::from(b)) {
                 Some(&c) => {
-                    rest = rest.get(1..).unwrap_or_default();
+                    at += 1;
                     c
                 }
                 None => {
-                    let mut chars = rest.chars();
+                    // Past ASCII: one character (`at` is on a boundary: only whole
+                    // characters are stepped over).
+                    let mut chars = s.get(at..).unwrap_or_default().chars();
                     let c = chars
                         .next()
                         .map_or(b'?', |c| if c.is_whitespace() { b' ' } else { b'?' });
-                    rest = chars.as_str();
+                    at = bytes.len() - chars.as_str().len();
                     c
                 }
             };
             self.byte(c);
         }
+    }
+
+    /// [`Fold::push`] of ASCII that cannot reach `max`: no check of either per byte.
+    fn push_short_ascii(&mut self, bytes: &[u8]) {
+        let mut space = self.space;
+        let mut empty = self.out.is_empty();
+        for &b in bytes {
+            let c = FOLD_ASCII.get(usize::from(b)).copied().unwrap_or(b'?');
+            if c == b' ' {
+                if space || empty {
+                    continue;
+                }
+                space = true;
+            } else {
+                space = false;
+            }
+            empty = false;
+            self.out.push(c);
+        }
+        self.space = space;
     }
 
     #[inline]
@@ -204,6 +231,11 @@ pub fn write_stc<E: AsRef<str>>(
 /// STC05…STC12 of an STC whose STC04 is written: STC10 and STC11 from `extra` (its first
 /// two), then the text.
 fn stc_rest<E: AsRef<str>>(w: &mut SegBuf, extra: &[E], text: impl AsRef<[u8]>) {
+    if extra.is_empty() && text.as_ref().is_empty() {
+        // Nothing after STC04: the empty elements would be trimmed.
+        w.end();
+        return;
+    }
     w.empty(5);
     for i in 0..2 {
         match extra.get(i) {
@@ -228,11 +260,48 @@ pub struct ClaimAcks {
     date: String,
     /// `STC*A2:20*DATE*WQ`, the start of every acceptance STC.
     accept: Vec<u8>,
+    /// The starts of the segments every claim has, written once.
+    heads: Heads,
     /// The last NM1*85 written from its billing provider's NM1 alone (claims of one
     /// provider share it).
     provider: ProviderCache,
     /// STC12 text being made.
     text: Vec<u8>,
+}
+
+/// The id and first elements of the segments every fragment has, with the writer's
+/// delimiters (for [`SegBuf::seg`]).
+struct Heads {
+    /// `NM1*QC*1`.
+    patient: Vec<u8>,
+    /// `TRN*2`.
+    trn: Vec<u8>,
+    /// `REF*D9`.
+    d9: Vec<u8>,
+    /// `DTP*472`.
+    dtp: Vec<u8>,
+}
+
+impl Heads {
+    /// The heads as `w` (empty, and left so) writes them.
+    fn new(w: &mut SegBuf) -> Self {
+        let mut head = |id: &[u8], values: &[&str]| {
+            w.clear();
+            w.seg(id);
+            for v in values {
+                w.el(v);
+            }
+            w.bytes().to_vec()
+        };
+        let heads = Heads {
+            patient: head(b"NM1", &["QC", "1"]),
+            trn: head(b"TRN", &["2"]),
+            d9: head(b"REF", &["D9"]),
+            dtp: head(b"DTP", &["472"]),
+        };
+        w.clear();
+        heads
+    }
 }
 
 /// A 2100C NM1*85 as written, and the 837 NM1*85 it was written from.
@@ -298,12 +367,15 @@ fn digits(s: &str) -> usize {
 impl ClaimAcks {
     /// A writer for one batch.
     pub fn new(r: &Render277) -> Self {
-        let mut head = SegBuf::new(r.delimiters, r.eol, 64);
-        head.seg(b"STC").code("A2:20").el(&r.date).el("WQ");
+        let mut w = SegBuf::new(r.delimiters, r.eol, 64 << 10);
+        w.seg(b"STC").code("A2:20").el(&r.date).el("WQ");
+        let accept = w.bytes().to_vec();
+        let heads = Heads::new(&mut w);
         ClaimAcks {
-            w: SegBuf::new(r.delimiters, r.eol, 64 << 10),
+            w,
             date: r.date.clone(),
-            accept: head.bytes().to_vec(),
+            accept,
+            heads,
             provider: ProviderCache::default(),
             text: Vec::with_capacity(STC12_MAX),
         }
@@ -385,9 +457,7 @@ impl ClaimAcks {
         let values = nm1_values(nm1.as_ref());
         let v = |i: usize| values[i];
         self.w
-            .seg(b"NM1")
-            .el("QC")
-            .el("1")
+            .seg(&self.heads.patient)
             .el_fit(v(3), 1, 60)
             .el_fit(v(4), 0, 35)
             .el_fit(v(5), 0, 25)
@@ -396,7 +466,7 @@ impl ClaimAcks {
             .el("MI")
             .el_fit(f.member_id.unwrap_or(b""), 2, 80)
             .end();
-        self.w.seg(b"TRN").el("2").el_fit(f.id, 1, 50).end();
+        self.w.seg(&self.heads.trn).el_fit(f.id, 1, 50).end();
     }
 
     /// The 2200D STC segments the edits call for: one per reject finding, or the acceptance
@@ -439,7 +509,7 @@ impl ClaimAcks {
     /// REF*D9, REF*BLT, DTP*472 and a 2220D for each line a reject finding names.
     fn tail(&mut self, f: &Facts<'_>, findings: &[Finding]) {
         if let Some((d9, _)) = f.reference(b"D9").filter(|(v, _)| !v.is_empty()) {
-            self.w.seg(b"REF").el("D9").el_fit(d9, 1, 50).end();
+            self.w.seg(&self.heads.d9).el_fit(d9, 1, 50).end();
         }
         if f.kind() == Kind::Institutional && !f.facility_code.is_empty() {
             self.w
@@ -448,7 +518,7 @@ impl ClaimAcks {
                 .el_fit(&f.type_of_bill(), 1, 50)
                 .end();
         }
-        self.w.seg(b"DTP").el("472");
+        self.w.seg(&self.heads.dtp);
         match claim_dates(f).map(dtp_value) {
             Some((q, v)) => self.w.el(q).el(v),
             None => self.w.el("D8").el(&self.date),

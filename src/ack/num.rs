@@ -1,6 +1,18 @@
 //! Numbers and dates as element values, formatted on the stack: the 277CA writes a few per
 //! claim (HL numbers, amounts, dates), and a `String` for each showed up in profiles.
 
+/// `00` to `99`, two bytes each.
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
 /// The text of a number, right-aligned in a small buffer.
 #[derive(Clone, Copy, Debug)]
 pub struct Num {
@@ -23,15 +35,22 @@ impl Num {
         }
     }
 
-    /// Prepends the decimal digits of `n`, at least `width` of them (zero-padded).
+    /// Prepends the decimal digits of `n`, at least `width` of them (zero-padded): two at a
+    /// time from a table.
     fn digits_front(&mut self, mut n: u64, width: usize) {
         let end = self.start;
-        loop {
-            self.push_front(b'0' + (n % 10) as u8);
-            n /= 10;
-            if n == 0 {
-                break;
-            }
+        while n >= 100 {
+            let pair = (n % 100) as usize * 2;
+            n /= 100;
+            self.push_front(PAIRS.get(pair + 1).copied().unwrap_or(b'0'));
+            self.push_front(PAIRS.get(pair).copied().unwrap_or(b'0'));
+        }
+        if n >= 10 {
+            let pair = n as usize * 2;
+            self.push_front(PAIRS.get(pair + 1).copied().unwrap_or(b'0'));
+            self.push_front(PAIRS.get(pair).copied().unwrap_or(b'0'));
+        } else {
+            self.push_front(b'0' + n as u8);
         }
         while end - self.start < width && self.start > 0 {
             self.push_front(b'0');
@@ -67,6 +86,16 @@ impl Num {
         if cents < 0 {
             out.push_front(b'-');
         }
+        out
+    }
+
+    /// Cents as whole units and two decimals, unsigned: `1500.00`, `0.05` (as `Money`
+    /// displays them).
+    pub fn cents(cents: u64) -> Self {
+        let mut out = Num::empty();
+        out.digits_front(cents % 100, 2);
+        out.push_front(b'.');
+        out.digits_front(cents / 100, 1);
         out
     }
 
@@ -193,8 +222,13 @@ mod tests {
 
         /// Every number is what `format!` writes.
         #[test]
-        fn numbers_match_format(n in any::<u64>(), cents in any::<i64>(), width in 0usize..12) {
+        fn numbers_match_format(
+            n in prop_oneof![any::<u64>(), 0u64..100_000],
+            cents in prop_oneof![any::<i64>(), -100_000i64..100_000],
+            width in 0usize..12,
+        ) {
             prop_assert_eq!(Num::uint(n).as_str().to_owned(), n.to_string());
+            prop_assert_eq!(Num::cents(n).as_str().to_owned(), format!("{}.{:02}", n / 100, n % 100));
             prop_assert_eq!(Num::padded(n, width).as_str().to_owned(), format!("{n:0width$}"));
             prop_assert_eq!(
                 Num::amount(cents).as_str().to_owned(),

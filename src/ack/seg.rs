@@ -33,12 +33,15 @@ impl SegBuf {
         let blank = BlankTable::new(delims);
         let mut end = vec![delims.segment];
         end.extend_from_slice(eol);
-        let mut fit_map = [0u8; 256];
-        let mut one = Vec::with_capacity(1);
-        for (b, slot) in (0..=255u8).zip(fit_map.iter_mut()) {
-            one.clear();
-            blank.push(&mut one, &[if PRINTABLE.contains(&b) { b } else { b'?' }]);
-            *slot = one.first().copied().unwrap_or(b' ');
+        // Every byte made printable, then blanked, in one pass (a batch makes a writer).
+        let printable: Vec<u8> = (0..=255u8)
+            .map(|b| if PRINTABLE.contains(&b) { b } else { b'?' })
+            .collect();
+        let mut blanked = Vec::with_capacity(256);
+        blank.push(&mut blanked, &printable);
+        let mut fit_map = [b' '; 256];
+        for (slot, &b) in fit_map.iter_mut().zip(&blanked) {
+            *slot = b;
         }
         SegBuf {
             buf: Vec::with_capacity(capacity),
@@ -192,7 +195,15 @@ impl SegBuf {
     #[inline]
     pub fn end(&mut self) {
         self.buf.truncate(self.kept);
-        self.buf.extend_from_slice(&self.end);
+        match self.end.as_slice() {
+            // The terminator alone or with a newline (the usual ends) without a copy call.
+            [t] => self.buf.push(*t),
+            [t, n] => {
+                self.buf.push(*t);
+                self.buf.push(*n);
+            }
+            end => self.buf.extend_from_slice(end),
+        }
         self.segments += 1;
     }
 }

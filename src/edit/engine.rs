@@ -82,20 +82,19 @@ impl Engine {
         let mut scratch = Scratch::default();
         let mut f = Facts::default();
         let mut findings = Vec::new();
+        let mut line_cache = crate::report::claims_jsonl::LineCache::new(rules_label);
         for rec in &batch.claims {
             f.read_into(batch, rec);
             findings.clear();
             let matched = self.run(&mut f, rec.kind, &mut scratch, &mut findings);
             if let Some(lines) = lines.as_deref_mut() {
-                let text = |b| String::from_utf8_lossy(b);
-                let (id, payer_id, payer_name) = (text(f.id), text(f.payer_id), text(f.payer_name));
-                crate::report::claims_jsonl::write_claim(
+                line_cache.write(
                     &crate::report::claims_jsonl::ClaimOut {
-                        id: &id,
+                        id: f.id,
                         kind: rec.kind,
                         transaction: &rec.transaction_control,
-                        payer_id: &payer_id,
-                        payer_name: &payer_name,
+                        payer_id: f.payer_id,
+                        payer_name: f.payer_name,
                         profile: matched
                             .and_then(|m| self.profile_ids.get(m.0))
                             .map(|p| &**p),
@@ -103,7 +102,6 @@ impl Engine {
                         charge: f.charge,
                         findings: &findings,
                     },
-                    rules_label,
                     lines,
                 );
             }

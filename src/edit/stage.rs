@@ -397,13 +397,12 @@ impl<'w> EditStage<'w> {
         // Claims of a transaction set cut off without an end event: write them as they are.
         let rest = std::mem::take(&mut self.current);
         let bufs = std::mem::take(&mut self.bufs);
+        let mut run = LineRun::default();
         for p in rest {
-            let line = bufs
-                .get(p.buf)
-                .and_then(|b| b.get(p.range))
-                .unwrap_or_default();
-            self.write(p.claim, line, &[], &[]);
+            let buf = bufs.get(p.buf).map_or(&[][..], Vec::as_slice);
+            self.write(p.claim, buf, p.range, &[], &[], &mut run);
         }
+        self.put_run(&mut run);
         let counts = match self.ack277.take() {
             Some(w) => w.finish()?,
             None => Counts277::default(),
@@ -656,13 +655,12 @@ impl<'w> EditStage<'w> {
                 self.error.get_or_insert(e);
             }
         }
+        let mut run = LineRun::default();
         for ((p, s), l) in claims.into_iter().zip(structural).zip(later) {
-            let line = bufs
-                .get(p.buf)
-                .and_then(|b| b.get(p.range))
-                .unwrap_or_default();
-            self.write(p.claim, line, &s, &l);
+            let buf = bufs.get(p.buf).map_or(&[][..], Vec::as_slice);
+            self.write(p.claim, buf, p.range, &s, &l, &mut run);
         }
+        self.put_run(&mut run);
     }
 
     fn history_mark(&self) -> u32 {
@@ -737,9 +735,19 @@ impl<'w> EditStage<'w> {
         }
     }
 
-    /// Writes a claim's line, with structural findings put first and history findings last
-    /// when there are any.
-    fn write(&mut self, claim: Edited, line: &[u8], structural: &[Finding], later: &[Finding]) {
+    /// Writes a claim's line (`range` of its batch's `buf`), with structural findings put
+    /// first and history findings last when there are any; a line without them joins `run`
+    /// (whose lines it follows in `buf`), written later with its neighbours in one call.
+    fn write<'b>(
+        &mut self,
+        claim: Edited,
+        buf: &'b [u8],
+        range: std::ops::Range<usize>,
+        structural: &[Finding],
+        later: &[Finding],
+        run: &mut LineRun<'b>,
+    ) {
+        let line = buf.get(range.clone()).unwrap_or_default();
         self.written += 1;
         let mut rejects = claim.rejects;
         let mut warns = claim.warns;
@@ -783,16 +791,53 @@ impl<'w> EditStage<'w> {
                 tracing::debug!(line = self.written, %edits, "claim rejected");
             }
         }
+        if structural.is_empty() && later.is_empty() {
+            if !run.extend(buf, &range) {
+                self.put_run(run);
+                *run = LineRun { buf, range };
+            }
+            return;
+        }
+        self.put_run(run);
         if self.error.is_none() && self.lines {
-            let res = if structural.is_empty() && later.is_empty() {
-                self.out.write_all(line)
-            } else {
-                add_findings_around(line, structural, later, self.out)
-            };
-            if let Err(e) = res {
+            if let Err(e) = add_findings_around(line, structural, later, self.out) {
                 self.error = Some(e);
             }
         }
+    }
+
+    /// Writes the lines of `run` and empties it.
+    fn put_run(&mut self, run: &mut LineRun<'_>) {
+        let lines = run.buf.get(run.range.clone()).unwrap_or_default();
+        run.range = 0..0;
+        if lines.is_empty() || self.error.is_some() || !self.lines {
+            return;
+        }
+        if let Err(e) = self.out.write_all(lines) {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// Unchanged claim lines that follow each other in one batch buffer, written with one call.
+#[derive(Default)]
+struct LineRun<'b> {
+    buf: &'b [u8],
+    range: std::ops::Range<usize>,
+}
+
+impl LineRun<'_> {
+    /// Adds the line at `range` of `buf` when it follows the run's lines there; false when it
+    /// does not (or the run is empty).
+    fn extend(&mut self, buf: &[u8], range: &std::ops::Range<usize>) -> bool {
+        if self.range.is_empty() {
+            return false;
+        }
+        let follows = std::ptr::eq(self.buf, buf) && self.range.end == range.start;
+        if follows {
+            self.range.end = range.end;
+        }
+        follows
     }
 }
 

@@ -117,18 +117,19 @@ impl ClaimLine {
     }
 }
 
-/// What a claim line says, borrowed from wherever it lives.
+/// What a claim line says, borrowed from wherever it lives. Values copied from the 837 are
+/// bytes, written as `String::from_utf8_lossy` reads them.
 pub struct ClaimOut<'a> {
     /// CLM01.
-    pub id: &'a str,
+    pub id: &'a [u8],
     /// 837P or 837I.
     pub kind: crate::claim::Kind,
     /// ST02.
     pub transaction: &'a str,
     /// 2010BB NM109.
-    pub payer_id: &'a str,
+    pub payer_id: &'a [u8],
     /// 2010BB NM103.
-    pub payer_name: &'a str,
+    pub payer_name: &'a [u8],
     /// Profile id.
     pub profile: Option<&'a str>,
     /// How the profile matched.
@@ -142,7 +143,108 @@ pub struct ClaimOut<'a> {
 /// Writes one claim line. Written by hand (the hot path of the edit workers); the bytes are
 /// exactly what serde_json writes for the same [`ClaimLine`] (a test compares them).
 pub fn write_claim(r: &ClaimOut<'_>, rules: &str, out: &mut Vec<u8>) {
-    let rejected = r.findings.iter().any(|f| f.severity == Severity::Reject);
+    LineCache::new(rules).write(r, out);
+}
+
+/// Most recent payer blocks a [`LineCache`] keeps (a batch's claims have few payers).
+const BLOCKS: usize = 16;
+
+/// Writes the claim lines of a batch, formatting what repeats between them once: the end of
+/// every line (with the rule pack's label), and the middle (status, kind, transaction and
+/// payer) of the last [`BLOCKS`] payers seen.
+pub struct LineCache {
+    /// `],"rules":"LABEL"}` and the newline.
+    tail: Vec<u8>,
+    blocks: Vec<Block>,
+    /// The block replaced next once `blocks` is full.
+    next: usize,
+}
+
+/// A line's middle, from `,"status":` to `"charge":`, and what it was written from.
+struct Block {
+    rejected: bool,
+    kind: crate::claim::Kind,
+    transaction: String,
+    payer_id: Vec<u8>,
+    payer_name: Vec<u8>,
+    profile: Option<String>,
+    matched_by: Option<crate::edit::payer::MatchedBy>,
+    bytes: Vec<u8>,
+}
+
+impl Block {
+    fn is_for(&self, r: &ClaimOut<'_>, rejected: bool) -> bool {
+        self.payer_id == r.payer_id
+            && self.payer_name == r.payer_name
+            && self.rejected == rejected
+            && self.kind == r.kind
+            && self.matched_by == r.matched_by
+            && self.profile.as_deref() == r.profile
+            && self.transaction == r.transaction
+    }
+}
+
+impl LineCache {
+    /// A cache for lines edited with the rule pack `rules` (`NAME VERSION`).
+    pub fn new(rules: &str) -> Self {
+        let mut tail = b"],\"rules\":".to_vec();
+        json_str(&mut tail, rules);
+        tail.extend_from_slice(b"}\n");
+        LineCache {
+            tail,
+            blocks: Vec::new(),
+            next: 0,
+        }
+    }
+
+    /// Writes one claim line.
+    pub fn write(&mut self, r: &ClaimOut<'_>, out: &mut Vec<u8>) {
+        let rejected = r.findings.iter().any(|f| f.severity == Severity::Reject);
+        out.reserve(LINE_GUESS);
+        out.extend_from_slice(b"{\"claim\":");
+        json_bytes(out, r.id);
+        match self.blocks.iter().find(|b| b.is_for(r, rejected)) {
+            Some(b) => out.extend_from_slice(&b.bytes),
+            None => {
+                let from = out.len();
+                write_block(r, rejected, out);
+                self.keep(r, rejected, out.get(from..).unwrap_or_default());
+            }
+        }
+        write_charge(r.charge, out);
+        out.extend_from_slice(b",\"findings\":[");
+        for (i, f) in r.findings.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_finding(out, f);
+        }
+        out.extend_from_slice(&self.tail);
+    }
+
+    /// Keeps the block written for `r`, in place of the oldest once full.
+    fn keep(&mut self, r: &ClaimOut<'_>, rejected: bool, bytes: &[u8]) {
+        let block = Block {
+            rejected,
+            kind: r.kind,
+            transaction: r.transaction.to_owned(),
+            payer_id: r.payer_id.to_vec(),
+            payer_name: r.payer_name.to_vec(),
+            profile: r.profile.map(str::to_owned),
+            matched_by: r.matched_by,
+            bytes: bytes.to_vec(),
+        };
+        if self.blocks.len() < BLOCKS {
+            self.blocks.push(block);
+        } else if let Some(slot) = self.blocks.get_mut(self.next) {
+            *slot = block;
+            self.next = (self.next + 1) % BLOCKS;
+        }
+    }
+}
+
+/// A line's middle: `,"status":…,"kind":…,"transaction":…,"payer":{…},"charge":`.
+fn write_block(r: &ClaimOut<'_>, rejected: bool, out: &mut Vec<u8>) {
     let matched = match (r.matched_by, &r.profile) {
         (Some(m), Some(_)) => match m {
             crate::edit::payer::MatchedBy::PayerId => "payer_id",
@@ -151,9 +253,7 @@ pub fn write_claim(r: &ClaimOut<'_>, rules: &str, out: &mut Vec<u8>) {
         },
         _ => "none: payer not matched to a profile, generic edits only",
     };
-    out.extend_from_slice(b"{\"claim\":");
-    json_str(out, r.id);
-    // The status words have nothing to escape.
+    // The status words and the kinds have nothing to escape.
     out.extend_from_slice(if rejected {
         b",\"status\":\"rejected\",\"kind\":"
     } else {
@@ -163,40 +263,30 @@ pub fn write_claim(r: &ClaimOut<'_>, rules: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"transaction\":");
     json_str(out, r.transaction);
     out.extend_from_slice(b",\"payer\":{\"id\":");
-    json_str(out, r.payer_id);
+    json_bytes(out, r.payer_id);
     out.extend_from_slice(b",\"name\":");
-    json_str(out, r.payer_name);
+    json_bytes(out, r.payer_name);
     out.extend_from_slice(b",\"profile\":");
     json_opt(out, r.profile);
     out.extend_from_slice(b",\"matched\":");
     json_str(out, matched);
     out.extend_from_slice(b"},\"charge\":");
-    match r.charge {
+}
+
+/// CLM02 as Money displays it (`1500.00`, `-0.05`), or null: digits, sign and point, nothing
+/// to escape; formatted on the stack.
+fn write_charge(charge: Option<crate::claim::Money>, out: &mut Vec<u8>) {
+    match charge {
         Some(c) => {
-            // As Money displays it (`1500.00`, `-0.05`): digits, sign and point, nothing to
-            // escape; formatted on the stack.
             out.push(b'"');
             if c.cents < 0 {
                 out.push(b'-');
             }
-            let abs = c.cents.unsigned_abs();
-            out.extend_from_slice(Num::uint(abs / 100).as_bytes());
-            out.push(b'.');
-            out.extend_from_slice(Num::padded(abs % 100, 2).as_bytes());
+            out.extend_from_slice(Num::cents(c.cents.unsigned_abs()).as_bytes());
             out.push(b'"');
         }
         None => out.extend_from_slice(b"null"),
     }
-    out.extend_from_slice(b",\"findings\":[");
-    for (i, f) in r.findings.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_finding(out, f);
-    }
-    out.extend_from_slice(b"],\"rules\":");
-    json_str(out, rules);
-    out.extend_from_slice(b"}\n");
 }
 
 fn write_finding(out: &mut Vec<u8>, f: &Finding) {
@@ -245,10 +335,37 @@ fn json_opt(out: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
-/// A JSON string, escaped as serde_json escapes it. The run before the first byte to escape
-/// (most often the whole string) is found eight bytes at a time and copied whole.
+/// Bytes reserved for a line before it is written (most lines fit).
+const LINE_GUESS: usize = 512;
+
+/// Bytes read as UTF-8 (invalid sequences replaced as `String::from_utf8_lossy` replaces
+/// them), written as a JSON string. ASCII with nothing to escape (most values) is copied
+/// whole, and nothing is allocated.
+fn json_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    if plain(bytes, true) {
+        quoted(out, bytes);
+    } else {
+        json_str(out, &String::from_utf8_lossy(bytes));
+    }
+}
+
+/// `bytes` between quotes, as they are.
+#[inline]
+fn quoted(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(bytes);
+    out.push(b'"');
+}
+
+/// A JSON string, escaped as serde_json escapes it. A string with nothing to escape (most) is
+/// copied whole; otherwise the run before the first byte to escape is.
 fn json_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    if plain(bytes, false) {
+        quoted(out, bytes);
+        return;
+    }
     let clean = clean_prefix(bytes);
     out.reserve(bytes.len() + 2);
     out.push(b'"');
@@ -263,6 +380,30 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Whether no byte of `bytes` needs a JSON escape (nor, when `ascii`, is past ASCII): eight
+/// bytes at a time, the last eight (overlapping) for the rest, so only strings shorter than
+/// eight bytes are looked at a byte at a time.
+#[inline]
+fn plain(bytes: &[u8], ascii: bool) -> bool {
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let high = if ascii { HIGH } else { 0 };
+    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or_default());
+    let dirty = |w: u64| needs_escape(w) || w & high != 0;
+    if bytes.len() < 8 {
+        return bytes
+            .iter()
+            .all(|&b| b >= 0x20 && b != b'"' && b != b'\\' && (!ascii || b < 0x80));
+    }
+    let chunks = bytes.chunks_exact(8);
+    let tail = chunks.remainder().len();
+    for c in chunks {
+        if dirty(word(c)) {
+            return false;
+        }
+    }
+    tail == 0 || !dirty(word(bytes.get(bytes.len() - 8..).unwrap_or_default()))
 }
 
 /// How many bytes come before the first one JSON escapes.
@@ -380,11 +521,11 @@ mod tests {
             f.byte = at / 3;
             let findings = [f];
             let out = ClaimOut {
-                id: "C1",
+                id: b"C1",
                 kind: crate::claim::Kind::Professional,
                 transaction: "0001",
-                payer_id: "12202",
-                payer_name: "P",
+                payer_id: b"12202",
+                payer_name: b"P",
                 profile: None,
                 matched_by: None,
                 charge: Some(crate::claim::Money { cents }),
@@ -412,23 +553,73 @@ mod tests {
             prop_assert_eq!(String::from_utf8_lossy(&hand), serde_json::to_string(&s).unwrap());
         }
 
+        /// Bytes are written as serde_json writes the string `from_utf8_lossy` makes of them,
+        /// whatever their length and wherever a byte to escape or past ASCII falls.
+        #[test]
+        fn bytes_escaped_as_serde_of_lossy(
+            b in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..40),
+                proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'"'), Just(b'\\'), Just(0x1f), Just(0x7f), Just(0xc3), Just(0xa9), Just(0xff)], 0..24),
+                "[ -~]{0,40}".prop_map(String::into_bytes),
+                any::<String>().prop_map(String::into_bytes),
+            ],
+        ) {
+            let mut hand = Vec::new();
+            json_bytes(&mut hand, &b);
+            let expected = serde_json::to_string(&String::from_utf8_lossy(&b)).unwrap();
+            prop_assert_eq!(String::from_utf8_lossy(&hand), expected);
+        }
+
+        /// Lines written through one cache (payers, statuses and transactions repeating, more
+        /// payers than it keeps) are the lines each written alone.
+        #[test]
+        fn cached_lines_are_lines_written_alone(
+            claims in proptest::collection::vec(
+                (0u8..20, any::<bool>(), any::<bool>(), prop_oneof![Just("0001"), Just("0002")], proptest::option::of(0u8..3)),
+                0..60),
+        ) {
+            let mut cache = LineCache::new("pack \"1\"");
+            for (payer, reject, institutional, transaction, profile) in claims {
+                let findings = if reject { vec![finding("m", false, false)] } else { vec![] };
+                let id = format!("P{}", payer % 17);
+                let name = format!("NAME {}", payer / 2);
+                let profile = profile.map(|p| format!("prof{p}"));
+                let out = ClaimOut {
+                    id: b"C1",
+                    kind: if institutional { crate::claim::Kind::Institutional } else { crate::claim::Kind::Professional },
+                    transaction,
+                    payer_id: id.as_bytes(),
+                    payer_name: name.as_bytes(),
+                    profile: profile.as_deref(),
+                    matched_by: (payer % 3 == 0).then_some(crate::edit::payer::MatchedBy::Name),
+                    charge: Some(crate::claim::Money { cents: i64::from(payer) * 101 }),
+                    findings: &findings,
+                };
+                let (mut cached, mut alone) = (Vec::new(), Vec::new());
+                cache.write(&out, &mut cached);
+                write_claim(&out, "pack \"1\"", &mut alone);
+                prop_assert_eq!(String::from_utf8_lossy(&cached), String::from_utf8_lossy(&alone));
+            }
+        }
+
         /// The hand-written line is byte for byte what serde_json writes for the same line.
         #[test]
         fn hand_written_json_equals_serde(
-            id in "\\PC{0,12}",
+            id in proptest::collection::vec(any::<u8>(), 0..12),
             name in any::<String>(),
             msg in any::<String>(),
             charge in proptest::option::of(-100_000i64..100_000),
             profile in proptest::option::of("[a-z]{1,8}"),
             flags in any::<(bool, bool, bool)>(),
+            institutional in any::<bool>(),
         ) {
             let findings = if flags.0 { vec![finding(&msg, flags.1, flags.2), finding("x\u{1}y", !flags.1, false)] } else { vec![] };
             let out = ClaimOut {
                 id: &id,
-                kind: crate::claim::Kind::Professional,
+                kind: if institutional { crate::claim::Kind::Institutional } else { crate::claim::Kind::Professional },
                 transaction: "0001",
-                payer_id: "12202",
-                payer_name: &name,
+                payer_id: b"12202",
+                payer_name: name.as_bytes(),
                 profile: profile.as_deref(),
                 matched_by: Some(crate::edit::payer::MatchedBy::PayerId),
                 charge: charge.map(|cents| crate::claim::Money { cents }),
