@@ -31,10 +31,15 @@ impl From<std::io::Error> for SpillError {
 }
 
 /// Bloom filter bits: 2^25 (4 MiB), fixed, so memory stays bounded however many members
-/// spill; with 4 probes that is under 0.5 % false positives at 2 million spilled members and
-/// about 3 % at 4.4 million (a false positive only costs a look-up that finds nothing).
+/// spill. The filter is blocked: a key's probes all fall in one 512-bit block (one cache line),
+/// so a look-up or insert costs one cache miss instead of four; with 4 probes that is about
+/// 0.6 % false positives at 2 million spilled members and about 4 % at 4.4 million (a false
+/// positive only costs a look-up that finds nothing).
 const BLOOM_BITS: u64 = 1 << 25;
-const BLOOM_PROBES: u64 = 4;
+const BLOOM_PROBES: u32 = 4;
+/// Bits of a block (a cache line), and 64-bit words in it.
+const BLOCK_BITS: u64 = 512;
+const BLOCK_WORDS: usize = (BLOCK_BITS / 64) as usize;
 
 /// Partitions of the log: a look-up reads one of them, 1/1024 of the store.
 const PARTS: usize = 1024;
@@ -45,35 +50,50 @@ const CHUNK: usize = 2048;
 
 /// A Bloom filter over member keys (their [`hash`]).
 pub(crate) struct Bloom {
-    words: Vec<u64>,
+    /// Blocks of [`BLOCK_WORDS`] words, each aligned to a cache line.
+    blocks: Vec<Block>,
 }
+
+/// One block of the filter.
+#[derive(Clone, Copy, Default)]
+#[repr(align(64))]
+struct Block([u64; BLOCK_WORDS]);
 
 impl Bloom {
     pub(crate) fn new() -> Self {
         Bloom {
-            words: vec![0; (BLOOM_BITS / 64) as usize],
+            blocks: vec![Block::default(); (BLOOM_BITS / BLOCK_BITS) as usize],
         }
     }
 
-    fn probes(h: u64) -> impl Iterator<Item = usize> {
-        let (a, b) = (h & 0xffff_ffff, (h >> 32) | 1);
-        (0..BLOOM_PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) % BLOOM_BITS) as usize)
+    /// The block of `h` (from its high bits; the partition and the probes take low ones) and
+    /// the bit of each probe in it (9 bits each).
+    fn probes(&self, h: u64) -> (usize, impl Iterator<Item = (usize, u64)>) {
+        let n = self.blocks.len() as u64;
+        let block = ((h >> 40) % n.max(1)) as usize;
+        let bits = (0..BLOOM_PROBES).map(move |i| {
+            let bit = (h >> (9 * i)) % BLOCK_BITS;
+            ((bit / 64) as usize, 1u64 << (bit % 64))
+        });
+        (block, bits)
     }
 
     pub(crate) fn insert(&mut self, h: u64) {
-        for bit in Self::probes(h) {
-            if let Some(w) = self.words.get_mut(bit / 64) {
-                *w |= 1 << (bit % 64);
+        let (block, bits) = self.probes(h);
+        if let Some(b) = self.blocks.get_mut(block) {
+            for (w, m) in bits {
+                if let Some(word) = b.0.get_mut(w) {
+                    *word |= m;
+                }
             }
         }
     }
 
     pub(crate) fn may_hold(&self, h: u64) -> bool {
-        Self::probes(h).all(|bit| {
-            self.words
-                .get(bit / 64)
-                .is_some_and(|w| w & (1 << (bit % 64)) != 0)
-        })
+        let (block, mut bits) = self.probes(h);
+        self.blocks
+            .get(block)
+            .is_some_and(|b| bits.all(|(w, m)| b.0.get(w).is_some_and(|word| word & m != 0)))
     }
 }
 
@@ -574,6 +594,26 @@ mod tests {
             used: i,
         };
         (key, entry)
+    }
+
+    proptest::proptest! {
+        /// A key put in the filter is always found; a filter of a few keys finds few others.
+        #[test]
+        fn the_bloom_filter_has_no_false_negatives(
+            keys in proptest::collection::vec(proptest::num::u64::ANY, 1..200),
+            others in proptest::collection::vec(proptest::num::u64::ANY, 200),
+        ) {
+            let mut b = Bloom::new();
+            for &k in &keys {
+                b.insert(k);
+            }
+            proptest::prop_assert!(keys.iter().all(|&k| b.may_hold(k)));
+            let false_positives = others
+                .iter()
+                .filter(|&&o| !keys.contains(&o) && b.may_hold(o))
+                .count();
+            proptest::prop_assert!(false_positives <= 1, "{false_positives}");
+        }
     }
 
     #[test]

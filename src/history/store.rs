@@ -55,7 +55,11 @@ fn parse_date(s: &str) -> Option<Date> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let d8 = [&b[0..4], &b[5..7], &b[8..10]].concat();
+    // CCYYMMDD on the stack: this runs for every stored service read.
+    let mut d8 = [0u8; 8];
+    d8[..4].copy_from_slice(&b[0..4]);
+    d8[4..6].copy_from_slice(&b[5..7]);
+    d8[6..].copy_from_slice(&b[8..10]);
     Date::parse_d8(&d8)
 }
 
