@@ -31,10 +31,16 @@ impl From<std::io::Error> for SpillError {
 }
 
 /// Bloom filter bits: 2^25 (4 MiB), fixed, so memory stays bounded however many members
-/// spill; with 4 probes that is under 0.5 % false positives at 2 million spilled members and
-/// about 3 % at 4.4 million (a false positive only costs a look-up that finds nothing).
+/// spill. The filter is blocked: a key's probes all fall in one 512-bit block (one cache line),
+/// so a look-up or insert costs one cache miss instead of four; with 4 probes that is about
+/// 0.25 % false positives at 2 million spilled members and about 3 % at 4.4 million, a little
+/// over an unblocked filter's 0.2 % and 2.8 % (a false positive only costs a look-up that finds
+/// nothing).
 const BLOOM_BITS: u64 = 1 << 25;
-const BLOOM_PROBES: u64 = 4;
+const BLOOM_PROBES: u32 = 4;
+/// Bits of a block (a cache line), and 64-bit words in it.
+const BLOCK_BITS: u64 = 512;
+const BLOCK_WORDS: usize = (BLOCK_BITS / 64) as usize;
 
 /// Partitions of the log: a look-up reads one of them, 1/1024 of the store.
 const PARTS: usize = 1024;
@@ -45,35 +51,59 @@ const CHUNK: usize = 2048;
 
 /// A Bloom filter over member keys (their [`hash`]).
 pub(crate) struct Bloom {
+    /// The bits, zeroed by the allocator (untouched pages cost nothing), with a block's worth
+    /// of slack so that blocks can start on a cache line.
     words: Vec<u64>,
+    /// The word where the first block starts (on a 64-byte boundary).
+    start: usize,
 }
 
 impl Bloom {
     pub(crate) fn new() -> Self {
+        let words = vec![0u64; (BLOOM_BITS / 64) as usize + BLOCK_WORDS];
+        let misaligned = (words.as_ptr() as usize % 64) / 8;
         Bloom {
-            words: vec![0; (BLOOM_BITS / 64) as usize],
+            start: (BLOCK_WORDS - misaligned) % BLOCK_WORDS,
+            words,
         }
     }
 
-    fn probes(h: u64) -> impl Iterator<Item = usize> {
-        let (a, b) = (h & 0xffff_ffff, (h >> 32) | 1);
-        (0..BLOOM_PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) % BLOOM_BITS) as usize)
+    /// The words of `h`'s block and the word and mask of each probe in it (9 bits each). The
+    /// block comes from the hash's high bits; the partition and the probes take low ones.
+    fn probes(h: u64) -> (usize, impl Iterator<Item = (usize, u64)>) {
+        let block = ((h >> 40) % (BLOOM_BITS / BLOCK_BITS)) as usize;
+        let bits = (0..BLOOM_PROBES).map(move |i| {
+            let bit = (h >> (9 * i)) % BLOCK_BITS;
+            ((bit / 64) as usize, 1u64 << (bit % 64))
+        });
+        (block * BLOCK_WORDS, bits)
+    }
+
+    fn block_mut(&mut self, at: usize) -> Option<&mut [u64]> {
+        self.words
+            .get_mut(self.start + at..self.start + at + BLOCK_WORDS)
+    }
+
+    fn block(&self, at: usize) -> Option<&[u64]> {
+        self.words
+            .get(self.start + at..self.start + at + BLOCK_WORDS)
     }
 
     pub(crate) fn insert(&mut self, h: u64) {
-        for bit in Self::probes(h) {
-            if let Some(w) = self.words.get_mut(bit / 64) {
-                *w |= 1 << (bit % 64);
+        let (at, bits) = Self::probes(h);
+        if let Some(b) = self.block_mut(at) {
+            for (w, m) in bits {
+                if let Some(word) = b.get_mut(w) {
+                    *word |= m;
+                }
             }
         }
     }
 
     pub(crate) fn may_hold(&self, h: u64) -> bool {
-        Self::probes(h).all(|bit| {
-            self.words
-                .get(bit / 64)
-                .is_some_and(|w| w & (1 << (bit % 64)) != 0)
-        })
+        let (at, mut bits) = Self::probes(h);
+        self.block(at)
+            .is_some_and(|b| bits.all(|(w, m)| b.get(w).is_some_and(|word| word & m != 0)))
     }
 }
 
@@ -574,6 +604,26 @@ mod tests {
             used: i,
         };
         (key, entry)
+    }
+
+    proptest::proptest! {
+        /// A key put in the filter is always found; a filter of a few keys finds few others.
+        #[test]
+        fn the_bloom_filter_has_no_false_negatives(
+            keys in proptest::collection::vec(proptest::num::u64::ANY, 1..200),
+            others in proptest::collection::vec(proptest::num::u64::ANY, 200),
+        ) {
+            let mut b = Bloom::new();
+            for &k in &keys {
+                b.insert(k);
+            }
+            proptest::prop_assert!(keys.iter().all(|&k| b.may_hold(k)));
+            let false_positives = others
+                .iter()
+                .filter(|&&o| !keys.contains(&o) && b.may_hold(o))
+                .count();
+            proptest::prop_assert!(false_positives <= 1, "{false_positives}");
+        }
     }
 
     #[test]
