@@ -599,11 +599,11 @@ impl HistoryStore {
     }
 }
 
-/// Bytes of changes [`HistoryStore::save`] sorts in memory (about 100 bytes a row with its
-/// share of claim and key: some 80 thousand rows) before it stages them in SQLite instead,
+/// Bytes of changes [`HistoryStore::save`] sorts in memory (about 150 bytes a row with its
+/// share of claim and key: some 110 thousand rows) before it stages them in SQLite instead,
 /// well inside the run's memory bound. Sorting in chunks instead is no way out: each chunk
 /// after the first lands all over the B-tree, and a 200k-claim save took five times as long.
-const SORT_BYTES: usize = 8 << 20;
+const SORT_BYTES: usize = 16 << 20;
 
 /// Rows per INSERT statement of a save: one statement per row spends most of a save on
 /// statement overhead.
