@@ -23,6 +23,7 @@ pub mod benchmark;
 pub mod claim;
 pub mod cli;
 pub mod clock;
+pub mod digits;
 pub mod edit;
 pub mod error;
 pub mod gen;

@@ -1,17 +1,7 @@
 //! Numbers and dates as element values, formatted on the stack: the 277CA writes a few per
 //! claim (HL numbers, amounts, dates), and a `String` for each showed up in profiles.
 
-/// `00` to `99`, two bytes each.
-const PAIRS: [u8; 200] = {
-    let mut t = [0u8; 200];
-    let mut i = 0;
-    while i < 100 {
-        t[2 * i] = b'0' + (i / 10) as u8;
-        t[2 * i + 1] = b'0' + (i % 10) as u8;
-        i += 1;
-    }
-    t
-};
+use crate::digits::PAIRS;
 
 /// The text of a number, right-aligned in a small buffer.
 #[derive(Clone, Copy, Debug)]

@@ -2,6 +2,8 @@
 //! `~` (plus `\n` with `--newlines`), trailing empty elements dropped, segments counted for SE01,
 //! digits, amounts and dates written without allocating.
 
+use crate::digits::PAIRS;
+
 /// Segments written into a byte buffer that the driver drains into the output.
 pub struct SegWriter {
     /// The bytes written since the last drain.
@@ -165,18 +167,6 @@ impl SegWriter {
 pub fn put_u64(buf: &mut Vec<u8>, n: u64) {
     put_padded(buf, n, 1);
 }
-
-/// `00` to `99`, two bytes each.
-const PAIRS: [u8; 200] = {
-    let mut t = [0u8; 200];
-    let mut i = 0;
-    while i < 100 {
-        t[2 * i] = b'0' + (i / 10) as u8;
-        t[2 * i + 1] = b'0' + (i % 10) as u8;
-        i += 1;
-    }
-    t
-};
 
 /// Appends the decimal digits of `n`, zero-padded to at least `width` (at most 20) digits.
 #[inline]

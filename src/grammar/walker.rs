@@ -204,21 +204,7 @@ impl<'g> Walker<'g> {
         if s.key != key {
             return false;
         }
-        match (&s.identity, strict) {
-            (Some(id), true) => {
-                let ends = seg.ends();
-                let n = id.element;
-                if id.component.is_none() && n >= 1 && n <= ends.len() {
-                    // The value packed straight from the split: no slice, no byte loop.
-                    let start = if n == 1 { 0 } else { ends[n - 2] as usize + 1 };
-                    if let Some(p) = super::pack_in(seg.bytes(), start, ends[n - 1] as usize) {
-                        return id.codes.contains_packed(p);
-                    }
-                }
-                identity_matches(id, seg)
-            }
-            _ => true,
-        }
+        !strict || self.qualifier_holds(sx, seg)
     }
 
     /// The open loop (by depth, innermost first) and child segment `seg` (id number `id`)

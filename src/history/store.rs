@@ -371,16 +371,12 @@ impl HistoryStore {
             )
             .map_err(|e| self.err(&e))?;
         let values = |n: usize| {
-            let mut sql = "INSERT INTO temp.save_rows (payer, member, patient, claim, code, \
-                           region, side, dos, seq, counted, units, provider) VALUES "
-                .to_owned();
-            for i in 0..n {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?)");
-            }
-            sql
+            rows_sql(
+                "INSERT INTO temp.save_rows (payer, member, patient, claim, code, region, \
+                 side, dos, seq, counted, units, provider) VALUES ",
+                12,
+                n,
+            )
         };
         /// One row to write: shared texts, and the short ones it needs of its own inline (no
         /// allocation per row).
@@ -609,16 +605,25 @@ const SORT_BYTES: usize = 16 << 20;
 /// statement overhead.
 const CHUNK: usize = 64;
 
-/// An INSERT into the table of `n` rows of the columns [`RowText::args`] binds.
+/// An INSERT into the table of `n` rows of the columns [`bind_row`] binds.
 fn insert_sql(n: usize) -> String {
-    let mut sql = "INSERT OR REPLACE INTO services (member, payer, patient, claim, code, side, \
-                   dos, region, seq, counted, units, provider, recorded) VALUES "
-        .to_owned();
+    rows_sql(
+        "INSERT OR REPLACE INTO services (member, payer, patient, claim, code, side, dos, \
+         region, seq, counted, units, provider, recorded) VALUES ",
+        13,
+        n,
+    )
+}
+
+/// `head` followed by `n` rows of `width` parameters: `(?,?,…),(?,?,…)…`.
+fn rows_sql(head: &str, width: usize, n: usize) -> String {
+    let row = format!("({})", vec!["?"; width].join(","));
+    let mut sql = head.to_owned();
     for i in 0..n {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        sql.push_str(&row);
     }
     sql
 }
