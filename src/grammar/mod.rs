@@ -322,12 +322,10 @@ pub struct Loop {
     /// Children by the packed id of their head segment: `(key, child indexes ascending)`,
     /// sorted by key.
     pub by_key: Vec<(u64, Vec<u16>)>,
-    /// The same, by segment id number ([`Grammar::id_number`]): the range of `candidates`
-    /// holding the child indexes (ascending) whose head segment has that id.
+    /// The same, by segment id number ([`Grammar::id_number`]): the range of `placing`
+    /// holding the children (ascending) whose head segment has that id.
     pub by_id: Vec<(u16, u16)>,
-    /// Child indexes, grouped by head segment id (see `by_id`).
-    pub candidates: Vec<u16>,
-    /// The same children with what the walker tests of them (parallel to `candidates`).
+    /// The children grouped by head segment id (see `by_id`), with what the walker tests of them.
     pub placing: Vec<Candidate>,
     /// Bit `k` when child `k` is required (`None` when the loop has more than 64 children).
     pub required_mask: Option<u64>,
@@ -571,7 +569,6 @@ impl Grammar {
             required: Vec::new(),
             by_key: Vec::new(),
             by_id: Vec::new(),
-            candidates: Vec::new(),
             placing: Vec::new(),
             required_mask: None,
         });
@@ -641,27 +638,22 @@ impl Grammar {
             }
             by_key.sort_by_key(|(key, _)| *key);
             let mut by_id = vec![(0u16, 0u16); self.ids.len()];
-            let mut candidates = Vec::new();
+            let mut placing = Vec::new();
             for (key, list) in &by_key {
                 if let Some(n) = self.ids.get(*key) {
-                    let start = candidates.len() as u16;
-                    candidates.extend_from_slice(list);
-                    by_id[n as usize] = (start, candidates.len() as u16);
+                    let start = placing.len() as u16;
+                    placing.extend(list.iter().map(|&k| Candidate {
+                        child: k,
+                        head: heads[k as usize],
+                        segment: matches!(children[k as usize], Child::Segment(_)),
+                        qualified: self.segments[heads[k as usize] as usize].identity.is_some(),
+                    }));
+                    by_id[n as usize] = (start, placing.len() as u16);
                 }
             }
             self.loops[i].required_mask = (children.len() <= 64)
                 .then(|| required.iter().fold(0u64, |m: u64, &k: &u16| m | 1u64 << k));
-            let placing = candidates
-                .iter()
-                .map(|&k| Candidate {
-                    child: k,
-                    head: heads[k as usize],
-                    segment: matches!(children[k as usize], Child::Segment(_)),
-                    qualified: self.segments[heads[k as usize] as usize].identity.is_some(),
-                })
-                .collect();
             self.loops[i].by_id = by_id;
-            self.loops[i].candidates = candidates;
             self.loops[i].placing = placing;
             self.loops[i].heads = heads;
             self.loops[i].required = required;
@@ -688,21 +680,8 @@ impl Grammar {
         self.ids.get(key)
     }
 
-    /// Children of loop `l` whose head segment has id number `id`, ascending (the same as
-    /// [`Grammar::children_with_key`] for that id).
-    #[inline]
-    pub fn children_with_id(&self, l: LoopIx, id: u16) -> &[u16] {
-        let lp = &self.loops[l as usize];
-        match lp.by_id.get(id as usize) {
-            Some(&(a, b)) => lp
-                .candidates
-                .get(a as usize..b as usize)
-                .unwrap_or_default(),
-            None => &[],
-        }
-    }
-
-    /// [`Grammar::children_with_id`] with what the walker tests of each.
+    /// Children of loop `l` whose head segment has id number `id`, ascending (the children of
+    /// [`Grammar::children_with_key`] for that id), with what the walker tests of each.
     #[inline]
     pub fn candidates_with_id(&self, l: LoopIx, id: u16) -> &[Candidate] {
         let Some(lp) = self.loops.get(l as usize) else {
@@ -814,15 +793,15 @@ mod tests {
             for l in 0..g.loops.len() as LoopIx {
                 for s in &g.segments {
                     let id = g.id_number(s.key).expect("every segment id is numbered");
-                    assert_eq!(
-                        g.children_with_id(l, id),
-                        g.children_with_key(l, s.key),
-                        "{name} {}",
-                        s.def.id
-                    );
+                    let found: Vec<u16> = g
+                        .candidates_with_id(l, id)
+                        .iter()
+                        .map(|c| c.child)
+                        .collect();
+                    assert_eq!(found, g.children_with_key(l, s.key), "{name} {}", s.def.id);
                     let lp = &g.loops[l as usize];
                     let placing: Vec<Candidate> = g
-                        .children_with_id(l, id)
+                        .children_with_key(l, s.key)
                         .iter()
                         .map(|&k| Candidate {
                             child: k,

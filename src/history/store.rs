@@ -294,12 +294,7 @@ impl HistoryStore {
         regions: &[String],
         recorded: &str,
     ) -> Result<u64, HistoryError> {
-        let mut delete = self
-            .conn
-            .prepare(
-                "DELETE FROM services WHERE member = ?1 AND payer = ?2 AND patient = ?3 AND claim = ?4",
-            )
-            .map_err(|e| self.err(&e))?;
+        let mut delete = self.conn.prepare(DELETE_CLAIM).map_err(|e| self.err(&e))?;
         let mut full = self
             .conn
             .prepare(&insert_sql(CHUNK))
@@ -505,12 +500,7 @@ impl HistoryStore {
         }
         drop(full);
         {
-            let mut delete = self
-                .conn
-                .prepare(
-                    "DELETE FROM services WHERE member = ?1 AND payer = ?2 AND patient = ?3 AND claim = ?4",
-                )
-                .map_err(|e| self.err(&e))?;
+            let mut delete = self.conn.prepare(DELETE_CLAIM).map_err(|e| self.err(&e))?;
             let mut gone = self
                 .conn
                 .prepare(
@@ -600,6 +590,10 @@ impl HistoryStore {
 /// well inside the run's memory bound. Sorting in chunks instead is no way out: each chunk
 /// after the first lands all over the B-tree, and a 200k-claim save took five times as long.
 const SORT_BYTES: usize = 16 << 20;
+
+/// Deletes one claim's stored rows (member, payer, patient, claim).
+const DELETE_CLAIM: &str =
+    "DELETE FROM services WHERE member = ?1 AND payer = ?2 AND patient = ?3 AND claim = ?4";
 
 /// Rows per INSERT statement of a save: one statement per row spends most of a save on
 /// statement overhead.
