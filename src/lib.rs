@@ -32,4 +32,5 @@ pub mod history;
 pub mod input;
 pub mod pipeline;
 pub mod report;
+pub mod writeback;
 pub mod x12;

@@ -18,6 +18,7 @@ use crate::edit::Engine;
 use crate::error::Error;
 use crate::report::claims_jsonl::{apply_late, LateRejection};
 use crate::report::html::FlaggedTap;
+use crate::writeback::WritebackFile;
 
 /// Claims per batch handed to the parallel stage.
 pub const BATCH_CLAIMS: usize = 512;
@@ -526,7 +527,7 @@ fn sync_all<T>(
 struct TempOut {
     path: PathBuf,
     tmp: PathBuf,
-    writer: io::BufWriter<fs::File>,
+    writer: io::BufWriter<WritebackFile>,
 }
 
 impl TempOut {
@@ -539,7 +540,7 @@ impl TempOut {
         Ok(TempOut {
             path: path.to_owned(),
             tmp,
-            writer: io::BufWriter::with_capacity(1 << 16, f),
+            writer: io::BufWriter::with_capacity(1 << 16, WritebackFile::new(f)),
         })
     }
 
@@ -548,7 +549,8 @@ impl TempOut {
         let TempOut { path, tmp, writer } = self;
         let file = writer
             .into_inner()
-            .map_err(|e| Error::io(&tmp, e.into_error()))?;
+            .map_err(|e| Error::io(&tmp, e.into_error()))?
+            .into_inner();
         Ok(Staged { path, tmp, file })
     }
 
