@@ -738,3 +738,19 @@ fn print_with(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_count_the_reading_thread_the_stage_thread_and_the_workers() {
+        for n in 1..=8 {
+            let workers = edit_pool(n)
+                .expect("a pool")
+                .map_or(0, |p| p.current_num_threads());
+            let busy = 1 + usize::from(stage_thread(n)) + workers;
+            assert_eq!(busy, n, "--threads {n}");
+        }
+    }
+}
