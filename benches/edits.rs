@@ -28,7 +28,9 @@ fn settings(engine: Option<Arc<Engine>>, threads: usize) -> Settings {
         ack_eol: b"\n",
         grammars: Arc::new(Grammars::embedded().expect("grammars")),
         engine,
-        pool: (threads > 1).then(|| Arc::new(pool(threads))),
+        // Threads in all, as `scrub --threads` counts them.
+        pool: scrub837::cli::edit_pool(threads).expect("pool"),
+        stage_thread: scrub837::cli::stage_thread(threads),
         log_phi: false,
         progress: None,
         html: false,

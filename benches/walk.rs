@@ -27,6 +27,7 @@ fn settings(grammars: Arc<Grammars>) -> Settings {
         grammars,
         engine: None,
         pool: None,
+        stage_thread: false,
         log_phi: false,
         progress: None,
         html: false,

@@ -278,6 +278,7 @@ impl Bench<'_> {
     fn settings(&self, threads: usize, html: bool) -> Result<Settings, Error> {
         let pool = crate::cli::edit_pool(threads)?;
         Ok(Settings {
+            stage_thread: crate::cli::stage_thread(threads),
             out_dir: self.out_dir.clone(),
             now: self.now,
             limits: Limits::default(),

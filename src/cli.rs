@@ -212,9 +212,9 @@ pub struct ScrubArgs {
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
 
-    /// Threads doing the work (default: all cores): the reading thread and N-1 edit workers, and
-    /// with workers a thread that writes results in order; with 1 the reading thread does it all.
-    /// Output does not depend on it.
+    /// Threads doing the work (default: all cores): the reading thread, a stage thread that edits
+    /// and writes results in order, and N-2 more edit workers; with 1 the reading thread does it
+    /// all. Output does not depend on it.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -323,18 +323,26 @@ fn progress_bar(quiet: bool, inputs: &[crate::input::Input]) -> Option<indicatif
 }
 
 /// Loads the rule pack: `dir`, or the bundled packs.
-/// The edit workers for `threads` threads in all: the reading thread and `threads - 1` workers
-/// (none with one thread: the reading thread edits).
+/// The edit workers for `threads` threads in all: the reading thread, the stage thread and
+/// `threads - 2` workers (none with two threads: the stage thread edits; none with one: the
+/// reading thread does everything). A thread more than the cores would take the reading thread,
+/// the critical path, off its core a third of the time (see [`stage_thread`]).
 pub fn edit_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, Error> {
-    if threads <= 1 {
+    if threads <= 2 {
         return Ok(None);
     }
     rayon::ThreadPoolBuilder::new()
-        .num_threads(threads - 1)
+        .num_threads(threads - 2)
         .thread_name(|i| format!("scrub837-edit-{i}"))
         .build()
         .map(|p| Some(Arc::new(p)))
         .map_err(|e| Error::Config(format!("--threads: {e}")))
+}
+
+/// Whether the edit stage runs on a thread of its own for `threads` threads in all: from two
+/// threads on, so that the reading thread only reads.
+pub fn stage_thread(threads: usize) -> bool {
+    threads >= 2
 }
 
 pub fn load_rules(dir: Option<&std::path::Path>) -> Result<RuleSet, Error> {
@@ -380,6 +388,7 @@ fn settings(args: &ScrubArgs) -> Result<Settings, Error> {
     };
     let pool = edit_pool(threads)?;
     Ok(Settings {
+        stage_thread: stage_thread(threads),
         log_phi: false,
         progress: None,
         html: !args.no_report,
@@ -726,6 +735,22 @@ fn print_with(
         Err(e) => {
             eprintln!("scrub837: {e}");
             EXIT_ERROR
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_count_the_reading_thread_the_stage_thread_and_the_workers() {
+        for n in 1..=8 {
+            let workers = edit_pool(n)
+                .expect("a pool")
+                .map_or(0, |p| p.current_num_threads());
+            let busy = 1 + usize::from(stage_thread(n)) + workers;
+            assert_eq!(busy, n, "--threads {n}");
         }
     }
 }

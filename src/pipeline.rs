@@ -51,8 +51,11 @@ pub struct Settings {
     pub grammars: std::sync::Arc<Grammars>,
     /// The edit engine; `None` runs the structural checks only (no `claims.jsonl`).
     pub engine: Option<Arc<Engine>>,
-    /// The pool the edit stage runs on; `None` edits on the reading thread.
+    /// The pool the edit stage hands batches to; `None` edits on the stage's own thread.
     pub pool: Option<Arc<rayon::ThreadPool>>,
+    /// Whether the edit stage runs on a thread of its own (always when there is a pool), or
+    /// inline on the reading thread.
+    pub stage_thread: bool,
     /// Whether debug logs may name claims (`--log-phi`).
     pub log_phi: bool,
     /// The progress bar on a terminal (bytes read, claims per second), if any.
@@ -741,7 +744,7 @@ pub fn scrub_stream<R: Read>(
                     let target = match target {
                         Target::Stage(mut stage) => {
                             stage.recycle_into(builder.spares());
-                            if settings.pool.is_some() {
+                            if settings.pool.is_some() || settings.stage_thread {
                                 let (link, h) =
                                     StageLink::start(scope, *stage, settings.hold_bytes)?;
                                 handle = Some(h);

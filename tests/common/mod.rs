@@ -277,6 +277,7 @@ pub fn settings(read_size: usize) -> Settings {
         grammars: grammars(),
         engine: Some(engine()),
         pool: None,
+        stage_thread: false,
         log_phi: false,
         progress: None,
         html: false,
@@ -302,17 +303,12 @@ pub fn engine() -> std::sync::Arc<scrub837::edit::Engine> {
     .clone()
 }
 
-/// Settings whose edit stage runs on a pool of `threads` workers (inline for 1).
+/// Settings for `threads` threads in all, as `scrub --threads` counts them: inline for 1, the
+/// stage on a thread of its own for 2, and `threads - 2` more workers beyond.
 pub fn settings_threads(read_size: usize, threads: usize) -> Settings {
     let mut s = settings(read_size);
-    s.pool = (threads > 1).then(|| {
-        std::sync::Arc::new(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("pool"),
-        )
-    });
+    s.pool = scrub837::cli::edit_pool(threads).expect("pool");
+    s.stage_thread = scrub837::cli::stage_thread(threads);
     s
 }
 
