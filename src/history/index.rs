@@ -194,11 +194,62 @@ pub struct HistClaim {
     /// Its services in regions history tracks.
     pub services: Vec<Service>,
     /// The history rules in force for it (indices into the rule list).
-    pub rules: Vec<u16>,
+    pub rules: InForce,
     /// Per-date-of-service unit limits on its codes, to be judged with the member's other
     /// claims of the same date (E-25/E-26 with an MUE of MAI 2 or 3, or a daily limit).
     pub day_units: Vec<DayUnits>,
 }
+
+/// Inline room of [`InForce`]: more than the history rules one claim has in force (the
+/// bundled pack has at most three).
+const IN_FORCE_INLINE: usize = 6;
+
+/// The history rules in force for a claim, in the rule set's order: inline (no allocation
+/// per claim) unless there are more than [`IN_FORCE_INLINE`].
+#[derive(Clone, Debug, Default)]
+pub struct InForce {
+    inline: [u16; IN_FORCE_INLINE],
+    len: u8,
+    more: Vec<u16>,
+}
+
+impl InForce {
+    /// Adds a rule after those added before.
+    pub fn push(&mut self, rule: u16) {
+        match self.inline.get_mut(usize::from(self.len)) {
+            Some(slot) if self.more.is_empty() => {
+                *slot = rule;
+                self.len += 1;
+            }
+            _ => self.more.push(rule),
+        }
+    }
+
+    /// The rules, in the order added.
+    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        let inline = self.inline.get(..usize::from(self.len)).unwrap_or_default();
+        inline.iter().chain(&self.more).copied()
+    }
+}
+
+impl FromIterator<u16> for InForce {
+    fn from_iter<I: IntoIterator<Item = u16>>(rules: I) -> Self {
+        let mut out = InForce::default();
+        for r in rules {
+            out.push(r);
+        }
+        out
+    }
+}
+
+/// Equal when they list the same rules in the same order.
+impl PartialEq for InForce {
+    fn eq(&self, other: &InForce) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for InForce {}
 
 /// A per-date-of-service unit limit on one of a claim's codes, with the edit rule that
 /// applies it (see `edit::checks::DayLimit`).
@@ -344,7 +395,44 @@ impl std::hash::Hasher for FnvHasher {
     }
 }
 
-type Members = HashMap<MemberKey, Entry, std::hash::BuildHasherDefault<FnvHasher>>;
+/// The member map's hasher: a word at a time (FNV's byte loop was most of a look-up), then
+/// mixed so that the table's bucket bits (low) and tag bits (high) both vary. It is never
+/// stored, so it may change between builds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MapHasher(u64);
+
+impl MapHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for MapHasher {
+    fn finish(&self) -> u64 {
+        let z = (self.0 ^ (self.0 >> 31)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut a = [0; 8];
+            a.copy_from_slice(w);
+            self.add(u64::from_le_bytes(a));
+        }
+        let rest = words.remainder();
+        let mut a = [0; 8];
+        a[..rest.len()].copy_from_slice(rest);
+        // The length, so that texts differing only by trailing zeros differ.
+        self.add(u64::from_le_bytes(a) ^ (bytes.len() as u64) << 59);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+}
+
+type Members = HashMap<MemberKey, Entry, std::hash::BuildHasherDefault<MapHasher>>;
 
 /// What the index keeps of a member.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -472,11 +560,13 @@ impl HistoryIndex {
     /// memory.
     pub fn recall(&mut self, key: &MemberKey) -> Result<(), SpillError> {
         self.clock += 1;
-        if let Some(e) = self.members.get_mut(key) {
-            e.used = self.clock;
+        // Found nowhere a moment ago (so not in memory either): judging a new member and
+        // recording it probe the map once between them.
+        if self.is_absent(key) {
             return Ok(());
         }
-        if self.absent.as_ref() == Some(key) {
+        if let Some(e) = self.members.get_mut(key) {
+            e.used = self.clock;
             return Ok(());
         }
         if self.cold.is_none() && self.stored.is_none() {
@@ -635,7 +725,19 @@ impl HistoryIndex {
 
     /// The records of a member, as far as they are in memory (see [`HistoryIndex::recall`]).
     pub fn records(&self, key: &MemberKey) -> &[Record] {
+        if self.is_absent(key) {
+            return &[];
+        }
         self.members.get(key).map_or(&[], |e| e.recs.as_slice())
+    }
+
+    /// Whether [`HistoryIndex::recall`] last found `key` nowhere, with nothing recorded or
+    /// loaded since: then it is not in memory.
+    fn is_absent(&self, key: &MemberKey) -> bool {
+        // The patient hash first: it tells most other members apart without a byte compared.
+        self.absent.as_ref().is_some_and(|a| {
+            a.patient == key.patient && a.member == key.member && a.payer == key.payer
+        })
     }
 
     /// Every member in memory with its records, in key order (for tests).
@@ -695,7 +797,7 @@ impl HistoryIndex {
         if !others && !self.persistent {
             return out;
         }
-        for &i in &c.rules {
+        for i in c.rules.iter() {
             let Some(rule) = rules.get(i as usize) else {
                 continue;
             };
@@ -1056,6 +1158,36 @@ fn finding(rule: &HistoryRule, s: &Service, message: String) -> Finding {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// The rules in force list what was pushed, in order, inline or not, and compare as
+        /// their lists do.
+        #[test]
+        fn rules_in_force_keep_their_order(
+            a in proptest::collection::vec(proptest::num::u16::ANY, 0..12),
+            b in proptest::collection::vec(proptest::num::u16::ANY, 0..12),
+        ) {
+            let (x, y): (InForce, InForce) = (a.iter().copied().collect(), b.iter().copied().collect());
+            proptest::prop_assert_eq!(x.iter().collect::<Vec<u16>>(), a.clone());
+            proptest::prop_assert_eq!(x == y, a == b);
+        }
+
+        /// The map's hasher gives equal keys equal hashes, and keys that differ in a byte past
+        /// the first word (or only in length) different ones, as far as a test can tell.
+        #[test]
+        fn the_map_hasher_tells_texts_apart(
+            a in proptest::collection::vec(proptest::num::u8::ANY, 0..30),
+            b in proptest::collection::vec(proptest::num::u8::ANY, 0..30),
+        ) {
+            use std::hash::Hasher;
+            let h = |x: &[u8]| {
+                let mut m = MapHasher::default();
+                m.write(x);
+                m.finish()
+            };
+            proptest::prop_assert_eq!(h(&a) == h(&b), a == b);
+        }
+    }
+
     fn d(s: &str) -> Date {
         Date::parse_d8(s.as_bytes()).unwrap()
     }
@@ -1127,7 +1259,7 @@ mod tests {
                 byte: 100,
                 units: 100,
             }],
-            rules: rules.to_vec(),
+            rules: rules.iter().copied().collect(),
             day_units: Vec::new(),
         }
     }

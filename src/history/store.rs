@@ -926,7 +926,7 @@ mod tests {
                 byte: 1,
                 units: 100,
             }],
-            rules: Vec::new(),
+            rules: Default::default(),
             day_units: Vec::new(),
         }
     }
