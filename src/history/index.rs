@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::day_number;
-use super::small::SmallStr;
+use super::small::{SmallList, SmallStr};
 use super::spill::{Spill, SpillError};
 use super::store::StoredReader;
 use crate::claim::Date;
@@ -144,7 +144,7 @@ impl std::hash::Hash for MemberKey {
 }
 
 /// One service line of a claim that history keeps.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Service {
     /// The procedure code.
     pub code: Code,
@@ -162,6 +162,26 @@ pub struct Service {
     pub byte: u64,
     /// Units billed, in hundredths (one unit is 100).
     pub units: u32,
+}
+
+/// A filler for unused inline room (no code, region 0, no date).
+impl Default for Service {
+    fn default() -> Self {
+        Service {
+            code: Code::default(),
+            region: 0,
+            side: Side::Unknown,
+            date: Date {
+                year: 0,
+                month: 0,
+                day: 0,
+            },
+            line: 0,
+            segment: 0,
+            byte: 0,
+            units: 0,
+        }
+    }
 }
 
 /// Units in hundredths as a record keeps them (negative as none, past `u32` saturated).
@@ -192,7 +212,7 @@ pub struct HistClaim {
     /// Its billing provider: FNV-1a of the 2010AA NPI (0 when it has none).
     pub provider: u64,
     /// Its services in regions history tracks.
-    pub services: Vec<Service>,
+    pub services: Services,
     /// The history rules in force for it (indices into the rule list).
     pub rules: InForce,
     /// Per-date-of-service unit limits on its codes, to be judged with the member's other
@@ -200,56 +220,12 @@ pub struct HistClaim {
     pub day_units: Vec<DayUnits>,
 }
 
-/// Inline room of [`InForce`]: more than the history rules one claim has in force (the
-/// bundled pack has at most three).
-const IN_FORCE_INLINE: usize = 6;
+/// The history rules in force for a claim, in the rule set's order (inline: the bundled pack
+/// has at most three in force for a claim).
+pub type InForce = SmallList<u16, 6>;
 
-/// The history rules in force for a claim, in the rule set's order: inline (no allocation
-/// per claim) unless there are more than [`IN_FORCE_INLINE`].
-#[derive(Clone, Debug, Default)]
-pub struct InForce {
-    inline: [u16; IN_FORCE_INLINE],
-    len: u8,
-    more: Vec<u16>,
-}
-
-impl InForce {
-    /// Adds a rule after those added before.
-    pub fn push(&mut self, rule: u16) {
-        match self.inline.get_mut(usize::from(self.len)) {
-            Some(slot) if self.more.is_empty() => {
-                *slot = rule;
-                self.len += 1;
-            }
-            _ => self.more.push(rule),
-        }
-    }
-
-    /// The rules, in the order added.
-    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        let inline = self.inline.get(..usize::from(self.len)).unwrap_or_default();
-        inline.iter().chain(&self.more).copied()
-    }
-}
-
-impl FromIterator<u16> for InForce {
-    fn from_iter<I: IntoIterator<Item = u16>>(rules: I) -> Self {
-        let mut out = InForce::default();
-        for r in rules {
-            out.push(r);
-        }
-        out
-    }
-}
-
-/// Equal when they list the same rules in the same order.
-impl PartialEq for InForce {
-    fn eq(&self, other: &InForce) -> bool {
-        self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for InForce {}
+/// A claim's services history keeps (inline: most claims have one or two).
+pub type Services = SmallList<Service, 2>;
 
 /// A per-date-of-service unit limit on one of a claim's codes, with the edit rule that
 /// applies it (see `edit::checks::DayLimit`).
@@ -797,7 +773,7 @@ impl HistoryIndex {
         if !others && !self.persistent {
             return out;
         }
-        for i in c.rules.iter() {
+        for &i in &c.rules {
             let Some(rule) = rules.get(i as usize) else {
                 continue;
             };
@@ -1159,18 +1135,6 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
-        /// The rules in force list what was pushed, in order, inline or not, and compare as
-        /// their lists do.
-        #[test]
-        fn rules_in_force_keep_their_order(
-            a in proptest::collection::vec(proptest::num::u16::ANY, 0..12),
-            b in proptest::collection::vec(proptest::num::u16::ANY, 0..12),
-        ) {
-            let (x, y): (InForce, InForce) = (a.iter().copied().collect(), b.iter().copied().collect());
-            proptest::prop_assert_eq!(x.iter().collect::<Vec<u16>>(), a.clone());
-            proptest::prop_assert_eq!(x == y, a == b);
-        }
-
         /// The map's hasher gives equal keys equal hashes, and keys that differ in a byte past
         /// the first word (or only in length) different ones, as far as a test can tell.
         #[test]
@@ -1258,7 +1222,8 @@ mod tests {
                 segment: 10,
                 byte: 100,
                 units: 100,
-            }],
+            }]
+            .into(),
             rules: rules.iter().copied().collect(),
             day_units: Vec::new(),
         }
@@ -1272,7 +1237,7 @@ mod tests {
         a.services[0].units = 200;
         a.services.push(Service {
             side: Side::Right,
-            ..a.services[0].clone()
+            ..a.services[0]
         });
         ix.record(&a, false).unwrap();
         let mut other_provider = claim("P", "64636", Side::Left, "20250610", &[]);
@@ -1293,7 +1258,7 @@ mod tests {
         assert_eq!(ix.units_on(&unknown, code, d("20250610")), 0);
         // Two lines of one code, side and date are one record with their units summed.
         let mut twice = claim("T", "64636", Side::Left, "20250612", &[]);
-        twice.services.push(twice.services[0].clone());
+        twice.services.push(twice.services[0]);
         ix.record(&twice, false).unwrap();
         assert_eq!(ix.units_on(&b, code, d("20250612")), 200);
     }
@@ -1379,7 +1344,7 @@ mod tests {
             let mut a = claim("A", "64635", first, "20250101", &[1]);
             a.services.push(Service {
                 side: second,
-                ..a.services[0].clone()
+                ..a.services[0]
             });
             ix.record(&a, false).unwrap();
             let b = claim("B", "64635", Side::Right, "20250301", &[1]);

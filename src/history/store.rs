@@ -925,7 +925,8 @@ mod tests {
                 segment: 1,
                 byte: 1,
                 units: 100,
-            }],
+            }]
+            .into(),
             rules: Default::default(),
             day_units: Vec::new(),
         }
