@@ -457,7 +457,9 @@ pub fn encode(e: &Entry, out: &mut Vec<u8>) {
     }
     out.extend_from_slice(&(e.recs.len() as u32).to_le_bytes());
     for r in &e.recs {
-        encode_record(r, index_of(&r.claim, claims), out);
+        // One claim: every record's is the first.
+        let claim = if more { index_of(&r.claim, claims) } else { 0 };
+        encode_record(r, claim, out);
     }
 }
 
