@@ -48,7 +48,12 @@ impl BatchOut {
         });
         let mut claims = Vec::with_capacity(batch.claims.len());
         let mut acks = render.map(ClaimAcks::new);
-        let mut hist = Vec::new();
+        // Room for every claim up front: growing it would copy what history keeps of each.
+        let mut hist = Vec::with_capacity(if engine.history.regions.is_empty() {
+            0
+        } else {
+            batch.claims.len()
+        });
         engine.edit_batch_lines(
             &batch,
             label,

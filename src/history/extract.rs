@@ -2,7 +2,9 @@
 //! history (payer, member, patient), the claim's identity and frequency, and its services in
 //! the spinal regions the rules track.
 
-use super::index::{Code, FnvHasher, Frequency, HistClaim, MemberKey, Service, Side};
+use super::index::{
+    Code, FnvHasher, Frequency, HistClaim, InForce, MemberKey, Service, Services, Side,
+};
 use super::small::SmallStr;
 use crate::claim::view::ClaimView;
 use crate::edit::codes::CodeSet;
@@ -41,10 +43,10 @@ pub fn hist_claim(
     f: &Facts<'_>,
     profile: Option<&str>,
     regions: &[CodeSet],
-    rules: Vec<u16>,
+    rules: InForce,
 ) -> Option<HistClaim> {
     let member = f.member_id.filter(|m| !m.is_empty())?;
-    let mut services = Vec::new();
+    let mut services = Services::default();
     for l in &f.lines {
         let Some(region) = regions.iter().position(|r| r.contains(l.code)) else {
             continue;

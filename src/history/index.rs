@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::day_number;
-use super::small::SmallStr;
+use super::small::{SmallList, SmallStr};
 use super::spill::{Spill, SpillError};
 use super::store::StoredReader;
 use crate::claim::Date;
@@ -144,7 +144,7 @@ impl std::hash::Hash for MemberKey {
 }
 
 /// One service line of a claim that history keeps.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Service {
     /// The procedure code.
     pub code: Code,
@@ -162,6 +162,26 @@ pub struct Service {
     pub byte: u64,
     /// Units billed, in hundredths (one unit is 100).
     pub units: u32,
+}
+
+/// A filler for unused inline room (no code, region 0, no date).
+impl Default for Service {
+    fn default() -> Self {
+        Service {
+            code: Code::default(),
+            region: 0,
+            side: Side::Unknown,
+            date: Date {
+                year: 0,
+                month: 0,
+                day: 0,
+            },
+            line: 0,
+            segment: 0,
+            byte: 0,
+            units: 0,
+        }
+    }
 }
 
 /// Units in hundredths as a record keeps them (negative as none, past `u32` saturated).
@@ -192,13 +212,20 @@ pub struct HistClaim {
     /// Its billing provider: FNV-1a of the 2010AA NPI (0 when it has none).
     pub provider: u64,
     /// Its services in regions history tracks.
-    pub services: Vec<Service>,
+    pub services: Services,
     /// The history rules in force for it (indices into the rule list).
-    pub rules: Vec<u16>,
+    pub rules: InForce,
     /// Per-date-of-service unit limits on its codes, to be judged with the member's other
     /// claims of the same date (E-25/E-26 with an MUE of MAI 2 or 3, or a daily limit).
     pub day_units: Vec<DayUnits>,
 }
+
+/// The history rules in force for a claim, in the rule set's order (inline: the bundled pack
+/// has at most three in force for a claim).
+pub type InForce = SmallList<u16, 6>;
+
+/// A claim's services history keeps (inline: most claims have one or two).
+pub type Services = SmallList<Service, 2>;
 
 /// A per-date-of-service unit limit on one of a claim's codes, with the edit rule that
 /// applies it (see `edit::checks::DayLimit`).
@@ -344,7 +371,44 @@ impl std::hash::Hasher for FnvHasher {
     }
 }
 
-type Members = HashMap<MemberKey, Entry, std::hash::BuildHasherDefault<FnvHasher>>;
+/// The member map's hasher: a word at a time (FNV's byte loop was most of a look-up), then
+/// mixed so that the table's bucket bits (low) and tag bits (high) both vary. It is never
+/// stored, so it may change between builds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MapHasher(u64);
+
+impl MapHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for MapHasher {
+    fn finish(&self) -> u64 {
+        let z = (self.0 ^ (self.0 >> 31)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut a = [0; 8];
+            a.copy_from_slice(w);
+            self.add(u64::from_le_bytes(a));
+        }
+        let rest = words.remainder();
+        let mut a = [0; 8];
+        a[..rest.len()].copy_from_slice(rest);
+        // The length, so that texts differing only by trailing zeros differ.
+        self.add(u64::from_le_bytes(a) ^ (bytes.len() as u64) << 59);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+}
+
+type Members = HashMap<MemberKey, Entry, std::hash::BuildHasherDefault<MapHasher>>;
 
 /// What the index keeps of a member.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -472,11 +536,13 @@ impl HistoryIndex {
     /// memory.
     pub fn recall(&mut self, key: &MemberKey) -> Result<(), SpillError> {
         self.clock += 1;
-        if let Some(e) = self.members.get_mut(key) {
-            e.used = self.clock;
+        // Found nowhere a moment ago (so not in memory either): judging a new member and
+        // recording it probe the map once between them.
+        if self.is_absent(key) {
             return Ok(());
         }
-        if self.absent.as_ref() == Some(key) {
+        if let Some(e) = self.members.get_mut(key) {
+            e.used = self.clock;
             return Ok(());
         }
         if self.cold.is_none() && self.stored.is_none() {
@@ -635,7 +701,19 @@ impl HistoryIndex {
 
     /// The records of a member, as far as they are in memory (see [`HistoryIndex::recall`]).
     pub fn records(&self, key: &MemberKey) -> &[Record] {
+        if self.is_absent(key) {
+            return &[];
+        }
         self.members.get(key).map_or(&[], |e| e.recs.as_slice())
+    }
+
+    /// Whether [`HistoryIndex::recall`] last found `key` nowhere, with nothing recorded or
+    /// loaded since: then it is not in memory.
+    fn is_absent(&self, key: &MemberKey) -> bool {
+        // The patient hash first: it tells most other members apart without a byte compared.
+        self.absent.as_ref().is_some_and(|a| {
+            a.patient == key.patient && a.member == key.member && a.payer == key.payer
+        })
     }
 
     /// Every member in memory with its records, in key order (for tests).
@@ -1056,6 +1134,24 @@ fn finding(rule: &HistoryRule, s: &Service, message: String) -> Finding {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// The map's hasher gives equal keys equal hashes, and keys that differ in a byte past
+        /// the first word (or only in length) different ones, as far as a test can tell.
+        #[test]
+        fn the_map_hasher_tells_texts_apart(
+            a in proptest::collection::vec(proptest::num::u8::ANY, 0..30),
+            b in proptest::collection::vec(proptest::num::u8::ANY, 0..30),
+        ) {
+            use std::hash::Hasher;
+            let h = |x: &[u8]| {
+                let mut m = MapHasher::default();
+                m.write(x);
+                m.finish()
+            };
+            proptest::prop_assert_eq!(h(&a) == h(&b), a == b);
+        }
+    }
+
     fn d(s: &str) -> Date {
         Date::parse_d8(s.as_bytes()).unwrap()
     }
@@ -1126,8 +1222,9 @@ mod tests {
                 segment: 10,
                 byte: 100,
                 units: 100,
-            }],
-            rules: rules.to_vec(),
+            }]
+            .into(),
+            rules: rules.iter().copied().collect(),
             day_units: Vec::new(),
         }
     }
@@ -1140,7 +1237,7 @@ mod tests {
         a.services[0].units = 200;
         a.services.push(Service {
             side: Side::Right,
-            ..a.services[0].clone()
+            ..a.services[0]
         });
         ix.record(&a, false).unwrap();
         let mut other_provider = claim("P", "64636", Side::Left, "20250610", &[]);
@@ -1161,7 +1258,7 @@ mod tests {
         assert_eq!(ix.units_on(&unknown, code, d("20250610")), 0);
         // Two lines of one code, side and date are one record with their units summed.
         let mut twice = claim("T", "64636", Side::Left, "20250612", &[]);
-        twice.services.push(twice.services[0].clone());
+        twice.services.push(twice.services[0]);
         ix.record(&twice, false).unwrap();
         assert_eq!(ix.units_on(&b, code, d("20250612")), 200);
     }
@@ -1247,7 +1344,7 @@ mod tests {
             let mut a = claim("A", "64635", first, "20250101", &[1]);
             a.services.push(Service {
                 side: second,
-                ..a.services[0].clone()
+                ..a.services[0]
             });
             ix.record(&a, false).unwrap();
             let b = claim("B", "64635", Side::Right, "20250301", &[1]);

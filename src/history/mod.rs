@@ -9,7 +9,7 @@ pub mod small;
 pub mod spill;
 pub mod store;
 
-pub use index::{HistoryCheck, HistoryIndex, HistoryRule, MemberKey, Service, Side};
+pub use index::{HistoryCheck, HistoryIndex, HistoryRule, InForce, MemberKey, Service, Side};
 pub use store::{HistoryError, HistoryStore};
 
 use crate::claim::view::ClaimView;
@@ -30,6 +30,8 @@ pub struct HistoryPlan {
     pub rules: Vec<HistoryRule>,
     /// For each rule of the set, its place in `rules` when it is a history rule.
     by_rule: Vec<Option<u16>>,
+    /// The rule indices from the first history rule of the set to the last.
+    span: std::ops::Range<usize>,
     region_sets: Vec<CodeSet>,
 }
 
@@ -57,6 +59,13 @@ impl HistoryPlan {
             plan.by_rule.push(entry);
         }
         plan.region_sets = plan.regions.iter().map(|(_, c)| c.clone()).collect();
+        let first = plan.by_rule.iter().position(Option::is_some).unwrap_or(0);
+        let end = plan
+            .by_rule
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(0, |i| i + 1);
+        plan.span = first..end;
         plan
     }
 
@@ -77,8 +86,10 @@ impl HistoryPlan {
         if self.region_sets.is_empty() {
             return None;
         }
+        // Most rules in force are not history rules: two comparisons set them aside.
         let rules = applicable
             .iter()
+            .filter(|&i| self.span.contains(i))
             .filter_map(|&i| self.by_rule.get(i).copied().flatten())
             .collect();
         extract::hist_claim(view, f, profile, &self.region_sets, rules)

@@ -1,5 +1,6 @@
 //! `SmallStr`: a short text kept inline (member ids, claim ids, payer keys), on the heap only
-//! past 22 bytes, so that history's keys and records cost no allocation of their own.
+//! past 22 bytes, so that history's keys and records cost no allocation of their own; and
+//! `SmallList`, a short list kept inline the same way (a claim's services and rules in force).
 
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
@@ -110,7 +111,17 @@ impl AsRef<str> for SmallStr {
 
 impl PartialEq for SmallStr {
     fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
+        match (self, other) {
+            // Zeros past the text: the whole arrays compare, in a few words and no call.
+            (
+                SmallStr::Inline { len, bytes },
+                SmallStr::Inline {
+                    len: len2,
+                    bytes: bytes2,
+                },
+            ) => len == len2 && bytes == bytes2,
+            _ => self.as_bytes() == other.as_bytes(),
+        }
     }
 }
 
@@ -136,6 +147,110 @@ impl Hash for SmallStr {
         state.write_u8(0xff);
     }
 }
+
+/// A list of up to `N` items inline, on the heap (all of them) past that: what a worker hands
+/// the history stage of each claim costs no allocation of its own, nor a free on the stage.
+#[derive(Clone, Debug)]
+pub enum SmallList<T: Copy + Default, const N: usize> {
+    /// Up to `N` items (the first `len`).
+    Inline {
+        /// Items used.
+        len: u8,
+        /// The items, then fillers.
+        items: [T; N],
+    },
+    /// More.
+    Heap(Vec<T>),
+}
+
+impl<T: Copy + Default, const N: usize> Default for SmallList<T, N> {
+    fn default() -> Self {
+        SmallList::Inline {
+            len: 0,
+            items: [T::default(); N],
+        }
+    }
+}
+
+impl<T: Copy + Default, const N: usize> SmallList<T, N> {
+    /// Adds an item at the end.
+    pub fn push(&mut self, x: T) {
+        match self {
+            SmallList::Inline { len, items } => {
+                let at = usize::from(*len);
+                match items.get_mut(at) {
+                    Some(slot) if at < usize::from(u8::MAX) => {
+                        *slot = x;
+                        *len += 1;
+                    }
+                    _ => {
+                        let mut v = Vec::with_capacity(2 * N + 1);
+                        v.extend_from_slice(items.get(..at).unwrap_or_default());
+                        v.push(x);
+                        *self = SmallList::Heap(v);
+                    }
+                }
+            }
+            SmallList::Heap(v) => v.push(x),
+        }
+    }
+}
+
+impl<T: Copy + Default, const N: usize> std::ops::Deref for SmallList<T, N> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            SmallList::Inline { len, items } => items.get(..usize::from(*len)).unwrap_or_default(),
+            SmallList::Heap(v) => v,
+        }
+    }
+}
+
+impl<T: Copy + Default, const N: usize> std::ops::DerefMut for SmallList<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            SmallList::Inline { len, items } => {
+                items.get_mut(..usize::from(*len)).unwrap_or_default()
+            }
+            SmallList::Heap(v) => v,
+        }
+    }
+}
+
+impl<'a, T: Copy + Default, const N: usize> IntoIterator for &'a SmallList<T, N> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<T: Copy + Default, const N: usize> FromIterator<T> for SmallList<T, N> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        let mut out = SmallList::default();
+        for x in items {
+            out.push(x);
+        }
+        out
+    }
+}
+
+impl<T: Copy + Default, const N: usize> From<Vec<T>> for SmallList<T, N> {
+    fn from(v: Vec<T>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+/// Equal when their items are, in order (inline or not).
+impl<T: Copy + Default + PartialEq, const N: usize> PartialEq for SmallList<T, N> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Copy + Default + Eq, const N: usize> Eq for SmallList<T, N> {}
 
 impl std::fmt::Debug for SmallStr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -169,6 +284,25 @@ mod tests {
                 h.finish()
             };
             proptest::prop_assert_eq!(hash(&|h| x.hash(h)), hash(&|h| a.as_str().hash(h)));
+        }
+
+        /// A list holds what was pushed, in order, inline or past it, and compares as a
+        /// vector of the same items does.
+        #[test]
+        fn a_small_list_is_its_items(
+            a in proptest::collection::vec(proptest::num::u16::ANY, 0..12),
+            b in proptest::collection::vec(proptest::num::u16::ANY, 0..12),
+        ) {
+            let (x, y): (SmallList<u16, 4>, SmallList<u16, 4>) = (a.clone().into(), b.iter().copied().collect());
+            proptest::prop_assert_eq!(&*x, a.as_slice());
+            proptest::prop_assert_eq!(x == y, a == b);
+            proptest::prop_assert_eq!(matches!(x, SmallList::Heap(_)), a.len() > 4);
+            let mut z = x.clone();
+            for v in z.iter_mut() {
+                *v = v.wrapping_add(1);
+            }
+            let want: Vec<u16> = a.iter().map(|v| v.wrapping_add(1)).collect();
+            proptest::prop_assert_eq!(&*z, want.as_slice());
         }
 
         /// Bytes read as `String::from_utf8_lossy` reads them.

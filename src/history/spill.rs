@@ -107,8 +107,8 @@ impl Bloom {
     }
 }
 
-/// A member key's hash (FNV-1a spread by SplitMix64's finaliser, since FNV's low bits are
-/// weak).
+/// A member key's hash (the member map's hash of its parts, spread by SplitMix64's
+/// finaliser).
 pub(crate) fn hash(key: &MemberKey) -> u64 {
     hash_bytes(key.payer.as_bytes(), key.member.as_bytes(), key.patient)
 }
@@ -119,7 +119,13 @@ pub(crate) fn hash_parts(payer: &str, member: &str, patient: u64) -> u64 {
 }
 
 fn hash_bytes(payer: &[u8], member: &[u8], patient: u64) -> u64 {
-    let mut z = super::fnv1a(&[payer, member, &patient.to_le_bytes()]);
+    use std::hash::Hasher;
+    // A word at a time (never stored: the spill and the database's filter live for one run).
+    let mut h = super::index::MapHasher::default();
+    h.write(payer);
+    h.write(member);
+    h.write_u64(patient);
+    let mut z = h.finish();
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
@@ -195,6 +201,24 @@ fn logged(mut bytes: &[u8]) -> impl Iterator<Item = Result<Logged<'_>, SpillErro
     })
 }
 
+/// Appends `bytes` as a chunk at `at`, the end of the file: returns the chunk as
+/// [`Part::chunks`] names it and the bytes written.
+fn write_chunk(file: &mut File, at: u64, bytes: &[u8]) -> Result<(u64, u64), SpillError> {
+    file.seek(SeekFrom::Start(at))?;
+    let n = bytes.len();
+    let packed = if n < 1 << 16 {
+        n as u64
+    } else {
+        file.write_all(&(n as u32).to_le_bytes())?;
+        0
+    };
+    file.write_all(bytes)?;
+    Ok((
+        at << 16 | packed,
+        (n + if packed == 0 { 4 } else { 0 }) as u64,
+    ))
+}
+
 /// Reads a chunk (as [`Part::chunks`] names it) into `buf`.
 fn read_chunk(mut file: &File, chunk: u64, buf: &mut Vec<u8>) -> Result<(), SpillError> {
     let (mut at, mut n) = (chunk >> 16, (chunk & 0xffff) as usize);
@@ -246,42 +270,35 @@ impl Spill {
 
     /// Moves members in.
     pub fn put(&mut self, members: Vec<(MemberKey, Entry)>) -> Result<(), SpillError> {
-        let mut blob = Vec::new();
         for (key, entry) in &members {
             let h = hash(key);
             self.bloom.insert(h);
-            blob.clear();
-            encode(entry, &mut blob);
             let part = (h % PARTS as u64) as usize;
             let Some(p) = self.parts.get_mut(part) else {
                 continue;
             };
-            let size = 8 + 4 + key.payer.len() + 4 + key.member.len() + 8 + 4 + blob.len();
-            // Written out before it would outgrow its chunk, so buffers keep their first
-            // allocation (1024 of them: 2 MiB in all).
-            if !p.buf.is_empty() && p.buf.len() + size > CHUNK {
-                self.file.seek(SeekFrom::Start(self.len))?;
-                let n = p.buf.len();
-                let packed = if n < 1 << 16 {
-                    n as u64
-                } else {
-                    self.file.write_all(&(n as u32).to_le_bytes())?;
-                    0
-                };
-                self.file.write_all(&p.buf)?;
-                p.chunks.push(self.len << 16 | packed);
-                self.len += (n + if packed == 0 { 4 } else { 0 }) as u64;
-                p.buf.clear();
-            }
             if p.buf.capacity() == 0 {
-                p.buf.reserve_exact(CHUNK.max(size));
+                p.buf.reserve_exact(CHUNK);
             }
+            // Logged straight into the buffer; what was there before goes out first when this
+            // member takes it past its chunk, so buffers mostly keep their first allocation.
+            let at = p.buf.len();
             p.buf.extend_from_slice(&self.next.to_le_bytes());
             put_str(&mut p.buf, key.payer.as_bytes());
             put_str(&mut p.buf, key.member.as_bytes());
             p.buf.extend_from_slice(&key.patient.to_le_bytes());
-            p.buf.extend_from_slice(&(blob.len() as u32).to_le_bytes());
-            p.buf.extend_from_slice(&blob);
+            let len_at = p.buf.len();
+            p.buf.extend_from_slice(&[0; 4]);
+            encode(entry, &mut p.buf);
+            let n = (p.buf.len() - len_at - 4) as u32;
+            p.buf[len_at..len_at + 4].copy_from_slice(&n.to_le_bytes());
+            if at > 0 && p.buf.len() > CHUNK {
+                let chunk = write_chunk(&mut self.file, self.len, &p.buf[..at])?;
+                p.chunks.push(chunk.0);
+                self.len += chunk.1;
+                p.buf.copy_within(at.., 0);
+                p.buf.truncate(p.buf.len() - at);
+            }
             self.next += 1;
             self.held += 1;
         }
@@ -440,21 +457,39 @@ pub fn encode(e: &Entry, out: &mut Vec<u8>) {
     }
     out.extend_from_slice(&(e.recs.len() as u32).to_le_bytes());
     for r in &e.recs {
-        out.extend_from_slice(&index_of(&r.claim, claims).to_le_bytes());
-        let code = r.code.as_bytes();
-        out.push(code.len() as u8);
-        out.extend_from_slice(code);
-        out.extend_from_slice(&r.region.to_le_bytes());
-        out.push(r.side as u8);
-        out.extend_from_slice(&r.date.year.to_le_bytes());
-        out.push(r.date.month);
-        out.push(r.date.day);
-        out.extend_from_slice(&r.seq.to_le_bytes());
-        out.push(u8::from(r.counted) | u8::from(r.stored) << 1 | u8::from(r.dirty) << 2);
-        out.extend_from_slice(&r.units.to_le_bytes());
-        out.extend_from_slice(&r.provider.to_le_bytes());
-        out.extend_from_slice(&r.stamp.to_le_bytes());
+        // One claim: every record's is the first.
+        let claim = if more { index_of(&r.claim, claims) } else { 0 };
+        encode_record(r, claim, out);
     }
+}
+
+/// Bytes of an encoded record at most (a seven-byte code).
+const RECORD_MAX: usize = 44;
+
+/// Writes a record (its claim by index), gathered on the stack and appended at once.
+fn encode_record(r: &Record, claim: u32, out: &mut Vec<u8>) {
+    let mut buf = [0u8; RECORD_MAX];
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        if let Some(slot) = buf.get_mut(at..at + bytes.len()) {
+            slot.copy_from_slice(bytes);
+        }
+        at += bytes.len();
+    };
+    let code = r.code.as_bytes();
+    put(&claim.to_le_bytes());
+    put(&[code.len() as u8]);
+    put(code);
+    put(&r.region.to_le_bytes());
+    put(&[r.side as u8]);
+    put(&r.date.year.to_le_bytes());
+    put(&[r.date.month, r.date.day]);
+    put(&r.seq.to_le_bytes());
+    put(&[u8::from(r.counted) | u8::from(r.stored) << 1 | u8::from(r.dirty) << 2]);
+    put(&r.units.to_le_bytes());
+    put(&r.provider.to_le_bytes());
+    put(&r.stamp.to_le_bytes());
+    out.extend_from_slice(buf.get(..at).unwrap_or(&buf));
 }
 
 /// A bounds-checked reader over an entry.
@@ -623,6 +658,55 @@ mod tests {
                 .filter(|&&o| !keys.contains(&o) && b.may_hold(o))
                 .count();
             proptest::prop_assert!(false_positives <= 1, "{false_positives}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any entry reads back as itself, whatever its codes, numbers and flags.
+        #[test]
+        fn an_entry_decodes_to_itself(
+            recs in proptest::collection::vec(
+                (
+                    0usize..3,
+                    "[0-9A-Z]{0,7}",
+                    proptest::num::u16::ANY,
+                    0u8..4,
+                    (proptest::num::u16::ANY, proptest::num::u8::ANY, proptest::num::u8::ANY),
+                    (proptest::num::u64::ANY, 0u8..8, proptest::num::u32::ANY),
+                    (proptest::num::u64::ANY, proptest::num::u32::ANY),
+                ),
+                0..6,
+            ),
+            removed in proptest::collection::vec(0usize..3, 0..3),
+            used in proptest::num::u64::ANY,
+        ) {
+            let claims = ["A1", "CLAIM-WITH-A-LONG-ID-0123456789", ""];
+            let sides = [Side::Unknown, Side::Right, Side::Left, Side::Both];
+            let recs: Vec<Record> = recs
+                .into_iter()
+                .map(|(c, code, region, side, (year, month, day), (seq, flags, units), (provider, stamp))| Record {
+                    claim: claims[c].into(),
+                    code: Code::from(code.as_str()),
+                    region,
+                    side: sides[usize::from(side)],
+                    date: Date { year, month, day },
+                    seq,
+                    counted: flags & 1 != 0,
+                    stored: flags & 2 != 0,
+                    dirty: flags & 4 != 0,
+                    units,
+                    provider,
+                    stamp,
+                })
+                .collect();
+            let e = Entry {
+                recs,
+                removed: removed.into_iter().map(|c| claims[c].into()).collect(),
+                used,
+            };
+            let mut bytes = Vec::new();
+            encode(&e, &mut bytes);
+            proptest::prop_assert_eq!(decode(&bytes).unwrap(), e);
         }
     }
 

@@ -925,8 +925,9 @@ mod tests {
                 segment: 1,
                 byte: 1,
                 units: 100,
-            }],
-            rules: Vec::new(),
+            }]
+            .into(),
+            rules: Default::default(),
             day_units: Vec::new(),
         }
     }
