@@ -283,6 +283,16 @@ impl CodeSet {
         }
     }
 
+    /// Whether any code whose sets together are `sets` may be in the set: false only when
+    /// the set's bit in that index says none is.
+    #[inline]
+    pub fn may_hold(&self, sets: Sets) -> bool {
+        match self.bit {
+            Some((index, bit)) if index == sets.index => sets.mask >> bit & 1 == 1,
+            _ => true,
+        }
+    }
+
     /// Whether both sets hold the same codes and families.
     fn same_codes(&self, other: &CodeSet) -> bool {
         self.packed == other.packed && self.long == other.long && self.prefixes == other.prefixes
