@@ -1818,10 +1818,17 @@ fn run_ptp(
         },
         PairSource::Listed { .. } => None,
     };
+    // Each line's code packed once (the first eight lines; any further on demand).
+    let mut packed: Few<Option<Code>, 8> = Few::default();
+    f.lines.iter().for_each(|l| packed.push(Code::new(l.code)));
+    let code_of = |j: usize, l: &Line<'_>| match packed.get(j) {
+        Some(c) => *c,
+        None => Code::new(l.code),
+    };
     // Column 1 codes already answered for the current column 2 line.
     let mut seen: Vec<&[u8]> = Vec::new();
     for (i, c2) in f.lines.iter().enumerate() {
-        let Some(code2) = Code::new(c2.code) else {
+        let Some(code2) = code_of(i, c2) else {
             continue;
         };
         let d = f.line_date(c2);
@@ -1841,7 +1848,7 @@ fn run_ptp(
                     }
                 }
                 (PairSource::Tables(_), Some(set)) => {
-                    let Some(row) = Code::new(c1.code).and_then(|a| set.in_force_of(a, code2, d))
+                    let Some(row) = code_of(j, c1).and_then(|a| set.in_force_of(a, code2, d))
                     else {
                         continue;
                     };
