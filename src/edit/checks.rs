@@ -635,6 +635,7 @@ impl Check {
     /// Whether the check may find anything on a claim whose lines' codes are together in
     /// `lines` (the union of their [`Line::code_sets`]): false when every hit needs a line
     /// whose code is in a set none of them is in, so the engine need not run it.
+    #[inline]
     pub fn may_fire(&self, lines: super::codes::Sets) -> bool {
         match self {
             Check::PlaceOfService { codes, .. }
