@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::cms::{Code, MueEditions, Provenance, Setting, TableKind, Tables};
 use super::codes::CodeSet;
-use super::facts::{Facts, Line, Loc};
+use super::facts::{Facts, Few, Line, Loc};
 use super::payer::Profiles;
 use super::rules::Params;
 use crate::claim::{Date, Kind, Money};
@@ -632,6 +632,38 @@ impl Check {
         }
     }
 
+    /// Whether the check may find anything on a claim whose lines' codes are together in
+    /// `lines` (the union of their [`Line::code_sets`]): false when every hit needs a line
+    /// whose code is in a set none of them is in, so the engine need not run it.
+    #[inline]
+    pub fn may_fire(&self, lines: super::codes::Sets) -> bool {
+        match self {
+            Check::PlaceOfService { codes, .. }
+            | Check::TypeOfBill { codes, .. }
+            | Check::CodeValidFrom { codes, .. }
+            | Check::DiagnosisFlagged {
+                codes: Some(codes), ..
+            }
+            | Check::DiagnosisMustSupport { codes, .. }
+            | Check::DiagnosisOnlyExcluded { codes, .. }
+            | Check::DiagnosisNeedsCompanion { codes, .. }
+            | Check::UnitsAndLines { codes, .. }
+            | Check::UnitsPerDay { codes, .. }
+            | Check::LevelsPerSession { codes, .. }
+            | Check::BilateralConflict { codes, .. }
+            | Check::ModifierNotAllowed { codes, .. }
+            | Check::ModifierRequired { codes, .. }
+            | Check::NoncoveredNeedsNotice { codes, .. }
+            | Check::UtnRequired { codes, .. }
+            | Check::PriorAuthRequired { codes, .. } => codes.may_hold(lines),
+            Check::SameDayPair { codes, others, .. } => {
+                codes.may_hold(lines) && others.may_hold(lines)
+            }
+            Check::AddonRequiresPrimary { pairs } => pairs.iter().any(|p| p.0.may_hold(lines)),
+            _ => true,
+        }
+    }
+
     /// Runs the check on one claim, pushing what it finds.
     pub fn run(&self, f: &Facts<'_>, cx: &Context<'_>, out: &mut Vec<Hit>) {
         match self {
@@ -1212,10 +1244,10 @@ fn levels_per_session(
     out: &mut Vec<Hit>,
 ) {
     // Per date of service: levels on the right, left and unspecified side.
-    let mut per_day: Days<([i64; 3], Option<&Line<'_>>)> = Vec::new();
+    let mut per_day: Days<([i64; 3], Option<&Line<'_>>)> = Days::new();
     for l in f.lines.iter().filter(|l| l.code_in(codes)) {
         let n = l.units.map_or(100, |u| u.cents);
-        let e = day_entry(&mut per_day, f.line_date(l));
+        let e = per_day.entry(f.line_date(l));
         let any = |set: &CodeSet| l.modifier_in(set);
         let side = if any(bilateral) {
             e.0[0] = e.0[0].saturating_add(n);
@@ -1230,7 +1262,7 @@ fn levels_per_session(
         e.0[side] = e.0[side].saturating_add(n);
         e.1 = Some(l);
     }
-    for (_, (sides, last)) in per_day {
+    for (_, (sides, last)) in per_day.iter() {
         // Joints without a side modifier may sit on either side: count the fewest
         // levels they can make (the busier side, or half of all joints, rounded up).
         let all = sides[0].saturating_add(sides[1]).saturating_add(sides[2]);
@@ -1619,7 +1651,7 @@ impl Check {
                 max_lines_per_day,
                 ..
             } => {
-                let mut per_day: Days<u32> = Vec::new();
+                let mut per_day: Days<u32> = Days::new();
                 for l in own() {
                     if l.units
                         .is_some_and(|u| u.cents > i64::from(*max_units_per_line) * 100)
@@ -1634,7 +1666,7 @@ impl Check {
                             Some("units"),
                         );
                     }
-                    let n = day_entry(&mut per_day, f.line_date(l));
+                    let n = per_day.entry(f.line_date(l));
                     *n += 1;
                     if *n == max_lines_per_day + 1 {
                         hit(
@@ -1649,13 +1681,13 @@ impl Check {
                 }
             }
             Check::UnitsPerDay { max_units, .. } => {
-                let mut per_day: Days<(i64, Option<&Line<'_>>)> = Vec::new();
+                let mut per_day: Days<(i64, Option<&Line<'_>>)> = Days::new();
                 for l in own() {
-                    let e = day_entry(&mut per_day, f.line_date(l));
+                    let e = per_day.entry(f.line_date(l));
                     e.0 = e.0.saturating_add(l.units.map_or(100, |u| u.cents));
                     e.1 = Some(l);
                 }
-                for (d, (sum, last)) in per_day {
+                for (d, (sum, last)) in per_day.iter() {
                     if sum > i64::from(*max_units) * 100 {
                         if let Some(l) = last {
                             hit(
@@ -1776,6 +1808,10 @@ fn run_ptp(
     cx: &Context<'_>,
     out: &mut Vec<Hit>,
 ) {
+    // A pair needs two lines.
+    if f.lines.len() < 2 {
+        return;
+    }
     let set = match source {
         PairSource::Tables(p) => match cx.tables.ptp(*p, Setting::of(f.kind())) {
             Some(s) => Some(s),
@@ -1783,10 +1819,17 @@ fn run_ptp(
         },
         PairSource::Listed { .. } => None,
     };
+    // Each line's code packed once (the first eight lines; any further on demand).
+    let mut packed: Few<Option<Code>, 8> = Few::default();
+    f.lines.iter().for_each(|l| packed.push(Code::new(l.code)));
+    let code_of = |j: usize, l: &Line<'_>| match packed.get(j) {
+        Some(c) => *c,
+        None => Code::new(l.code),
+    };
     // Column 1 codes already answered for the current column 2 line.
     let mut seen: Vec<&[u8]> = Vec::new();
     for (i, c2) in f.lines.iter().enumerate() {
-        let Some(code2) = Code::new(c2.code) else {
+        let Some(code2) = code_of(i, c2) else {
             continue;
         };
         let d = f.line_date(c2);
@@ -1806,7 +1849,7 @@ fn run_ptp(
                     }
                 }
                 (PairSource::Tables(_), Some(set)) => {
-                    let Some(row) = Code::new(c1.code).and_then(|a| set.in_force_of(a, code2, d))
+                    let Some(row) = code_of(j, c1).and_then(|a| set.in_force_of(a, code2, d))
                     else {
                         continue;
                     };
@@ -1844,19 +1887,50 @@ fn run_ptp(
     }
 }
 
-/// Values per date of service, in first-seen order (claims have a handful of dates).
-type Days<T> = Vec<(Option<Date>, T)>;
+/// Values per date of service, in first-seen order: the first few inline (claims have a
+/// handful of dates, so a check allocates nothing), any more on the heap.
+struct Days<T: Copy + Default> {
+    few: Few<(Option<Date>, T), 4>,
+    more: Vec<(Option<Date>, T)>,
+}
 
-/// The entry for a date of service in a small list kept in first-seen order.
-fn day_entry<T: Default>(days: &mut Days<T>, d: Option<Date>) -> &mut T {
-    let i = match days.iter().position(|e| e.0 == d) {
-        Some(i) => i,
-        None => {
-            days.push((d, T::default()));
-            days.len() - 1
+impl<T: Copy + Default> Days<T> {
+    fn new() -> Self {
+        Days {
+            few: Few::default(),
+            more: Vec::new(),
         }
-    };
-    &mut days[i].1
+    }
+
+    /// The entry for a date of service, added (with the default value) when new.
+    fn entry(&mut self, d: Option<Date>) -> &mut T {
+        let at = self.few.iter().position(|e| e.0 == d);
+        let at = at.or_else(|| {
+            let i = self.more.iter().position(|e| e.0 == d)?;
+            Some(self.few.len() + i)
+        });
+        let i = match at {
+            Some(i) => i,
+            None if self.few.len() < self.few.capacity() => {
+                self.few.push((d, T::default()));
+                self.few.len() - 1
+            }
+            None => {
+                self.more.push((d, T::default()));
+                self.few.len() + self.more.len() - 1
+            }
+        };
+        let n = self.few.len();
+        match self.few.get_mut(i) {
+            Some(e) => &mut e.1,
+            None => &mut self.more[i - n].1,
+        }
+    }
+
+    /// The entries in first-seen order.
+    fn iter(&self) -> impl Iterator<Item = (Option<Date>, T)> + '_ {
+        self.few.iter().chain(&self.more).copied()
+    }
 }
 
 /// Bytes as text for messages (codes are ASCII; anything else is shown lossily).
@@ -1874,21 +1948,27 @@ pub(crate) fn units(u: Option<Money>) -> String {
 
 /// Whether an NPI is 10 digits with a valid Luhn check digit over `80840` + its first nine.
 pub fn npi_valid(npi: &[u8]) -> bool {
-    if npi.len() != 10 || !npi.iter().all(u8::is_ascii_digit) {
+    // A digit doubled as Luhn doubles it (digits of the product added).
+    const DOUBLED: [u32; 10] = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9];
+    let Ok(digits) = <[u8; 10]>::try_from(npi) else {
+        return false;
+    };
+    if !digits.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let mut sum = 24; // the prefix 80840, doubled as its position demands
-    for (i, &c) in npi[..9].iter().rev().enumerate() {
-        let mut d = u32::from(c - b'0');
-        if i % 2 == 0 {
-            d *= 2;
-            if d > 9 {
-                d -= 9;
-            }
-        }
-        sum += d;
-    }
-    (10 - sum % 10) % 10 == u32::from(npi[9] - b'0')
+    let d = digits.map(|c| u32::from(c - b'0'));
+    // The prefix 80840 adds 24; from the right of the first nine, every other digit doubles.
+    let sum = 24
+        + DOUBLED[d[0] as usize]
+        + d[1]
+        + DOUBLED[d[2] as usize]
+        + d[3]
+        + DOUBLED[d[4] as usize]
+        + d[5]
+        + DOUBLED[d[6] as usize]
+        + d[7]
+        + DOUBLED[d[8] as usize];
+    (10 - sum % 10) % 10 == d[9]
 }
 
 #[cfg(test)]
@@ -1896,6 +1976,156 @@ mod tests {
     use super::*;
 
     use crate::edit::facts::{Facts, Few, Line};
+
+    /// The reading `npi_valid` is held to: ten digits that, after the prefix `80840`, pass the
+    /// Luhn test (from the right, every second digit doubled, the digits summed).
+    fn npi_valid_by_luhn(npi: &[u8]) -> bool {
+        let luhn = |i: usize, c: &u8| {
+            let d = u32::from(c - b'0') << (i % 2);
+            d / 10 + d % 10
+        };
+        npi.len() == 10
+            && npi.iter().all(u8::is_ascii_digit)
+            && b"80840"
+                .iter()
+                .chain(npi)
+                .rev()
+                .enumerate()
+                .map(|(i, c)| luhn(i, c))
+                .sum::<u32>()
+                % 10
+                == 0
+    }
+
+    /// The bundled rules, loaded once, and the codes each rule with code sets lists (a family
+    /// by a member), for claims that trip it.
+    fn bundled() -> &'static (crate::edit::rules::RuleSet, Vec<Vec<Vec<u8>>>) {
+        type Bundled = (crate::edit::rules::RuleSet, Vec<Vec<Vec<u8>>>);
+        static RULES: std::sync::OnceLock<Bundled> = std::sync::OnceLock::new();
+        RULES.get_or_init(|| {
+            let rules = crate::edit::rules::RuleSet::bundled().expect("bundled rules load");
+            let codes = rules
+                .rules
+                .iter()
+                .map(|r| {
+                    let mut codes = vec![b"99213".to_vec()];
+                    for set in r.check.clone().line_code_sets_mut() {
+                        for e in &set.listed {
+                            let mut c = crate::edit::codes::normalize(e.trim_end_matches('*'));
+                            if e.ends_with('*') {
+                                c.push(b'1');
+                            }
+                            codes.push(c);
+                        }
+                    }
+                    codes
+                })
+                .filter(|codes| codes.len() > 1)
+                .collect();
+            (rules, codes)
+        })
+    }
+
+    proptest::proptest! {
+        /// A rule the engine skips (`may_fire` false for the claim's line codes) finds nothing
+        /// when run: every bundled rule, on claims made of the codes one rule lists (as line
+        /// codes, modifiers and diagnoses, or not), on a few dates.
+        #[test]
+        fn rules_skipped_find_nothing(
+            picks in proptest::collection::vec(
+                (0usize..10_000, (0usize..10_000, 0usize..10_000), 0u8..3, 0u32..6, proptest::bool::ANY),
+                1..5,
+            ),
+            dx in proptest::collection::vec(0usize..10_000, 0..4),
+            institutional in proptest::bool::ANY,
+            rule in 0usize..1000,
+        ) {
+            let (rules, listed) = bundled();
+            let codes = &listed[rule % listed.len()];
+            let pick = |i: usize| codes[i % codes.len()].as_slice();
+            let lines = picks
+                .iter()
+                .enumerate()
+                .map(|(n, &(c, (m1, m2), day, units, listed))| {
+                    let mut modifiers = Few::default();
+                    modifiers.push(if listed { pick(m1) } else { &b"XX"[..] });
+                    modifiers.push(pick(m2));
+                    let mut pointers = Few::default();
+                    pointers.push(1);
+                    let d = Date::parse_d8(&[b"20250101", b"20250102", b"20250103"][day as usize][..]);
+                    Line {
+                        number: n as u32 + 1,
+                        qualifier: b"HC",
+                        code: if listed { pick(c) } else { &b"99999"[..] },
+                        modifiers,
+                        pointers,
+                        units: Some(Money { cents: i64::from(units) * 100 }),
+                        charge: Some(Money { cents: 100 }),
+                        dates: d.map(|d| crate::claim::DateRange { from: d, thru: d }),
+                        ..Line::default()
+                    }
+                })
+                .collect();
+            let diagnoses = dx
+                .iter()
+                .map(|&i| crate::edit::facts::Dx {
+                    qualifier: b"ABF",
+                    code: pick(i),
+                    sets: Default::default(),
+                })
+                .collect();
+            let mut f = Facts {
+                kind: Some(if institutional { Kind::Institutional } else { Kind::Professional }),
+                facility_code: b"13",
+                frequency: b"1",
+                lines,
+                diagnoses,
+                ..Facts::default()
+            };
+            f.index_codes(&rules.code_index);
+            let cx = Context {
+                profiles: &rules.profiles,
+                today: Date::parse_d8(b"20261127").expect("a date"),
+                tables: rules.tables(),
+            };
+            for r in rules.rules.iter().filter(|r| !r.check.may_fire(f.line_code_sets)) {
+                let mut out = Vec::new();
+                r.check.run(&f, &cx, &mut out);
+                proptest::prop_assert!(out.is_empty(), "{} fired: {:?}", r.edit, out);
+            }
+        }
+
+        /// `Days` keeps first-seen order and one entry per date, past its inline few too.
+        #[test]
+        fn days_agree_with_a_list(seen in proptest::collection::vec(0u8..9, 0..20)) {
+            let date = |n: u8| Date::parse_d8(format!("202501{:02}", n + 1).as_bytes());
+            let mut days: Days<u32> = Days::new();
+            let mut want: Vec<(Option<Date>, u32)> = Vec::new();
+            for &n in &seen {
+                let d = if n == 8 { None } else { date(n) };
+                *days.entry(d) += 1;
+                match want.iter_mut().find(|e| e.0 == d) {
+                    Some(e) => e.1 += 1,
+                    None => want.push((d, 1)),
+                }
+            }
+            proptest::prop_assert_eq!(days.iter().collect::<Vec<_>>(), want);
+        }
+
+        /// `npi_valid` agrees with the plain Luhn loop on any bytes near an NPI's shape.
+        #[test]
+        fn npi_valid_agrees_with_luhn(
+            npi in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => proptest::sample::select(&b"0123456789"[..]),
+                    1 => proptest::num::u8::ANY,
+                ],
+                8..12,
+            ),
+        ) {
+            proptest::prop_assert_eq!(npi_valid(&npi), npi_valid_by_luhn(&npi));
+        }
+    }
 
     fn line(code: &'static [u8], m: &'static [u8], cents: i64) -> Line<'static> {
         let mut modifiers = Few::default();

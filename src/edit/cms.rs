@@ -144,11 +144,14 @@ impl Code {
     /// or digits.
     pub fn new(text: &[u8]) -> Option<Code> {
         let t = text.trim_ascii();
-        if t.is_empty() || t.len() > 8 || !t.iter().all(u8::is_ascii_alphanumeric) {
+        if t.is_empty() || t.len() > 8 {
             return None;
         }
         let mut b = [0u8; 8];
-        for (d, s) in b.iter_mut().zip(t) {
+        for (d, &s) in b.iter_mut().zip(t) {
+            if !s.is_ascii_alphanumeric() {
+                return None;
+            }
             *d = s.to_ascii_uppercase();
         }
         Some(Code(u64::from_be_bytes(b)))

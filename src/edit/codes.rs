@@ -270,8 +270,15 @@ impl CodeSet {
     pub fn has(&self, code: &[u8], sets: Sets) -> bool {
         match self.bit {
             Some((index, bit)) if index == sets.index => sets.mask >> bit & 1 == 1,
-            _ => self.contains(code),
+            _ => self.search(code),
         }
+    }
+
+    /// [`Self::contains`] for a set without a bit in the claim's index (rare: kept out of
+    /// line so the bit test stays small where it is inlined).
+    #[cold]
+    fn search(&self, code: &[u8]) -> bool {
+        self.contains(code)
     }
 
     /// Whether any of `codes`, whose sets together are `sets`, is in the set.
@@ -279,7 +286,17 @@ impl CodeSet {
     pub fn has_any(&self, codes: &[&[u8]], sets: Sets) -> bool {
         match self.bit {
             Some((index, bit)) if index == sets.index => sets.mask >> bit & 1 == 1,
-            _ => codes.iter().any(|c| self.contains(c)),
+            _ => codes.iter().any(|c| self.search(c)),
+        }
+    }
+
+    /// Whether any code whose sets together are `sets` may be in the set: false only when
+    /// the set's bit in that index says none is.
+    #[inline]
+    pub fn may_hold(&self, sets: Sets) -> bool {
+        match self.bit {
+            Some((index, bit)) if index == sets.index => sets.mask >> bit & 1 == 1,
+            _ => true,
         }
     }
 

@@ -208,7 +208,7 @@ impl Engine {
         let cx = self.context();
         for &i in &s.rules {
             let rule = &self.rules.rules[i];
-            if rule.check.runs_elsewhere() {
+            if rule.check.runs_elsewhere() || !rule.check.may_fire(f.line_code_sets) {
                 continue;
             }
             s.hits.clear();

@@ -65,6 +65,18 @@ impl<T: Copy + Default, const N: usize> Few<T, N> {
     }
 }
 
+impl<T: Copy + Default, const N: usize> Few<T, N> {
+    /// Items it holds at most.
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// Item `i`, mutable.
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+        self.items[..self.len as usize].get_mut(i)
+    }
+}
+
 impl<T: Copy + Default, const N: usize> std::ops::Deref for Few<T, N> {
     type Target = [T];
     fn deref(&self) -> &[T] {
@@ -187,6 +199,8 @@ pub struct Facts<'b> {
     pub context_nm1s: ContextNm1s,
     /// The billing provider read last.
     pub(crate) billing: BillingCache<'b>,
+    /// The code sets any line's code is in (see [`Facts::index_codes`]).
+    pub line_code_sets: Sets,
 }
 
 /// The billing provider's facts, kept while consecutive claims share its segments.
@@ -200,6 +214,8 @@ pub(crate) struct BillingCache<'b> {
     entity_type: &'b [u8],
     npi: Option<(&'b [u8], Loc)>,
     nm1s: ContextNm1s,
+    /// Where its NM1s are, from `start` (`None` past four: a copy is then scanned whole).
+    nm1_at: Option<Few<u32, 4>>,
 }
 
 /// One segment of a claim or its context, its id found and its bytes at hand.
@@ -315,6 +331,7 @@ impl<'b> Facts<'b> {
             let mut b = BillingCache {
                 key,
                 start: range.start,
+                nm1_at: Some(Few::default()),
                 ..BillingCache::default()
             };
             for i in range {
@@ -322,6 +339,13 @@ impl<'b> Facts<'b> {
                     continue;
                 };
                 if seg.id == b"NM1" {
+                    b.nm1_at = b
+                        .nm1_at
+                        .filter(|at| at.len() < at.capacity())
+                        .map(|mut at| {
+                            at.push(i - b.start);
+                            at
+                        });
                     b.nm1s.note(seg.raw, sep, i);
                     let s = seg.elems(sep, 9);
                     if s.value(1) == b"85" {
@@ -334,10 +358,14 @@ impl<'b> Facts<'b> {
         } else if self.billing.start != range.start {
             // The same segments copied again: only where their NM1s sit has changed.
             let mut nm1s = ContextNm1s::default();
-            for i in range.clone() {
+            let mut note = |i| {
                 if let Some(seg) = Seg::at(batch, i) {
                     nm1s.note(seg.raw, sep, i);
                 }
+            };
+            match &self.billing.nm1_at {
+                Some(at) => at.iter().for_each(|&k| note(range.start + k)),
+                None => range.clone().for_each(note),
             }
             self.billing.nm1s = nm1s;
             self.billing.start = range.start;
@@ -458,9 +486,10 @@ impl<'b> Facts<'b> {
                 let rep = d.repetition.unwrap_or(d.segment);
                 for n in 1..=s.len() {
                     for r in s.value(n).split(|&b| b == rep) {
-                        let qualifier = part(r, d.component, 1).unwrap_or(b"");
-                        let code = part(r, d.component, 2).unwrap_or(b"");
-                        if DIAGNOSIS_QUALIFIERS.contains(&qualifier) && !code.is_empty() {
+                        let mut parts = r.split(|&b| b == d.component);
+                        let qualifier = parts.next().unwrap_or(b"");
+                        let code = parts.next().unwrap_or(b"");
+                        if !code.is_empty() && DIAGNOSIS_QUALIFIERS.contains(&qualifier) {
                             self.diagnoses.push(Dx {
                                 qualifier,
                                 code,
@@ -488,8 +517,10 @@ impl<'b> Facts<'b> {
     /// Looks up which of `index`'s code sets each line's code and modifiers and each
     /// diagnosis are in, so checks test bits instead of searching their sets.
     pub fn index_codes(&mut self, index: &CodeIndex) {
+        self.line_code_sets = index.none();
         for l in &mut self.lines {
             l.code_sets = index.sets_of(l.code);
+            self.line_code_sets = self.line_code_sets.or(l.code_sets);
             l.modifier_sets = l
                 .modifiers
                 .iter()
@@ -568,16 +599,11 @@ fn line_segment<'b>(l: &mut Line<'b>, seg: &Seg<'b>, d: Delimiters, line_loops: 
                 l.revenue = s.value(1);
             }
             if s.has(pro) {
-                let e = s.value(pro);
-                l.qualifier = part(e, d.component, 1).unwrap_or(b"");
-                l.code = part(e, d.component, 2).unwrap_or(b"");
+                let mut parts = s.value(pro).split(|&b| b == d.component);
+                l.qualifier = parts.next().unwrap_or(b"");
+                l.code = parts.next().unwrap_or(b"");
                 l.modifiers = Few::default();
-                for m in e
-                    .split(|&b| b == d.component)
-                    .skip(2)
-                    .take(4)
-                    .filter(|m| !m.is_empty())
-                {
+                for m in parts.take(4).filter(|m| !m.is_empty()) {
                     l.modifiers.push(m);
                 }
             }
