@@ -12,6 +12,7 @@ use super::facts::{Facts, Few, Line, Loc};
 use super::payer::Profiles;
 use super::rules::Params;
 use crate::claim::{Date, Kind, Money};
+use crate::history::small::SmallList;
 
 /// What a check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1244,10 +1245,10 @@ fn levels_per_session(
     out: &mut Vec<Hit>,
 ) {
     // Per date of service: levels on the right, left and unspecified side.
-    let mut per_day: Days<([i64; 3], Option<&Line<'_>>)> = Days::new();
+    let mut per_day: Days<([i64; 3], Option<&Line<'_>>)> = Days::default();
     for l in f.lines.iter().filter(|l| l.code_in(codes)) {
         let n = l.units.map_or(100, |u| u.cents);
-        let e = per_day.entry(f.line_date(l));
+        let e = day_entry(&mut per_day, f.line_date(l));
         let any = |set: &CodeSet| l.modifier_in(set);
         let side = if any(bilateral) {
             e.0[0] = e.0[0].saturating_add(n);
@@ -1262,7 +1263,7 @@ fn levels_per_session(
         e.0[side] = e.0[side].saturating_add(n);
         e.1 = Some(l);
     }
-    for (_, (sides, last)) in per_day.iter() {
+    for &(_, (sides, last)) in per_day.iter() {
         // Joints without a side modifier may sit on either side: count the fewest
         // levels they can make (the busier side, or half of all joints, rounded up).
         let all = sides[0].saturating_add(sides[1]).saturating_add(sides[2]);
@@ -1651,7 +1652,7 @@ impl Check {
                 max_lines_per_day,
                 ..
             } => {
-                let mut per_day: Days<u32> = Days::new();
+                let mut per_day: Days<u32> = Days::default();
                 for l in own() {
                     if l.units
                         .is_some_and(|u| u.cents > i64::from(*max_units_per_line) * 100)
@@ -1666,7 +1667,7 @@ impl Check {
                             Some("units"),
                         );
                     }
-                    let n = per_day.entry(f.line_date(l));
+                    let n = day_entry(&mut per_day, f.line_date(l));
                     *n += 1;
                     if *n == max_lines_per_day + 1 {
                         hit(
@@ -1681,13 +1682,13 @@ impl Check {
                 }
             }
             Check::UnitsPerDay { max_units, .. } => {
-                let mut per_day: Days<(i64, Option<&Line<'_>>)> = Days::new();
+                let mut per_day: Days<(i64, Option<&Line<'_>>)> = Days::default();
                 for l in own() {
-                    let e = per_day.entry(f.line_date(l));
+                    let e = day_entry(&mut per_day, f.line_date(l));
                     e.0 = e.0.saturating_add(l.units.map_or(100, |u| u.cents));
                     e.1 = Some(l);
                 }
-                for (d, (sum, last)) in per_day.iter() {
+                for &(d, (sum, last)) in per_day.iter() {
                     if sum > i64::from(*max_units) * 100 {
                         if let Some(l) = last {
                             hit(
@@ -1887,50 +1888,20 @@ fn run_ptp(
     }
 }
 
-/// Values per date of service, in first-seen order: the first few inline (claims have a
-/// handful of dates, so a check allocates nothing), any more on the heap.
-struct Days<T: Copy + Default> {
-    few: Few<(Option<Date>, T), 4>,
-    more: Vec<(Option<Date>, T)>,
-}
+/// Values per date of service, in first-seen order (claims have a handful of dates: the
+/// first four are kept inline, so a check allocates nothing).
+type Days<T> = SmallList<(Option<Date>, T), 4>;
 
-impl<T: Copy + Default> Days<T> {
-    fn new() -> Self {
-        Days {
-            few: Few::default(),
-            more: Vec::new(),
+/// The entry for a date of service in a small list kept in first-seen order.
+fn day_entry<T: Copy + Default>(days: &mut Days<T>, d: Option<Date>) -> &mut T {
+    let i = match days.iter().position(|e| e.0 == d) {
+        Some(i) => i,
+        None => {
+            days.push((d, T::default()));
+            days.len() - 1
         }
-    }
-
-    /// The entry for a date of service, added (with the default value) when new.
-    fn entry(&mut self, d: Option<Date>) -> &mut T {
-        let at = self.few.iter().position(|e| e.0 == d);
-        let at = at.or_else(|| {
-            let i = self.more.iter().position(|e| e.0 == d)?;
-            Some(self.few.len() + i)
-        });
-        let i = match at {
-            Some(i) => i,
-            None if self.few.len() < self.few.capacity() => {
-                self.few.push((d, T::default()));
-                self.few.len() - 1
-            }
-            None => {
-                self.more.push((d, T::default()));
-                self.few.len() + self.more.len() - 1
-            }
-        };
-        let n = self.few.len();
-        match self.few.get_mut(i) {
-            Some(e) => &mut e.1,
-            None => &mut self.more[i - n].1,
-        }
-    }
-
-    /// The entries in first-seen order.
-    fn iter(&self) -> impl Iterator<Item = (Option<Date>, T)> + '_ {
-        self.few.iter().chain(&self.more).copied()
-    }
+    };
+    &mut days[i].1
 }
 
 /// Bytes as text for messages (codes are ASCII; anything else is shown lossily).
@@ -2099,17 +2070,17 @@ mod tests {
         #[test]
         fn days_agree_with_a_list(seen in proptest::collection::vec(0u8..9, 0..20)) {
             let date = |n: u8| Date::parse_d8(format!("202501{:02}", n + 1).as_bytes());
-            let mut days: Days<u32> = Days::new();
+            let mut days: Days<u32> = Days::default();
             let mut want: Vec<(Option<Date>, u32)> = Vec::new();
             for &n in &seen {
                 let d = if n == 8 { None } else { date(n) };
-                *days.entry(d) += 1;
+                *day_entry(&mut days, d) += 1;
                 match want.iter_mut().find(|e| e.0 == d) {
                     Some(e) => e.1 += 1,
                     None => want.push((d, 1)),
                 }
             }
-            proptest::prop_assert_eq!(days.iter().collect::<Vec<_>>(), want);
+            proptest::prop_assert_eq!(days.to_vec(), want);
         }
 
         /// `npi_valid` agrees with the plain Luhn loop on any bytes near an NPI's shape.

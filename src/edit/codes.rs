@@ -268,9 +268,15 @@ impl CodeSet {
     /// set has a bit in that index, else a search.
     #[inline]
     pub fn has(&self, code: &[u8], sets: Sets) -> bool {
+        self.bit_in(sets).unwrap_or_else(|| self.search(code))
+    }
+
+    /// What the set's bit in `sets` says, when the set has a bit in that index.
+    #[inline]
+    fn bit_in(&self, sets: Sets) -> Option<bool> {
         match self.bit {
-            Some((index, bit)) if index == sets.index => sets.mask >> bit & 1 == 1,
-            _ => self.search(code),
+            Some((index, bit)) if index == sets.index => Some(sets.mask >> bit & 1 == 1),
+            _ => None,
         }
     }
 
@@ -284,20 +290,15 @@ impl CodeSet {
     /// Whether any of `codes`, whose sets together are `sets`, is in the set.
     #[inline]
     pub fn has_any(&self, codes: &[&[u8]], sets: Sets) -> bool {
-        match self.bit {
-            Some((index, bit)) if index == sets.index => sets.mask >> bit & 1 == 1,
-            _ => codes.iter().any(|c| self.search(c)),
-        }
+        self.bit_in(sets)
+            .unwrap_or_else(|| codes.iter().any(|c| self.search(c)))
     }
 
     /// Whether any code whose sets together are `sets` may be in the set: false only when
     /// the set's bit in that index says none is.
     #[inline]
     pub fn may_hold(&self, sets: Sets) -> bool {
-        match self.bit {
-            Some((index, bit)) if index == sets.index => sets.mask >> bit & 1 == 1,
-            _ => true,
-        }
+        self.bit_in(sets).unwrap_or(true)
     }
 
     /// Whether both sets hold the same codes and families.

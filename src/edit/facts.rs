@@ -70,11 +70,6 @@ impl<T: Copy + Default, const N: usize> Few<T, N> {
     pub const fn capacity(&self) -> usize {
         N
     }
-
-    /// Item `i`, mutable.
-    pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
-        self.items[..self.len as usize].get_mut(i)
-    }
 }
 
 impl<T: Copy + Default, const N: usize> std::ops::Deref for Few<T, N> {
