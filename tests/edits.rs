@@ -236,6 +236,39 @@ fn output_is_the_same_for_1_2_and_8_threads_and_1_7_and_64k_byte_reads() {
     }
 }
 
+/// The engine edits a batch a chunk of claims at a time, step by step; how claims fall into
+/// batches (one claim each, within one chunk, across chunk boundaries, whole sets) must not
+/// change a byte. Both kinds, defects, several billing providers and transaction sets.
+#[test]
+fn output_is_the_same_whatever_the_claims_per_batch() {
+    for (kind, seed) in [("P", 31), ("I", 32)] {
+        let bytes = gen837(
+            kind,
+            700,
+            seed,
+            &["--error-rate", "0.3", "--claims-per-st", "300"],
+        );
+        let run = |batch_claims: usize| {
+            let mut s = settings_threads(64 << 10, 1);
+            s.batch_claims = batch_claims;
+            let r = scrub837::pipeline::scrub_reader(
+                &bytes[..],
+                &s,
+                &mut scrub837::x12::ControlNumbers::starting_at(1),
+                &mut |_| {},
+            )
+            .unwrap();
+            (r.claims_jsonl, r.ack277)
+        };
+        let whole = run(scrub837::pipeline::BATCH_CLAIMS);
+        assert_eq!(whole.0.iter().filter(|&&b| b == b'\n').count(), 700);
+        assert!(!whole.1.is_empty(), "a 277CA");
+        for n in [1, 7, 33, 95] {
+            assert!(whole == run(n), "{kind}: {n} claims per batch differ");
+        }
+    }
+}
+
 #[test]
 fn the_reading_thread_edits_batches_no_worker_is_free_for() {
     // The pool's one worker is kept busy for the whole run: every batch must be edited on the

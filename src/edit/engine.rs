@@ -70,6 +70,11 @@ impl Engine {
 
     /// Edits every claim of a batch, writing its `claims.jsonl` line to `lines` (when given), its 277CA
     /// fragment to `acks` (when given) and what the ordered stage needs to `out` (in order).
+    ///
+    /// Claims go through in chunks of [`CHUNK`], one step at a time over the chunk (facts, then
+    /// rules, then lines, then fragments, then history and verdicts), so that each step's code
+    /// stays in the instruction cache for the whole chunk instead of being evicted by the
+    /// others at every claim. Each output buffer still receives its claims in input order.
     pub fn edit_batch_lines(
         &self,
         batch: &ClaimBatch,
@@ -79,70 +84,97 @@ impl Engine {
         mut hist: Option<&mut Vec<(u32, crate::history::index::HistClaim)>>,
         out: &mut Vec<Edited>,
     ) {
-        let mut scratch = Scratch::default();
-        let mut f = Facts::default();
-        let mut findings = Vec::new();
+        let mut hits = Vec::new();
+        let n = CHUNK.min(batch.claims.len());
+        let mut slots: Vec<Slot<'_>> = (0..n).map(|_| Slot::default()).collect();
         let mut line_cache = crate::report::claims_jsonl::LineCache::new(rules_label);
-        for rec in &batch.claims {
-            f.read_into(batch, rec);
-            findings.clear();
-            let matched = self.run(&mut f, rec.kind, &mut scratch, &mut findings);
-            if let Some(lines) = lines.as_deref_mut() {
-                line_cache.write(
-                    &crate::report::claims_jsonl::ClaimOut {
-                        id: f.id,
-                        kind: rec.kind,
-                        transaction: &rec.transaction_control,
-                        payer_id: f.payer_id,
-                        payer_name: f.payer_name,
-                        profile: matched
-                            .and_then(|m| self.profile_ids.get(m.0))
-                            .map(|p| &**p),
-                        matched_by: matched.map(|m| m.1),
-                        charge: f.charge,
-                        findings: &findings,
-                    },
-                    lines,
-                );
-            }
-            let ack = match acks.as_deref_mut() {
-                Some(a) => a.claim(
-                    &ClaimView::new(batch, rec).with_context_nm1s(f.context_nm1s),
-                    &f,
-                    &findings,
-                ),
-                None => Frag::default(),
-            };
-            if let Some(h) = hist.as_deref_mut() {
-                let profile = matched
-                    .and_then(|m| self.profile_ids.get(m.0))
-                    .map(|p| &**p);
-                let view = ClaimView::new(batch, rec).with_context_nm1s(f.context_nm1s);
-                if let Some(mut c) = self.history.claim(&view, &f, profile, &scratch.rules) {
-                    self.day_units(&f, &scratch.rules, &mut c);
-                    h.push((out.len() as u32, c));
+        // The slot read last, whose billing provider the next claim most likely shares.
+        let mut last: Option<usize> = None;
+        for chunk in batch.claims.chunks(CHUNK) {
+            for (k, rec) in chunk.iter().enumerate() {
+                if let Some(j) = last.filter(|&j| j != k) {
+                    let billing = slots[j].facts.billing.clone();
+                    slots[k].facts.billing = billing;
                 }
+                slots[k].facts.read_into(batch, rec);
+                last = Some(k);
             }
-            let (mut rejects, mut warns) = (EditSet::default(), EditSet::default());
-            for x in &findings {
-                match x.severity {
-                    Severity::Reject => rejects.add(&x.edit),
-                    Severity::Warn => warns.add(&x.edit),
+            let slots = &mut slots[..chunk.len()];
+            for (slot, rec) in slots.iter_mut().zip(chunk) {
+                slot.matched = self.prepare(&mut slot.facts, rec.kind, &mut slot.rules);
+            }
+            for slot in slots.iter_mut() {
+                slot.findings.clear();
+                self.check(&slot.facts, &slot.rules, &mut hits, &mut slot.findings);
+            }
+            for (slot, rec) in slots.iter_mut().zip(chunk) {
+                if let Some(lines) = lines.as_deref_mut() {
+                    let f = &slot.facts;
+                    line_cache.write(
+                        &crate::report::claims_jsonl::ClaimOut {
+                            id: f.id,
+                            kind: rec.kind,
+                            transaction: &rec.transaction_control,
+                            payer_id: f.payer_id,
+                            payer_name: f.payer_name,
+                            profile: self.profile_of(slot.matched),
+                            matched_by: slot.matched.map(|m| m.1),
+                            charge: f.charge,
+                            findings: &slot.findings,
+                        },
+                        lines,
+                    );
                 }
+                slot.end = lines.as_deref().map_or(0, Vec::len);
             }
-            out.push(Edited {
-                transaction: rec.transaction,
-                index: rec.index,
-                rejected: findings.iter().any(|x| x.severity == Severity::Reject),
-                warned: findings.iter().any(|x| x.severity == Severity::Warn),
-                end: lines.as_deref().map_or(0, Vec::len),
-                profile: matched.and_then(|m| u16::try_from(m.0).ok()),
-                cents: f.charge.map_or(0, |c| c.cents),
-                rejects,
-                warns,
-                ack,
-            });
+            for (slot, rec) in slots.iter_mut().zip(chunk) {
+                slot.ack = match acks.as_deref_mut() {
+                    Some(a) => a.claim(
+                        &ClaimView::new(batch, rec).with_context_nm1s(slot.facts.context_nm1s),
+                        &slot.facts,
+                        &slot.findings,
+                    ),
+                    None => Frag::default(),
+                };
+            }
+            for (slot, rec) in slots.iter().zip(chunk) {
+                let f = &slot.facts;
+                if let Some(h) = hist.as_deref_mut() {
+                    let view = ClaimView::new(batch, rec).with_context_nm1s(f.context_nm1s);
+                    let profile = self.profile_of(slot.matched);
+                    if let Some(mut c) = self.history.claim(&view, f, profile, &slot.rules) {
+                        self.day_units(f, &slot.rules, &mut c);
+                        h.push((out.len() as u32, c));
+                    }
+                }
+                let (mut rejects, mut warns) = (EditSet::default(), EditSet::default());
+                for x in &slot.findings {
+                    match x.severity {
+                        Severity::Reject => rejects.add(&x.edit),
+                        Severity::Warn => warns.add(&x.edit),
+                    }
+                }
+                out.push(Edited {
+                    transaction: rec.transaction,
+                    index: rec.index,
+                    rejected: slot.findings.iter().any(|x| x.severity == Severity::Reject),
+                    warned: slot.findings.iter().any(|x| x.severity == Severity::Warn),
+                    end: slot.end,
+                    profile: slot.matched.and_then(|m| u16::try_from(m.0).ok()),
+                    cents: f.charge.map_or(0, |c| c.cents),
+                    rejects,
+                    warns,
+                    ack: slot.ack,
+                });
+            }
         }
+    }
+
+    /// The id of a matched profile.
+    fn profile_of(&self, matched: Option<(usize, MatchedBy)>) -> Option<&str> {
+        matched
+            .and_then(|m| self.profile_ids.get(m.0))
+            .map(|p| &**p)
     }
 
     /// The per-date-of-service unit limits of the rules in force (`applicable`) on the codes
@@ -188,13 +220,13 @@ impl Engine {
         }
     }
 
-    /// Runs the rules in force for one claim; returns the profile it matched.
-    fn run(
+    /// Matches one claim to its payer profile, selects the rules in force for it into `rules`
+    /// and indexes its codes; returns the profile it matched.
+    fn prepare(
         &self,
         f: &mut Facts<'_>,
         kind: Kind,
-        s: &mut Scratch,
-        findings: &mut Vec<Finding>,
+        rules: &mut Vec<usize>,
     ) -> Option<(usize, MatchedBy)> {
         let matched = self
             .rules
@@ -202,22 +234,31 @@ impl Engine {
             .matching(f.payer_id, f.claim_filing, f.payer_name);
         let profile = matched.map(|m| m.0);
         self.rules
-            .applicable(profile, kind, f.date_of_service(), &mut s.rules);
+            .applicable(profile, kind, f.date_of_service(), rules);
         f.index_codes(&self.rules.code_index);
-        let f = &*f;
+        matched
+    }
+
+    /// Runs the rules in force (`rules`, from [`Engine::prepare`]) on one claim.
+    fn check(
+        &self,
+        f: &Facts<'_>,
+        rules: &[usize],
+        hits: &mut Vec<Hit>,
+        findings: &mut Vec<Finding>,
+    ) {
         let cx = self.context();
-        for &i in &s.rules {
+        for &i in rules {
             let rule = &self.rules.rules[i];
             if rule.check.runs_elsewhere() || !rule.check.may_fire(f.line_code_sets) {
                 continue;
             }
-            s.hits.clear();
-            rule.check.run(f, &cx, &mut s.hits);
-            for hit in s.hits.drain(..) {
+            hits.clear();
+            rule.check.run(f, &cx, hits);
+            for hit in hits.drain(..) {
                 findings.push(finding_of(rule, hit));
             }
         }
-        matched
     }
 }
 
@@ -253,8 +294,18 @@ pub(crate) fn finding_of(rule: &super::rules::Rule, hit: Hit) -> Finding {
     }
 }
 
+/// Claims edited one step at a time (see [`Engine::edit_batch_lines`]).
+const CHUNK: usize = 32;
+
+/// One claim of a chunk between the steps of [`Engine::edit_batch_lines`].
 #[derive(Default)]
-struct Scratch {
+struct Slot<'b> {
+    facts: Facts<'b>,
+    findings: Vec<Finding>,
+    matched: Option<(usize, MatchedBy)>,
+    /// The rules in force for it.
     rules: Vec<usize>,
-    hits: Vec<Hit>,
+    /// End of its line in the line buffer.
+    end: usize,
+    ack: Frag,
 }
