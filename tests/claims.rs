@@ -83,6 +83,78 @@ fn generated_files_give_their_claims_and_no_findings() {
     }
 }
 
+/// The batches of `bytes` with at most `claims` claims each.
+fn batches_of(bytes: &[u8], claims: usize) -> Vec<ClaimBatch> {
+    let mut batches = Vec::new();
+    let mut s = settings(64 << 10);
+    s.grammars = grammars();
+    s.batch_claims = claims;
+    let mut keep = |b: ClaimBatch| {
+        batches.push(b);
+        None
+    };
+    scrub_reader_with_claims(
+        bytes,
+        &s,
+        &mut ControlNumbers::starting_at(1),
+        &mut |_| {},
+        Some(&mut keep),
+    )
+    .expect("memory reads cannot fail");
+    batches
+}
+
+/// The bytes and input positions of a range of a batch's segments.
+fn segments_in(b: &ClaimBatch, r: std::ops::Range<u32>) -> Vec<(Vec<u8>, u64, u64)> {
+    b.segs[r.start as usize..r.end as usize]
+        .iter()
+        .map(|s| {
+            let bytes = b.data[s.start as usize..(s.start + s.len) as usize].to_vec();
+            (bytes, s.position.byte, s.position.segment)
+        })
+        .collect()
+}
+
+/// A batch holds a billing provider's segments once while consecutive subscribers share it,
+/// and every claim still sees the billing segments (bytes and positions) it had in the input,
+/// as it does when each batch holds one claim.
+#[test]
+fn a_batch_holds_a_billing_provider_once_for_its_subscribers() {
+    let bytes = gen837(
+        "P",
+        600,
+        14,
+        &["--claims-per-st", "250", "--error-rate", "0.2"],
+    );
+    let billing_of_each = |batches: &[ClaimBatch]| -> Vec<Vec<(Vec<u8>, u64, u64)>> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                b.claims
+                    .iter()
+                    .map(move |c| segments_in(b, b.contexts[c.context as usize].billing.clone()))
+            })
+            .collect()
+    };
+    let shared = batches_of(&bytes, scrub837::pipeline::BATCH_CLAIMS);
+    let single = batches_of(&bytes, 1);
+    assert_eq!(billing_of_each(&shared), billing_of_each(&single));
+    assert!(billing_of_each(&shared).iter().all(|b| !b.is_empty()));
+    let mut reused = 0;
+    for b in &shared {
+        for w in b.contexts.windows(2) {
+            if segments_in(b, w[0].billing.clone()) == segments_in(b, w[1].billing.clone()) {
+                assert_eq!(w[0].billing, w[1].billing, "the same provider copied twice");
+                reused += 1;
+            }
+        }
+    }
+    assert!(
+        reused > 100,
+        "only {reused} contexts share their billing provider"
+    );
+}
+
 #[test]
 fn chunk_size_does_not_change_the_claims() {
     let bytes = gen837("I", 120, 8, &["--claims-per-st", "50", "--newlines"]);

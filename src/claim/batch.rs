@@ -152,6 +152,10 @@ pub struct BatchBuilder {
     ctx_segs: Vec<(SegRec, Part)>,
     ctx_version: u64,
     batch_ctx_version: Option<u64>,
+    /// Bumped whenever the billing provider's context segments change.
+    billing_version: u64,
+    /// The billing provider's segments already in the open batch: their version and range.
+    batch_billing: Option<(u64, Range<u32>)>,
     kind: Option<Kind>,
     transaction: u32,
     transaction_control: std::sync::Arc<str>,
@@ -203,6 +207,8 @@ impl BatchBuilder {
             ctx_segs: Vec::new(),
             ctx_version: 0,
             batch_ctx_version: None,
+            billing_version: 0,
+            batch_billing: None,
             kind: None,
             transaction: 0,
             transaction_control: std::sync::Arc::from(""),
@@ -225,6 +231,7 @@ impl BatchBuilder {
         self.ctx_data.clear();
         self.ctx_segs.clear();
         self.ctx_version += 1;
+        self.billing_version += 1;
         self.claim_index = None;
         self.created = None;
     }
@@ -295,6 +302,9 @@ impl BatchBuilder {
                 self.ctx_segs.truncate(keep);
                 self.ctx_data.truncate(bytes);
             }
+            if part == Part::Billing {
+                self.billing_version += 1;
+            }
             self.ctx_segs.push((
                 SegRec {
                     start: self.ctx_data.len() as u32,
@@ -324,10 +334,23 @@ impl BatchBuilder {
             let new_context = self.batch_ctx_version != Some(version);
             let ctx_data = std::mem::take(&mut self.ctx_data);
             let ctx_segs = std::mem::take(&mut self.ctx_segs);
+            let billing_version = self.billing_version;
+            let batch_billing = self.batch_billing.take();
             let b = self.open_batch(d);
+            let mut billing_in_batch = None;
             if new_context {
                 let mut rec = ContextRec::default();
                 for part in [Part::Billing, Part::Subscriber, Part::Patient] {
+                    // The billing provider's segments are copied once per batch while they
+                    // stay the same (each subscriber's context points at that copy).
+                    if part == Part::Billing {
+                        if let Some((v, range)) = &batch_billing {
+                            if *v == billing_version {
+                                rec.billing = range.clone();
+                                continue;
+                            }
+                        }
+                    }
                     let from = b.segs.len() as u32;
                     for (s, _) in ctx_segs.iter().filter(|s| s.1 == part) {
                         let start = b.data.len() as u32;
@@ -338,7 +361,10 @@ impl BatchBuilder {
                     }
                     let to = b.segs.len() as u32;
                     match part {
-                        Part::Billing => rec.billing = from..to,
+                        Part::Billing => {
+                            rec.billing = from..to;
+                            billing_in_batch = Some((billing_version, from..to));
+                        }
                         Part::Subscriber => rec.subscriber = from..to,
                         Part::Patient => rec.patient = from..to,
                     }
@@ -359,6 +385,7 @@ impl BatchBuilder {
             self.ctx_data = ctx_data;
             self.ctx_segs = ctx_segs;
             self.batch_ctx_version = Some(version);
+            self.batch_billing = billing_in_batch.or(batch_billing);
         }
         let b = self.batch.as_mut()?;
         let start = b.data.len() as u32;
@@ -379,6 +406,7 @@ impl BatchBuilder {
     /// Hands out the batch being built, if it holds claims.
     pub fn flush(&mut self) -> Option<ClaimBatch> {
         self.batch_ctx_version = None;
+        self.batch_billing = None;
         self.batch.take().filter(|b| !b.claims.is_empty())
     }
 }

@@ -203,8 +203,8 @@ pub struct Facts<'b> {
 pub(crate) struct BillingCache<'b> {
     /// The batch and the number of segments they were read from.
     key: Option<(usize, usize)>,
-    /// Where in the batch those segments start (a batch copies the same segments again for
-    /// each subscriber).
+    /// Where in the batch those segments start (a batch holds a billing provider once while
+    /// consecutive subscribers share it, but copies it again when it comes back after another).
     start: u32,
     entity_type: &'b [u8],
     npi: Option<(&'b [u8], Loc)>,
