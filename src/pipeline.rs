@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::ack::ack277::{Ack277Writer, Counts277, Header837, Party};
 use crate::ack::claim277::Render277;
+use crate::ack::rewrite::Rewrite;
 use crate::ack::{AckBuilder, AckCounts, AckSettings};
 use crate::claim::{BatchBuilder, ClaimBatch};
 use crate::clock::Timestamp;
@@ -178,6 +179,8 @@ struct FileSink<'a, 'r, 'g, 'c> {
     acks: AckBuilder<'a>,
     /// What the 277CA echoes from the transaction set being read (BHT03, 1000A, 1000B).
     header: Header837,
+    /// GS02 and GS03 of the group being read.
+    group: (String, String),
     in_header: bool,
     /// Groups of the interchange being read that were not rejected.
     groups_ok: usize,
@@ -217,9 +220,14 @@ impl EnvelopeSink for FileSink<'_, '_, '_, '_> {
     fn group_start(&mut self, header: &GroupHeader, position: &Position) {
         self.validator.group_start(&header.version);
         self.acks.group_start(header, position);
+        self.group.0.clone_from(&header.sender);
+        self.group.1.clone_from(&header.receiver);
     }
     fn transaction_start(&mut self, header: &TransactionHeader, position: &Position) {
-        self.header = Header837::default();
+        self.header = Header837 {
+            group: self.group.clone(),
+            ..Header837::default()
+        };
         self.in_header = true;
         self.validator.transaction_start(header);
         if let Some(b) = self.batches.as_mut() {
@@ -539,7 +547,14 @@ impl TempOut {
             fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
         let tmp = temp_path(path);
-        let f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        // Readable too: the 277CA reads back what it wrote when it rewrites an interchange.
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|e| Error::io(&tmp, e))?;
         Ok(TempOut {
             path: path.to_owned(),
             tmp,
@@ -668,7 +683,7 @@ pub enum Sink<'c> {
         /// Where the `claims.jsonl` lines go.
         lines: &'c mut (dyn Write + Send),
         /// Where the 277CA goes.
-        ack277: Option<&'c mut (dyn Write + Send)>,
+        ack277: Option<&'c mut dyn Rewrite>,
     },
     /// Edited and judged against history, with the run's tallies, but nothing written: no
     /// `claims.jsonl` line or 277CA fragment is even formatted (what the outputs cost is
@@ -687,6 +702,8 @@ pub fn scrub_stream<R: Read>(
 ) -> io::Result<(Scrubbed, Vec<LateRejection>)> {
     let mut framer = Framer::with_limits(src, settings.limits);
     let mut checker = EnvelopeChecker::new(settings.envelope.clone());
+    // Where the numbers stand before this input (the 277CA sizes its envelope from them).
+    let numbers_before = numbers.clone();
     let acks = AckBuilder::new(AckSettings {
         delimiters: settings.ack_delimiters,
         eol: settings.ack_eol,
@@ -724,7 +741,8 @@ pub fn scrub_stream<R: Read>(
                     eol: settings.ack_eol,
                     date: settings.now.ccyymmdd(),
                 };
-                stage.ack277(Ack277Writer::new(out, render.clone(), settings.now), render);
+                let writer = Ack277Writer::new(out, render.clone(), settings.now, &numbers_before);
+                stage.ack277(writer, render);
             }
             stage.log_phi(settings.log_phi);
             stage.progress(settings.progress.clone());
@@ -765,6 +783,7 @@ pub fn scrub_stream<R: Read>(
             let sink = FileSink {
                 acks,
                 header: Header837::default(),
+                group: Default::default(),
                 in_header: false,
                 groups_ok: 0,
                 validator: Validator::new(&settings.grammars),
@@ -886,7 +905,7 @@ pub fn scrub_input(
     let sink = match (tap.as_mut(), ack277_file.as_mut()) {
         (Some(t), a) => Sink::Claims {
             lines: t,
-            ack277: a.map(|a| &mut a.writer as &mut (dyn Write + Send)),
+            ack277: a.map(|a| &mut a.writer as &mut dyn Rewrite),
         },
         _ => Sink::Nothing,
     };

@@ -2,7 +2,10 @@
 //! only for the last few megabytes instead of the whole file (90 MB for 200k claims).
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+
+use crate::ack::rewrite::{within, Rewrite};
 
 /// Bytes written between two writeback starts.
 pub const EVERY: u64 = 8 << 20;
@@ -13,6 +16,8 @@ pub const EVERY: u64 = 8 << 20;
 #[derive(Debug)]
 pub struct WritebackFile {
     file: File,
+    /// Bytes the file holds (where the next write goes).
+    len: u64,
     /// Bytes written since the last writeback start.
     pending: u64,
     /// Writeback starts asked for (for tests).
@@ -24,6 +29,7 @@ impl WritebackFile {
     pub fn new(file: File) -> Self {
         WritebackFile {
             file,
+            len: 0,
             pending: 0,
             started: 0,
         }
@@ -52,12 +58,55 @@ impl WritebackFile {
 impl Write for WritebackFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
+        self.len += n as u64;
         self.note(n);
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
+    }
+}
+
+/// A 277CA's temporary file (opened for reading too), patched through its buffer: every
+/// operation but writing flushes the buffer first, then works on the file and puts its cursor
+/// back at the end.
+impl Rewrite for io::BufWriter<WritebackFile> {
+    fn written(&self) -> u64 {
+        self.get_ref().len + self.buffer().len() as u64
+    }
+
+    fn patch(&mut self, at: u64, bytes: &[u8]) -> io::Result<()> {
+        self.flush()?;
+        let w = self.get_mut();
+        within(at..at + bytes.len() as u64, w.len)?;
+        w.file.seek(SeekFrom::Start(at))?;
+        w.file.write_all(bytes)?;
+        w.file.seek(SeekFrom::Start(w.len)).map(drop)
+    }
+
+    fn cut(&mut self, len: u64) -> io::Result<()> {
+        self.flush()?;
+        let w = self.get_mut();
+        within(0..len, w.len)?;
+        w.file.set_len(len)?;
+        w.len = len;
+        w.file.seek(SeekFrom::Start(len)).map(drop)
+    }
+
+    fn copy_out(&mut self, range: Range<u64>, out: &mut dyn Write) -> io::Result<()> {
+        self.flush()?;
+        let w = self.get_mut();
+        within(range.clone(), w.len)?;
+        w.file.seek(SeekFrom::Start(range.start))?;
+        let want = range.end - range.start;
+        let copied = io::copy(&mut (&mut w.file).take(want), out)?;
+        w.file.seek(SeekFrom::Start(w.len))?;
+        if copied == want {
+            Ok(())
+        } else {
+            Err(io::Error::other("file shorter than written"))
+        }
     }
 }
 

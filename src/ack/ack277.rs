@@ -1,20 +1,22 @@
 //! The 277CA claim acknowledgment (005010X214) of one input, put together in input order from
 //! the claim fragments the edit workers wrote: one 277 per accepted 837 transaction set, one
 //! group per accepted 837 group, one interchange per accepted 837 interchange. An interchange's
-//! 277CA is spooled until its IEA is read, so a group or interchange rejected at its trailer
-//! leaves nothing behind.
+//! 277CA goes straight to the output behind an envelope of the right widths whose control
+//! numbers (reserved only at the IEA) are patched in at the IEA; a group or interchange
+//! rejected at its trailer, or whose IEA never comes, is cut off the output again.
 
 use std::io::{self, Write};
 use std::ops::Range;
 
 use super::claim277::{finding_text, fit, write_stc, Frag, Render277};
 use super::num::Num;
+use super::rewrite::Rewrite;
 use super::seg::SegBuf;
 use super::spool::Spool;
 use super::{reply_envelope, Reserved277};
 use crate::clock::Timestamp;
 use crate::edit::finding::{Finding, Severity};
-use crate::x12::{ControlNumbers, GroupHeader, IsaHeader, X12Writer};
+use crate::x12::{ControlNumbers, GroupHeader, InterchangeEnvelope, IsaHeader, X12Writer};
 
 /// The 277CA implementation convention.
 pub const VERSION_277: &str = "005010X214";
@@ -43,6 +45,9 @@ pub struct Header837 {
     pub submitter: Party,
     /// 1000B: who received them (the 277CA's information source).
     pub receiver: Party,
+    /// GS02 and GS03 of the 837 group the set is in (the 277CA's GS03 and GS02 are the
+    /// group header's at its GE; these only size the GS written before it).
+    pub group: (String, String),
 }
 
 /// One claim of an accepted transaction set, as the assembler needs it.
@@ -119,25 +124,45 @@ pub struct Counts277 {
     pub rejected: u64,
 }
 
-/// A group waiting in the spool for its interchange's end.
-struct Spooled {
+/// A group of the open interchange, written with a GS and GE whose GS06 is a guess.
+struct Written {
     /// Its place among the interchange's groups that were not rejected.
     ordinal: usize,
     header: GroupHeader,
-    range: Range<u64>,
-    sets: u32,
+    /// Where its GS is, as written.
+    gs: Range<u64>,
+    /// Its transaction sets.
+    sets: Range<u64>,
+    /// Where its GE is, as written.
+    ge: Range<u64>,
+    /// Its transaction sets' count.
+    count: u32,
+}
+
+/// The group whose sets are being written: where its GS is and the GS06 it holds.
+struct OpenGroup {
+    gs: Range<u64>,
+    gs06: u64,
 }
 
 /// Writes the 277CA of one input.
 pub struct Ack277Writer<'w> {
-    out: &'w mut (dyn Write + Send),
+    out: &'w mut dyn Rewrite,
     render: Render277,
     now: Timestamp,
-    spool: Spool,
     scratch: SegBuf,
-    groups: Vec<Spooled>,
-    group_from: u64,
+    /// Where the open interchange's ISA is (written when its first set is).
+    isa: Option<Range<u64>>,
+    /// Its groups written.
+    groups: Vec<Written>,
+    group: Option<OpenGroup>,
     group_sets: u32,
+    /// The GS06 the next interchange's first group is likely to get, less one for each of
+    /// its groups (the 999 takes as many first).
+    next_gs06: u64,
+    /// Always write the envelope afresh at the IEA (tests: the patched envelope is the same).
+    #[cfg(test)]
+    rewrite_always: bool,
     groups_accepted: usize,
     /// Segments of the transaction set being written.
     segments: u32,
@@ -177,7 +202,7 @@ struct OpenSet {
     segments: u32,
 }
 
-/// Appends to a spool as a writer.
+/// Appends to a spool as a writer (the interchange's sets, when its envelope is rewritten).
 struct SpoolOut<'a>(&'a mut Spool);
 
 impl Write for SpoolOut<'_> {
@@ -193,17 +218,28 @@ impl Write for SpoolOut<'_> {
 
 impl<'w> Ack277Writer<'w> {
     /// A writer to `out`.
-    pub fn new(out: &'w mut (dyn Write + Send), render: Render277, now: Timestamp) -> Self {
+    /// `numbers` are the run's control numbers as they stand: the envelope written before the
+    /// IEA guesses its GS06 from them (a wrong guess costs a rewrite of the interchange, never
+    /// a wrong byte).
+    pub fn new(
+        out: &'w mut dyn Rewrite,
+        render: Render277,
+        now: Timestamp,
+        numbers: &ControlNumbers,
+    ) -> Self {
         let scratch = SegBuf::new(render.delimiters, render.eol, 4096);
         Ack277Writer {
             out,
             render,
             now,
-            spool: Spool::default(),
             scratch,
+            isa: None,
             groups: Vec::new(),
-            group_from: 0,
+            group: None,
             group_sets: 0,
+            next_gs06: numbers.clone().take_group(),
+            #[cfg(test)]
+            rewrite_always: false,
             groups_accepted: 0,
             segments: 0,
             pending: Counts277::default(),
@@ -217,10 +253,12 @@ impl<'w> Ack277Writer<'w> {
         }
     }
 
-    /// Appends what the scratch writer holds.
+    /// Writes what the scratch writer holds.
     fn put_scratch(&mut self) -> io::Result<()> {
-        self.segments += move_segments(&mut self.scratch, &mut self.spool)?;
-        Ok(())
+        self.segments += self.scratch.segments();
+        let res = self.out.write_all(self.scratch.bytes());
+        self.scratch.clear();
+        res
     }
 
     /// One accepted (or accepted with errors) 837 transaction set and its claims, in order:
@@ -357,6 +395,7 @@ impl<'w> Ack277Writer<'w> {
         if self.open.sections.is_empty() {
             return Ok(());
         }
+        self.open_envelope(header)?;
         let all = self.open.all;
         let date = self.render.date.clone();
         let control = Num::padded(u64::from(self.group_sets) + 1, 4);
@@ -417,8 +456,8 @@ impl<'w> Ack277Writer<'w> {
         self.put_scratch()?;
         let sections = std::mem::take(&mut self.open.sections);
         for (head, body) in sections {
-            self.heads.copy_to(head, &mut SpoolOut(&mut self.spool))?;
-            self.body.copy_to(body, &mut SpoolOut(&mut self.spool))?;
+            self.heads.copy_to(head, &mut self.out)?;
+            self.body.copy_to(body, &mut self.out)?;
         }
         self.segments += self.open.segments;
         let count = self.segments + 1;
@@ -461,29 +500,68 @@ impl<'w> Ack277Writer<'w> {
         }
     }
 
-    /// A group ended; `accepted` is false when the 999 rejects it (its sets are dropped).
-    pub fn group_end(&mut self, header: &GroupHeader, accepted: bool) -> io::Result<()> {
-        let end = self.spool.len();
-        if accepted {
-            if self.group_sets > 0 {
-                self.groups.push(Spooled {
-                    ordinal: self.groups_accepted,
-                    header: header.clone(),
-                    range: self.group_from..end,
-                    sets: self.group_sets,
-                });
-            }
-            self.groups_accepted += 1;
-        } else {
-            self.spool.truncate(self.group_from)?;
+    /// Before a set's first byte: the interchange's ISA and the group's GS, when not written
+    /// yet, of the widths they will have (the ISA's are fixed; the GS06 is a guess).
+    fn open_envelope(&mut self, header: &Header837) -> io::Result<()> {
+        if self.isa.is_none() {
+            let at = self.out.written();
+            let placeholder = InterchangeEnvelope {
+                sender: (String::new(), String::new()),
+                receiver: (String::new(), String::new()),
+                date: String::new(),
+                time: String::new(),
+                usage: String::new(),
+            };
+            let isa = self.isa_line(&placeholder, 1)?;
+            self.out.write_all(&isa)?;
+            self.isa = Some(at..self.out.written());
         }
-        self.group_from = self.spool.len();
-        self.group_sets = 0;
+        if self.group.is_none() {
+            // The 999 numbers its groups first: as many as were written before, and this one.
+            let ahead = 2 * self.groups.len() as u64 + 1;
+            let gs06 = self.next_gs06.saturating_add(ahead);
+            let at = self.out.written();
+            let (sender, receiver) = &header.group;
+            let gs = self.gs_line(receiver, sender, gs06)?;
+            self.out.write_all(&gs)?;
+            self.group = Some(OpenGroup {
+                gs: at..self.out.written(),
+                gs06,
+            });
+        }
         Ok(())
     }
 
-    /// An interchange ended: when it was not rejected, its 277CA is written out with the
-    /// control numbers reserved for it.
+    /// A group ended; `accepted` is false when the 999 rejects it (its sets are dropped).
+    pub fn group_end(&mut self, header: &GroupHeader, accepted: bool) -> io::Result<()> {
+        let group = self.group.take();
+        let sets = std::mem::take(&mut self.group_sets);
+        let ordinal = self.groups_accepted;
+        if accepted {
+            self.groups_accepted += 1;
+        }
+        let Some(g) = group else {
+            return Ok(());
+        };
+        if !accepted || sets == 0 {
+            return self.out.cut(g.gs.start);
+        }
+        let from = self.out.written();
+        let ge = self.ge_line(sets, g.gs06)?;
+        self.out.write_all(&ge)?;
+        self.groups.push(Written {
+            ordinal,
+            header: header.clone(),
+            sets: g.gs.end..from,
+            gs: g.gs,
+            ge: from..self.out.written(),
+            count: sets,
+        });
+        Ok(())
+    }
+
+    /// An interchange ended: when it was not rejected, its 277CA is completed with the
+    /// control numbers reserved for it; else what it wrote is cut off.
     pub fn interchange_end(
         &mut self,
         isa: &IsaHeader,
@@ -492,65 +570,144 @@ impl<'w> Ack277Writer<'w> {
     ) -> io::Result<()> {
         let groups = std::mem::take(&mut self.groups);
         let pending = std::mem::take(&mut self.pending);
-        let res = if accepted && !groups.is_empty() {
-            self.write_interchange(isa, &groups, numbers).map(|()| {
-                self.counts.interchanges += 1;
-                self.counts.transactions += pending.transactions;
-                self.counts.accepted += pending.accepted;
-                self.counts.rejected += pending.rejected;
-            })
-        } else {
-            Ok(())
-        };
-        self.spool.clear();
-        self.group_from = 0;
+        let start = self.isa.take();
+        if let Some(last) = numbers.groups.last() {
+            self.next_gs06 = last.saturating_add(1);
+        }
+        // A group that never ended has no place in the 277CA.
+        let open = self.group.take().map(|g| g.gs.start);
         self.group_sets = 0;
         self.groups_accepted = 0;
-        res
+        match start {
+            Some(start) if accepted && !groups.is_empty() => open
+                .map_or(Ok(()), |at| self.out.cut(at))
+                .and_then(|()| self.end_interchange(isa, start, &groups, numbers))
+                .and_then(|()| self.out.flush())
+                .map(|()| {
+                    self.counts.interchanges += 1;
+                    self.counts.transactions += pending.transactions;
+                    self.counts.accepted += pending.accepted;
+                    self.counts.rejected += pending.rejected;
+                }),
+            Some(start) => self.out.cut(start.start),
+            None => Ok(()),
+        }
     }
 
-    fn write_interchange(
+    /// Writes the IEA and patches the real ISA, GS and GE segments over the ones written,
+    /// when their widths are the same; else writes the interchange afresh.
+    fn end_interchange(
         &mut self,
         isa: &IsaHeader,
-        groups: &[Spooled],
+        start: Range<u64>,
+        groups: &[Written],
         numbers: &Reserved277,
     ) -> io::Result<()> {
         let env = reply_envelope(isa, &self.now);
-        let mut w = X12Writer::new(&mut *self.out, self.render.delimiters, self.render.eol);
-        let control =
-            w.begin_interchange(&env, &mut ControlNumbers::starting_at(numbers.interchange))?;
-        let mut written = 0u32;
+        let control = ControlNumbers::starting_at(numbers.interchange).take_interchange();
+        let isa_line = self.isa_line(&env, control)?;
+        let mut same = isa_line.len() as u64 == start.end - start.start;
+        let mut lines = Vec::with_capacity(groups.len());
         for g in groups {
             let Some(&gs06) = numbers.groups.get(g.ordinal) else {
+                same = false;
                 continue;
             };
+            let gs = self.gs_line(&g.header.receiver, &g.header.sender, gs06)?;
+            let ge = self.ge_line(g.count, gs06)?;
+            same &= gs.len() as u64 == g.gs.end - g.gs.start
+                && ge.len() as u64 == g.ge.end - g.ge.start;
+            lines.push((g, gs, ge));
+        }
+        #[cfg(test)]
+        {
+            same &= !self.rewrite_always;
+        }
+        let iea = self.iea_line(lines.len(), control)?;
+        if same {
+            self.out.write_all(&iea)?;
+            self.out.patch(start.start, &isa_line)?;
+            for (g, gs, ge) in &lines {
+                self.out.patch(g.gs.start, gs)?;
+                self.out.patch(g.ge.start, ge)?;
+            }
+            return Ok(());
+        }
+        // Widths differ (a GS06 with more or fewer digits than guessed): the sets are moved
+        // aside and the interchange written again behind its real envelope.
+        let mut aside = Spool::default();
+        let mut kept = Vec::with_capacity(lines.len());
+        for (g, gs, ge) in lines {
+            let from = aside.len();
+            self.out
+                .copy_out(g.sets.clone(), &mut SpoolOut(&mut aside))?;
+            kept.push((from..aside.len(), gs, ge));
+        }
+        self.out.cut(start.start)?;
+        self.out.write_all(&isa_line)?;
+        for (sets, gs, ge) in kept {
+            self.out.write_all(&gs)?;
+            aside.copy_to(sets, &mut self.out)?;
+            self.out.write_all(&ge)?;
+        }
+        self.out.write_all(&iea)
+    }
+
+    /// A line of the interchange's envelope, written as [`X12Writer`] writes it.
+    fn line(
+        &self,
+        write: impl FnOnce(&mut X12Writer<Vec<u8>>) -> io::Result<()>,
+    ) -> io::Result<Vec<u8>> {
+        let mut w = X12Writer::new(Vec::new(), self.render.delimiters, self.render.eol);
+        write(&mut w)?;
+        w.into_inner()
+    }
+
+    fn isa_line(&self, env: &InterchangeEnvelope, control: u64) -> io::Result<Vec<u8>> {
+        self.line(|w| {
+            w.begin_interchange(env, &mut ControlNumbers::starting_at(control))
+                .map(drop)
+        })
+    }
+
+    fn gs_line(&self, receiver: &str, sender: &str, gs06: u64) -> io::Result<Vec<u8>> {
+        self.line(|w| {
             w.segment("GS")
                 .el("HN")
-                .el(fit(g.header.receiver.as_bytes(), 2, 15))
-                .el(fit(g.header.sender.as_bytes(), 2, 15))
+                .el(fit(receiver.as_bytes(), 2, 15))
+                .el(fit(sender.as_bytes(), 2, 15))
                 .el(&self.render.date)
                 .el(self.now.hhmm())
                 .el(Num::uint(gs06))
                 .el("X")
                 .el(VERSION_277)
-                .end()?;
-            self.spool.copy_to(g.range.clone(), w.get_mut())?;
-            w.segment("GE")
-                .el(Num::uint(g.sets.into()))
-                .el(Num::uint(gs06))
-                .end()?;
-            written += 1;
-        }
-        w.segment("IEA")
-            .el(Num::uint(written.into()))
-            .el(Num::padded(control, 9))
-            .end()?;
-        w.get_mut().flush()
+                .end()
+        })
     }
 
-    /// Drops what waits for an interchange end that never came; returns what was written.
+    fn ge_line(&self, sets: u32, gs06: u64) -> io::Result<Vec<u8>> {
+        self.line(|w| {
+            w.segment("GE")
+                .el(Num::uint(sets.into()))
+                .el(Num::uint(gs06))
+                .end()
+        })
+    }
+
+    fn iea_line(&self, groups: usize, control: u64) -> io::Result<Vec<u8>> {
+        self.line(|w| {
+            w.segment("IEA")
+                .el(Num::uint(groups as u64))
+                .el(Num::padded(control, 9))
+                .end()
+        })
+    }
+
+    /// Cuts off what waits for an interchange end that never came; returns what was written.
     pub fn finish(mut self) -> io::Result<Counts277> {
-        self.spool.clear();
+        if let Some(start) = self.isa.take() {
+            self.out.cut(start.start)?;
+        }
         self.out.flush()?;
         Ok(self.counts)
     }
@@ -601,14 +758,18 @@ mod tests {
     use crate::x12::Delimiters;
     use proptest::prelude::*;
 
-    fn writer(out: &mut Vec<u8>) -> Ack277Writer<'_> {
+    fn writer(out: &mut dyn Rewrite) -> Ack277Writer<'_> {
+        writer_from(out, &ControlNumbers::starting_at(1))
+    }
+
+    fn writer_from<'a>(out: &'a mut dyn Rewrite, numbers: &ControlNumbers) -> Ack277Writer<'a> {
         let render = Render277 {
             delimiters: Delimiters::STANDARD,
             eol: b"\n",
             date: "20261127".into(),
         };
         let now = Timestamp::parse_rfc3339("2026-11-27T12:00:00Z").unwrap();
-        Ack277Writer::new(out, render, now)
+        Ack277Writer::new(out, render, now, numbers)
     }
 
     /// One claim's fragment in the layout the workers write: billing provider, patient, STC,
@@ -650,12 +811,122 @@ mod tests {
         }
     }
 
-    /// What the interchange's spool holds.
+    /// What the writer has written.
     fn spooled(w: &mut Ack277Writer<'_>) -> Vec<u8> {
         let mut out = Vec::new();
-        let len = w.spool.len();
-        w.spool.copy_to(0..len, &mut out).unwrap();
+        let len = w.out.written();
+        w.out.copy_out(0..len, &mut out).unwrap();
         out
+    }
+
+    /// What happens to a 277CA writer, in input order.
+    #[derive(Clone, Debug)]
+    enum Event {
+        /// A transaction set of `claims` claims (of `providers` billing providers), rejected
+        /// at its SE or not; `lie` when the GS the pipeline saw is not the group's at its GE.
+        Set {
+            claims: usize,
+            providers: u8,
+            rejected: bool,
+            lie: bool,
+        },
+        Group(bool),
+        Interchange(bool),
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        prop_oneof![
+            4 => (1usize..6, 1u8..3, proptest::bool::weighted(0.2), proptest::bool::weighted(0.1))
+                .prop_map(|(claims, providers, rejected, lie)| Event::Set { claims, providers, rejected, lie }),
+            2 => proptest::bool::weighted(0.8).prop_map(Event::Group),
+            1 => proptest::bool::weighted(0.8).prop_map(Event::Interchange),
+        ]
+    }
+
+    /// The sender of group `g` (of different widths).
+    fn group_sender(g: usize) -> String {
+        "S".repeat(2 + g % 5)
+    }
+
+    /// Feeds `events` to a writer to `out` whose numbers start at `first`, numbering as the
+    /// reading thread does (the 999's first, then the 277CA's at each IEA).
+    fn run(events: &[Event], first: u64, out: &mut dyn Rewrite, always: bool) -> Counts277 {
+        let mut numbers = ControlNumbers::starting_at(first);
+        let mut w = writer_from(out, &numbers);
+        w.rewrite_always = always;
+        let isa = crate::x12::isa::parse_isa(
+            b"ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *261127*1200*^*00501*000000001*0*T*:~",
+            true,
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        let (mut groups, mut groups_ok, mut claim) = (0usize, 0usize, 0usize);
+        for e in events {
+            match e {
+                Event::Set {
+                    claims,
+                    providers,
+                    rejected,
+                    lie,
+                } => {
+                    let frags: Vec<Frag> = (0..*claims)
+                        .map(|i| fragment((i % usize::from(*providers)) as u8, claim + i, &mut buf))
+                        .collect();
+                    claim += claims;
+                    let acks: Vec<ClaimAck<'_>> = frags
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| ClaimAck {
+                            bytes: &buf,
+                            frag: *f,
+                            edit_rejected: i % 3 == 1,
+                            cents: 100 * i as i64,
+                            structural: &[],
+                            later: &[],
+                        })
+                        .collect();
+                    let sender = group_sender(groups + usize::from(*lie));
+                    let header = Header837 {
+                        bht03: format!("B{claim}"),
+                        group: (sender, "RECEIVER".into()),
+                        ..Header837::default()
+                    };
+                    w.part(&acks).unwrap();
+                    if *rejected {
+                        w.abandon();
+                    } else {
+                        w.close(&header).unwrap();
+                    }
+                }
+                Event::Group(accepted) => {
+                    let header = GroupHeader {
+                        sender: group_sender(groups),
+                        receiver: "RECEIVER".into(),
+                        ..GroupHeader::default()
+                    };
+                    w.group_end(&header, *accepted).unwrap();
+                    groups += 1;
+                    groups_ok += usize::from(*accepted);
+                }
+                Event::Interchange(accepted) => {
+                    numbers.take_interchange();
+                    for _ in 0..groups_ok {
+                        numbers.take_group();
+                    }
+                    let reserved = if *accepted && groups_ok > 0 {
+                        Reserved277 {
+                            interchange: numbers.take_interchange(),
+                            groups: (0..groups_ok).map(|_| numbers.take_group()).collect(),
+                        }
+                    } else {
+                        Reserved277::default()
+                    };
+                    w.interchange_end(&isa, *accepted, &reserved).unwrap();
+                    groups_ok = 0;
+                }
+            }
+        }
+        w.finish().unwrap()
     }
 
     use std::sync::Arc;
@@ -703,6 +974,45 @@ mod tests {
             parts.close(&header).unwrap();
             let parts = spooled(&mut parts);
             prop_assert_eq!(String::from_utf8_lossy(&parts), String::from_utf8_lossy(&once));
+        }
+
+        /// The envelope patched in place at each IEA gives the bytes of the interchange written
+        /// afresh behind its envelope (as when it was spooled to its IEA), to a Vec and to a
+        /// file alike, whatever the groups and interchanges rejected, the GS06 widths (numbers
+        /// near a power of ten) and the GS the pipeline saw; an interchange whose IEA never
+        /// comes leaves nothing.
+        #[test]
+        fn the_patched_envelope_is_the_envelope_written_afresh(
+            events in proptest::collection::vec(event(), 0..30),
+            first in prop_oneof![1u64..4, 5u64..12, 95u64..102, Just(999_999_990u64)],
+        ) {
+            let (mut patched, mut fresh) = (Vec::new(), Vec::new());
+            let counts = run(&events, first, &mut patched, false);
+            let fresh_counts = run(&events, first, &mut fresh, true);
+            prop_assert_eq!(String::from_utf8_lossy(&patched), String::from_utf8_lossy(&fresh));
+            prop_assert_eq!(counts, fresh_counts);
+
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("277");
+            let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+            let mut f = io::BufWriter::with_capacity(64, crate::writeback::WritebackFile::new(file));
+            run(&events, first, &mut f, false);
+            f.flush().unwrap();
+            drop(f);
+            prop_assert_eq!(std::fs::read(&path).unwrap(), patched.clone());
+
+            // Without its IEA, the last interchange is not there.
+            let ended = events.iter().rposition(|e| matches!(e, Event::Interchange(_))).map_or(0, |i| i + 1);
+            let mut head = Vec::new();
+            run(&events[..ended], first, &mut head, false);
+            prop_assert_eq!(head, patched.clone());
+            // One ISA and one IEA for each interchange written.
+            if counts.interchanges > 0 {
+                prop_assert_eq!(patched.windows(4).filter(|w| w == b"ISA*").count() as u32, counts.interchanges);
+                prop_assert_eq!(patched.windows(4).filter(|w| w == b"IEA*").count() as u32, counts.interchanges);
+            } else {
+                prop_assert!(patched.is_empty());
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod claim277;
 pub mod num;
 pub mod read;
 pub mod read277;
+pub mod rewrite;
 pub mod seg;
 pub mod spool;
 pub mod ta1;
