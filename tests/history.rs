@@ -320,28 +320,13 @@ fn a_locked_or_corrupt_database_is_exit_2_and_left_alone() {
     );
 }
 
-/// Every row of a history database, in key order.
+/// Every service of a history database, as the store reads them back (member, payer, patient,
+/// claim, code, region, side, units, date, status, stamp, sequence, provider), in key order.
 fn dump(db: &Path) -> Vec<Vec<String>> {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = c
-        .prepare(
-            "SELECT member, payer, patient, claim, code, side, dos, region, seq, counted, units,
-             provider, recorded FROM services ORDER BY member, payer, patient, claim, code, side, dos",
-        )
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            (0..13)
-                .map(|i| {
-                    r.get_ref(i).map(|v| match v {
-                        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
-                        v => String::from_utf8_lossy(v.as_str().unwrap().as_bytes()).into(),
-                    })
-                })
-                .collect::<Result<Vec<String>, _>>()
-        })
-        .unwrap();
-    rows.collect::<Result<_, _>>().unwrap()
+    scrub837::history::HistoryStore::open(db)
+        .unwrap()
+        .rows(None)
+        .unwrap()
 }
 
 #[test]

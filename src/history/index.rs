@@ -329,6 +329,9 @@ pub struct Record {
     /// When this run recorded it (0: read from the database); late rejections find the
     /// records of their group or interchange by it.
     pub stamp: u32,
+    /// The database's stamp of the run that recorded it (a row of its `stamps` table; 0 when
+    /// this run did).
+    pub recorded: u32,
     /// Whether the database holds its claim.
     pub stored: bool,
     /// Whether this run changed it (to be written back).
@@ -487,6 +490,9 @@ pub struct HistoryIndex {
     /// Stamp ranges uncounted since members were first spilled: applied to a spilled member's
     /// records when it comes back (a handful: one per group or interchange rejected late).
     uncounted: Vec<(u32, u32)>,
+    /// Whether anything may have changed since the index was created (a record written, a
+    /// stored claim removed, claims uncounted): without, a save has nothing to write.
+    touched: bool,
     /// The member [`HistoryIndex::recall`] last found nowhere, until anything is recorded or
     /// loaded: recording it right after judging it needs no second look in the spill and the
     /// database.
@@ -620,30 +626,27 @@ impl HistoryIndex {
         cold.put(out)
     }
 
-    /// Visits every member, in key order (member, payer, patient: the database's order) when
-    /// none was spilled. With members spilled, every member is spilled first and read back
-    /// one partition of the store at a time (each in key order), so memory stays bounded.
+    /// Visits every member: those in memory in key order (member, payer, patient: the
+    /// database's order), then those spilled, read back one partition of the store at a time
+    /// (each in key order), so memory stays bounded. (Spilling the members in memory first,
+    /// to visit everything in one pass of the store, cost a write and a read of each.)
     pub fn visit_members<E: From<SpillError>>(
         &mut self,
         mut f: impl FnMut(&MemberKey, &Entry) -> Result<(), E>,
     ) -> Result<(), E> {
-        if let Some(cold) = &mut self.cold {
-            let all: Vec<(MemberKey, Entry)> = self.members.drain().collect();
-            self.hot_bytes = 0;
-            self.absent = None;
-            cold.put(all)?;
-            let uncounted = &self.uncounted;
-            return cold.visit(|key, mut e| {
-                uncount(uncounted, &mut e);
-                f(key, &e)
-            });
-        }
         let mut members: Vec<(&MemberKey, &Entry)> = self.members.iter().collect();
         members.sort_unstable_by(|a, b| {
             (&a.0.member, &a.0.payer, a.0.patient).cmp(&(&b.0.member, &b.0.payer, b.0.patient))
         });
         for (k, e) in members {
             f(k, e)?;
+        }
+        if let Some(cold) = &mut self.cold {
+            let uncounted = &self.uncounted;
+            return cold.visit(|key, mut e| {
+                uncount(uncounted, &mut e);
+                f(key, &e)
+            });
         }
         Ok(())
     }
@@ -990,6 +993,7 @@ impl HistoryIndex {
     /// Claims recorded since `mark` were rejected after all (with their group or
     /// interchange): their services stop counting. Rare, so a scan of the index will do.
     pub fn uncount_since(&mut self, mark: u32) {
+        self.touched = true;
         let range = (mark, self.next_stamp);
         for e in self.members.values_mut() {
             uncount(&[range], e);
@@ -1066,6 +1070,7 @@ impl HistoryIndex {
                         units: s.units,
                         provider: c.provider,
                         stamp,
+                        recorded: 0,
                         stored,
                         dirty: true,
                     });
@@ -1074,31 +1079,42 @@ impl HistoryIndex {
         }
         // Recording a claim as it already stands changes nothing to persist.
         let fresh = &mut recs[at..];
-        let same = old.len() == fresh.len()
-            && fresh.iter().all(|n| {
-                old.iter().any(|o| {
-                    o.code == n.code
-                        && o.region == n.region
-                        && o.side == n.side
-                        && o.date == n.date
-                        && o.seq == n.seq
-                        && o.counted == n.counted
-                        && o.units == n.units
-                        && o.provider == n.provider
-                })
-            });
+        let twin = |n: &Record| {
+            old.iter().find(|o| {
+                o.code == n.code
+                    && o.region == n.region
+                    && o.side == n.side
+                    && o.date == n.date
+                    && o.seq == n.seq
+                    && o.counted == n.counted
+                    && o.units == n.units
+                    && o.provider == n.provider
+            })
+        };
+        let same = old.len() == fresh.len() && fresh.iter().all(|n| twin(n).is_some());
         if same {
             let was_dirty = old.iter().any(|o| o.dirty);
             for n in fresh.iter_mut() {
                 n.dirty = was_dirty;
+                // Unchanged, it keeps the stamp of the run that stored it.
+                n.recorded = twin(n).map_or(0, |o| o.recorded);
             }
         }
+        let mut touched = recs[at..].iter().any(|r| r.dirty);
         if persistent && stored && at == recs.len() && !entry.removed.contains(&claim) {
             entry.removed.push(claim);
+            touched = true;
         }
         let after = entry.cost(&c.key);
+        self.touched |= touched;
         self.hot_bytes = (self.hot_bytes + after).saturating_sub(before);
         self.trim()
+    }
+
+    /// Whether a save may have anything to write: false when every claim recorded was
+    /// recorded as it already stood (a file scrubbed again), so the save visits nothing.
+    pub fn touched(&self) -> bool {
+        self.touched
     }
 }
 
@@ -1527,6 +1543,7 @@ mod tests {
                         .iter()
                         .map(|r| Record {
                             stamp: 0,
+                            recorded: 0,
                             ..r.clone()
                         })
                         .collect();
@@ -1606,19 +1623,9 @@ mod tests {
             }
             let found = drive(&mut ix, second);
             store.save(&mut ix, "2026-11-28T01:00:00Z").unwrap();
-            let conn = rusqlite::Connection::open(&path).unwrap();
-            let rows: Vec<String> = conn
-                .prepare("SELECT * FROM services ORDER BY member, payer, patient, claim, code, side, dos")
-                .unwrap()
-                .query_map([], |r| {
-                    Ok((0..13)
-                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                        .collect::<Vec<_>>()
-                        .join("|"))
-                })
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+            // Every service as the store reads it back (stamp and sequence included).
+            let rows = HistoryStore::open(&path).unwrap().rows(None).unwrap();
+            assert!(!rows.is_empty());
             assert!(found.iter().any(|f| f.len() > 1));
             results.push((found, rows));
         }

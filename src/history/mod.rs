@@ -3,6 +3,7 @@
 //! `--history`, across runs in SQLite), and the frequency edits (E-37, E-38, E-39) judged
 //! against it in input order.
 
+pub mod blob;
 pub mod extract;
 pub mod index;
 pub mod small;

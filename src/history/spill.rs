@@ -464,7 +464,7 @@ pub fn encode(e: &Entry, out: &mut Vec<u8>) {
 }
 
 /// Bytes of an encoded record at most (a seven-byte code).
-const RECORD_MAX: usize = 44;
+const RECORD_MAX: usize = 48;
 
 /// Writes a record (its claim by index), gathered on the stack and appended at once.
 fn encode_record(r: &Record, claim: u32, out: &mut Vec<u8>) {
@@ -489,6 +489,7 @@ fn encode_record(r: &Record, claim: u32, out: &mut Vec<u8>) {
     put(&r.units.to_le_bytes());
     put(&r.provider.to_le_bytes());
     put(&r.stamp.to_le_bytes());
+    put(&r.recorded.to_le_bytes());
     out.extend_from_slice(buf.get(..at).unwrap_or(&buf));
 }
 
@@ -588,6 +589,7 @@ pub fn decode(b: &[u8]) -> Result<Entry, SpillError> {
             units: r.u32()?,
             provider: r.u64()?,
             stamp: r.u32()?,
+            recorded: r.u32()?,
         });
     }
     if !r.0.is_empty() {
@@ -625,6 +627,7 @@ mod tests {
             units: 100 * (1 + (i % 3) as u32),
             provider: i.wrapping_mul(0x9e37_79b9),
             stamp: i as u32,
+            recorded: (i as u32) >> 1,
             stored: i % 3 == 0,
             dirty: i % 4 == 0,
         };
@@ -697,6 +700,7 @@ mod tests {
                     units,
                     provider,
                     stamp,
+                    recorded: stamp.rotate_left(7),
                 })
                 .collect();
             let e = Entry {

@@ -1,18 +1,24 @@
 //! The persistent history (`--history FILE`): a SQLite database (rusqlite, bundled) with a
 //! schema version, read before a run and written after it in the same transaction, which is
 //! held (`BEGIN IMMEDIATE`) for the whole run so two runs cannot lose each other's updates.
+//!
+//! Schema version 3 keeps one row per member (member id, payer, patient key) with its
+//! services in one blob ([`super::blob`]) and the highest sequence number among them; each
+//! run's `--now` is a row of `stamps`, which the services name. Versions 1 and 2 (a row per
+//! service, all text) are converted in the run's transaction.
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags};
 
-use super::index::{Code, HistoryIndex, MemberKey, Record, Side};
+use super::blob;
+use super::index::{HistoryIndex, MemberKey, Record, Side};
 use super::small::SmallStr;
 use super::spill::{hash, hash_parts, Bloom, SpillError};
 use crate::claim::Date;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A history database that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +61,6 @@ fn parse_date(s: &str) -> Option<Date> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    // CCYYMMDD on the stack: this runs for every stored service read.
     let mut d8 = [0u8; 8];
     d8[..4].copy_from_slice(&b[0..4]);
     d8[4..6].copy_from_slice(&b[5..7]);
@@ -70,6 +75,22 @@ impl From<SpillError> for HistoryError {
             message: e.to_string(),
         }
     }
+}
+
+/// The tables of schema version 3.
+const SCHEMA: &str = "CREATE TABLE stamps (id INTEGER PRIMARY KEY, recorded TEXT NOT NULL UNIQUE);
+     CREATE TABLE members (
+         member TEXT NOT NULL, payer TEXT NOT NULL, patient INTEGER NOT NULL,
+         max_seq INTEGER NOT NULL, services BLOB NOT NULL,
+         PRIMARY KEY (member, payer, patient)) WITHOUT ROWID;";
+
+/// A patient (or provider) key as SQLite keeps an integer: the same 64 bits.
+fn as_i64(n: u64) -> i64 {
+    i64::from_ne_bytes(n.to_ne_bytes())
+}
+
+fn as_u64(n: i64) -> u64 {
+    u64::from_ne_bytes(n.to_ne_bytes())
 }
 
 impl HistoryStore {
@@ -108,22 +129,8 @@ impl HistoryStore {
         store
             .conn
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
-            )
-            .map_err(|e| store.err(&e))?;
-        store
-            .conn
-            .execute_batch(
-                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                 CREATE TABLE IF NOT EXISTS services (
-                     member TEXT NOT NULL, payer TEXT NOT NULL, patient TEXT NOT NULL,
-                     claim TEXT NOT NULL, code TEXT NOT NULL, side TEXT NOT NULL,
-                     dos TEXT NOT NULL, region TEXT NOT NULL, seq INTEGER NOT NULL,
-                     counted INTEGER NOT NULL, recorded TEXT NOT NULL,
-                     units INTEGER NOT NULL DEFAULT 100,
-                     provider TEXT NOT NULL DEFAULT '0000000000000000',
-                     PRIMARY KEY (member, payer, patient, claim, code, side, dos))
-                     WITHOUT ROWID;",
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE;
+                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
             )
             .map_err(|e| store.err(&e))?;
         let version: Option<String> = store
@@ -143,6 +150,10 @@ impl HistoryStore {
             None => {
                 store
                     .conn
+                    .execute_batch(SCHEMA)
+                    .map_err(|e| store.err(&e))?;
+                store
+                    .conn
                     .execute(
                         "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
                         [SCHEMA_VERSION.to_string()],
@@ -151,19 +162,21 @@ impl HistoryStore {
             }
             Some(v) if v == SCHEMA_VERSION.to_string() => store.current = true,
             // Version 1 had no units (each service counted as one) and no billing provider
-            // (unknown: its units are summed with no other claim's). Upgraded in the run's
-            // transaction, so it lands only with the run's own changes.
+            // (unknown: its units are summed with no other claim's); version 2 a row per
+            // service. Upgraded in the run's transaction, so it lands only with the run's own
+            // changes.
             Some("1") => {
                 store
                     .conn
                     .execute_batch(
                         "ALTER TABLE services ADD COLUMN units INTEGER NOT NULL DEFAULT 100;
                          ALTER TABLE services ADD COLUMN provider TEXT NOT NULL
-                             DEFAULT '0000000000000000';
-                         UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+                             DEFAULT '0000000000000000';",
                     )
                     .map_err(|e| store.err(&e))?;
+                store.upgrade_2()?;
             }
+            Some("2") => store.upgrade_2()?,
             Some(v) => {
                 return Err(store.fail(format!(
                     "schema version {v}; this scrub837 reads version {SCHEMA_VERSION}"
@@ -173,34 +186,154 @@ impl HistoryStore {
         Ok(store)
     }
 
+    /// Converts version 2's rows (one per service) into version 3's (one per member).
+    fn upgrade_2(&self) -> Result<(), HistoryError> {
+        self.conn.execute_batch(SCHEMA).map_err(|e| self.err(&e))?;
+        let mut stamps: Vec<String> = Vec::new();
+        let mut regions: Vec<String> = Vec::new();
+        {
+            let mut rows_stmt = self
+                .conn
+                .prepare(
+                    "SELECT member, payer, patient, claim, code, region, side, dos, seq, counted,
+                     units, provider, recorded FROM services
+                     ORDER BY member, payer, patient, claim, code, side, dos",
+                )
+                .map_err(|e| self.err(&e))?;
+            let mut insert = self.conn.prepare(INSERT_MEMBER).map_err(|e| self.err(&e))?;
+            let mut rows = rows_stmt.query([]).map_err(|e| self.err(&e))?;
+            let mut key: Option<MemberKey> = None;
+            let mut recs: Vec<Record> = Vec::new();
+            let mut blob_buf = Vec::new();
+            let mut flush = |key: &MemberKey, recs: &mut Vec<Record>, regions: &[String]| {
+                let refs: Vec<&Record> = recs.iter().collect();
+                blob_buf.clear();
+                blob::encode(&refs, regions, |r| u64::from(r.recorded), &mut blob_buf);
+                let max_seq = recs.iter().map(|r| r.seq).max().unwrap_or(0);
+                recs.clear();
+                insert
+                    .execute(params![
+                        key.member.as_str(),
+                        key.payer.as_str(),
+                        as_i64(key.patient),
+                        i64::try_from(max_seq).unwrap_or(i64::MAX),
+                        &blob_buf
+                    ])
+                    .map(|_| ())
+                    .map_err(|e| self.err(&e))
+            };
+            let mut n = 0u64;
+            while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
+                n += 1;
+                let bad = |what: &str| self.fail(format!("row {n}: bad {what}"));
+                let text = |i: usize, what: &str| -> Result<&str, HistoryError> {
+                    row.get_ref(i)
+                        .map_err(|e| self.err(&e))?
+                        .as_str()
+                        .map_err(|_| bad(what))
+                };
+                let int = |i: usize, what: &str| -> Result<i64, HistoryError> {
+                    row.get::<_, i64>(i).map_err(|_| bad(what))
+                };
+                let this = MemberKey {
+                    member: text(0, "member")?.into(),
+                    payer: text(1, "payer")?.into(),
+                    patient: u64::from_str_radix(text(2, "patient key")?, 16)
+                        .map_err(|_| bad("patient key"))?,
+                };
+                if key.as_ref().is_some_and(|k| *k != this) {
+                    if let Some(k) = &key {
+                        flush(k, &mut recs, &regions)?;
+                    }
+                }
+                key = Some(this);
+                let region_name = text(5, "region")?;
+                let region = match regions.iter().position(|r| r == region_name) {
+                    Some(i) => i,
+                    None => {
+                        regions.push(region_name.to_owned());
+                        regions.len() - 1
+                    }
+                };
+                let recorded = text(12, "recorded")?;
+                let stamp = match stamps.iter().position(|s| s == recorded) {
+                    Some(i) => i + 1,
+                    None => {
+                        stamps.push(recorded.to_owned());
+                        stamps.len()
+                    }
+                };
+                recs.push(Record {
+                    claim: text(3, "claim")?.into(),
+                    code: text(4, "code")?.into(),
+                    region: u16::try_from(region).map_err(|_| bad("region"))?,
+                    side: Side::parse(text(6, "side")?).ok_or_else(|| bad("side"))?,
+                    date: parse_date(text(7, "date of service")?)
+                        .ok_or_else(|| bad("date of service"))?,
+                    seq: u64::try_from(int(8, "sequence")?).map_err(|_| bad("sequence"))?,
+                    counted: int(9, "counted")? != 0,
+                    units: u32::try_from(int(10, "units")?).map_err(|_| bad("units"))?,
+                    provider: u64::from_str_radix(text(11, "provider key")?, 16)
+                        .map_err(|_| bad("provider key"))?,
+                    stamp: 0,
+                    recorded: u32::try_from(stamp).map_err(|_| bad("recorded"))?,
+                    stored: true,
+                    dirty: false,
+                });
+            }
+            if let Some(k) = &key {
+                flush(k, &mut recs, &regions)?;
+            }
+        }
+        for (i, s) in stamps.iter().enumerate() {
+            self.conn
+                .execute(
+                    "INSERT INTO stamps (id, recorded) VALUES (?1, ?2)",
+                    params![i as i64 + 1, s],
+                )
+                .map_err(|e| self.err(&e))?;
+        }
+        self.conn
+            .execute_batch(
+                "DROP TABLE services; UPDATE meta SET value = '3' WHERE key = 'schema_version';",
+            )
+            .map_err(|e| self.err(&e))
+    }
+
     /// Reads every stored service into `index` now (members past its memory budget spill).
     pub fn load(&self, index: &mut HistoryIndex) -> Result<u64, HistoryError> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT payer, member, patient, claim, code, region, side, dos, seq, counted, units,
-                 provider FROM services ORDER BY member, payer, patient, claim, code, side, dos",
-            )
+            .prepare("SELECT member, payer, patient, services FROM members ORDER BY member, payer, patient")
             .map_err(|e| self.err(&e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(&e))?;
         let mut n = 0;
-        // In key order (a plain scan of the table). (Judging does not depend on the order of
-        // a member's records.)
+        let mut m = 0;
+        let mut recs = Vec::new();
         while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
-            let bad = |what: &str| self.fail(format!("row {}: bad {what}", n + 1));
+            m += 1;
+            let bad = |what: &str| self.fail(format!("member row {m}: bad {what}"));
             let text = |i: usize, what: &str| -> Result<&str, HistoryError> {
                 row.get_ref(i)
                     .map_err(|e| self.err(&e))?
                     .as_str()
                     .map_err(|_| bad(what))
             };
-            let patient =
-                u64::from_str_radix(text(2, "patient key")?, 16).map_err(|_| bad("patient key"))?;
-            let record = record_at(row, 3, &mut index.regions).map_err(|what| bad(&what))?;
-            index
-                .load(text(0, "payer")?, text(1, "member")?, patient, record)
-                .map_err(|e| self.fail(e.to_string()))?;
-            n += 1;
+            let patient = as_u64(row.get::<_, i64>(2).map_err(|_| bad("patient key"))?);
+            let services = row
+                .get_ref(3)
+                .map_err(|e| self.err(&e))?
+                .as_blob()
+                .map_err(|_| bad("services"))?;
+            recs.clear();
+            blob::decode(services, &mut index.regions, &mut recs).map_err(|what| bad(&what))?;
+            let (payer, member) = (text(1, "payer")?, text(0, "member")?);
+            for record in recs.drain(..) {
+                index
+                    .load(payer, member, patient, record)
+                    .map_err(|e| self.fail(e.to_string()))?;
+                n += 1;
+            }
         }
         Ok(n)
     }
@@ -224,7 +357,7 @@ impl HistoryStore {
         let mut max_seq = 0u64;
         {
             let mut stmt = conn
-                .prepare("SELECT member, payer, patient, max(seq) FROM services GROUP BY member, payer, patient")
+                .prepare("SELECT member, payer, patient, max_seq FROM members")
                 .map_err(|e| self.err(&e))?;
             let mut rows = stmt.query([]).map_err(|e| self.err(&e))?;
             while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
@@ -235,7 +368,7 @@ impl HistoryStore {
                         .as_str()
                         .map_err(|_| bad())
                 };
-                let patient = u64::from_str_radix(text(2)?, 16).map_err(|_| bad())?;
+                let patient = as_u64(row.get::<_, i64>(2).map_err(|_| bad())?);
                 bloom.insert(hash_parts(text(1)?, text(0)?, patient));
                 let seq: i64 = row.get(3).map_err(|e| self.err(&e))?;
                 max_seq = max_seq.max(u64::try_from(seq).map_err(|_| bad())?);
@@ -255,516 +388,504 @@ impl HistoryStore {
         Ok(0)
     }
 
-    /// Writes what changed in `index` and commits; `recorded` stamps the new rows (`--now`).
+    /// The id of this run's stamp (`recorded`), added to `stamps` when new.
+    fn stamp_id(&self, recorded: &str) -> Result<u64, HistoryError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO stamps (recorded) VALUES (?1)",
+                [recorded],
+            )
+            .map_err(|e| self.err(&e))?;
+        let id: i64 = self
+            .conn
+            .query_row(
+                "SELECT id FROM stamps WHERE recorded = ?1",
+                [recorded],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(&e))?;
+        u64::try_from(id).map_err(|_| self.fail("a stamp id is not valid".to_owned()))
+    }
+
+    /// Writes what changed in `index` and commits; `recorded` stamps the services of the
+    /// claims this run changed (`--now`).
     ///
-    /// The changes are gathered and put in the table's key order in memory when they fit
-    /// [`SORT_BYTES`], then written straight into the table (a claim's stored rows deleted just
-    /// before its new ones), so the B-tree is written front to back. More changes than that are
-    /// staged in SQLite instead ([`HistoryStore::save_staged`]), in bounded memory. Either way
-    /// one transaction: a run killed before the commit leaves the history as it was.
+    /// Each member with a change is written whole (one row: its services encoded). The rows
+    /// are gathered and put in the table's key order in memory while they fit [`SORT_BYTES`],
+    /// so the B-tree is written front to back; more than that are staged in a temporary table
+    /// and applied from it in key order, in bounded memory. Either way one transaction: a run
+    /// killed before the commit leaves the history as it was. Returns the services written.
     pub fn save(self, index: &mut HistoryIndex, recorded: &str) -> Result<u64, HistoryError> {
         self.save_within(index, recorded, SORT_BYTES)
     }
 
-    /// [`HistoryStore::save`], sorting in memory up to `limit` bytes of changes.
+    /// [`HistoryStore::save`], sorting in memory up to `limit` bytes of rows.
     fn save_within(
         self,
         index: &mut HistoryIndex,
         recorded: &str,
         limit: usize,
     ) -> Result<u64, HistoryError> {
-        match Changes::gather(index, limit)? {
-            Some(mut changes) => {
-                changes.sort();
-                let written = self.write_sorted(&changes, &index.regions, recorded)?;
-                self.conn
-                    .execute_batch("COMMIT")
-                    .map_err(|e| self.err(&e))?;
-                Ok(written)
-            }
-            None => self.save_staged(index, recorded),
+        if !index.touched() {
+            // Nothing recorded that is not on record already: nothing to visit or write.
+            self.conn
+                .execute_batch("COMMIT")
+                .map_err(|e| self.err(&e))?;
+            return Ok(0);
         }
+        let stamp = self.stamp_id(recorded)?;
+        let regions = index.regions.clone();
+        let mut batch = Batch {
+            rows: Vec::new(),
+            bytes: Vec::new(),
+            staged: false,
+            written: 0,
+        };
+        {
+            let mut stage = None;
+            index.visit_members(|key, entry| -> Result<(), HistoryError> {
+                let mut changed: Vec<&SmallStr> = Vec::new();
+                for r in entry.recs.iter().filter(|r| r.dirty) {
+                    if !changed.contains(&&r.claim) {
+                        changed.push(&r.claim);
+                    }
+                }
+                if changed.is_empty() && entry.removed.is_empty() {
+                    return Ok(());
+                }
+                let mut recs: Vec<&Record> = entry.recs.iter().collect();
+                recs.sort_unstable_by(|a, b| blob::cmp_stored(a, b));
+                let start = batch.bytes.len();
+                if !recs.is_empty() {
+                    blob::encode(
+                        &recs,
+                        &regions,
+                        |r| {
+                            if changed.contains(&&r.claim) {
+                                stamp
+                            } else {
+                                u64::from(r.recorded)
+                            }
+                        },
+                        &mut batch.bytes,
+                    );
+                }
+                batch.rows.push(MemberRow {
+                    key: key.clone(),
+                    max_seq: recs.iter().map(|r| r.seq).max().unwrap_or(0),
+                    blob: (start, batch.bytes.len()),
+                    services: recs.len() as u64,
+                });
+                if batch.size() > limit {
+                    if stage.is_none() {
+                        self.conn
+                            .execute_batch(
+                                "CREATE TEMP TABLE save_members (member TEXT, payer TEXT,
+                                     patient INTEGER, max_seq INTEGER, services BLOB)",
+                            )
+                            .map_err(|e| self.err(&e))?;
+                        stage = Some(
+                            self.conn
+                                .prepare(&rows_sql(STAGE_HEAD, CHUNK))
+                                .map_err(|e| self.err(&e))?,
+                        );
+                    }
+                    if let Some(stmt) = &mut stage {
+                        batch.staged = true;
+                        self.write_rows(stmt, STAGE_HEAD, &mut batch)?;
+                    }
+                }
+                Ok(())
+            })?;
+            if let Some(stmt) = &mut stage {
+                self.write_rows(stmt, STAGE_HEAD, &mut batch)?;
+            }
+        }
+        if batch.staged {
+            self.apply_staged()?;
+        } else {
+            let keys = &batch.rows;
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_unstable_by(|&a, &b| key_order(&keys[a].key).cmp(&key_order(&keys[b].key)));
+            let rows = std::mem::take(&mut batch.rows);
+            let mut sorted: Vec<MemberRow> = Vec::with_capacity(rows.len());
+            let mut rows: Vec<Option<MemberRow>> = rows.into_iter().map(Some).collect();
+            for i in order {
+                if let Some(r) = rows.get_mut(i).and_then(Option::take) {
+                    sorted.push(r);
+                }
+            }
+            batch.rows = sorted;
+            let mut stmt = self
+                .conn
+                .prepare(&rows_sql(INSERT_HEAD, CHUNK))
+                .map_err(|e| self.err(&e))?;
+            self.write_rows(&mut stmt, INSERT_HEAD, &mut batch)?;
+        }
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| self.err(&e))?;
+        Ok(batch.written)
     }
 
-    /// Writes `changes` (in key order) into the table: each stored claim's rows deleted, then
-    /// its records inserted, several rows a statement. Returns the rows written.
-    fn write_sorted(
+    /// Writes the rows of `batch` through `full` (a [`rows_sql`] statement of [`CHUNK`]
+    /// rows after `head`), the rest through one of their number; members left with no
+    /// service are deleted instead (from `members`, or staged as an empty blob). Empties the
+    /// batch.
+    fn write_rows(
         &self,
-        changes: &Changes,
-        regions: &[String],
-        recorded: &str,
-    ) -> Result<u64, HistoryError> {
-        let mut delete = self.conn.prepare(DELETE_CLAIM).map_err(|e| self.err(&e))?;
-        let mut full = self
+        full: &mut rusqlite::Statement<'_>,
+        head: &str,
+        batch: &mut Batch,
+    ) -> Result<(), HistoryError> {
+        let staging = head == STAGE_HEAD;
+        let mut delete = self
             .conn
-            .prepare(&insert_sql(CHUNK))
+            .prepare_cached(DELETE_MEMBER)
             .map_err(|e| self.err(&e))?;
-        let mut pending: Vec<(&MemberKey, &SmallStr, &Row)> = Vec::with_capacity(CHUNK);
-        let mut written = 0u64;
-        for c in &changes.claims {
-            let Some(key) = changes.keys.get(c.key as usize) else {
-                continue;
-            };
-            let patient = hex16(key.patient);
-            let patient = std::str::from_utf8(&patient).unwrap_or_default();
-            if c.stored {
+        let mut pending: Vec<&MemberRow> = Vec::with_capacity(CHUNK);
+        for row in &batch.rows {
+            batch.written += row.services;
+            if row.services == 0 && !staging {
                 delete
-                    .execute(params![&*key.member, &*key.payer, patient, &*c.claim])
+                    .execute(params![
+                        row.key.member.as_str(),
+                        row.key.payer.as_str(),
+                        as_i64(row.key.patient)
+                    ])
                     .map_err(|e| self.err(&e))?;
+                continue;
             }
-            let rows = changes.rows.get(c.rows.0..c.rows.1).unwrap_or_default();
-            for r in rows {
-                pending.push((key, &c.claim, r));
-                if pending.len() == CHUNK {
-                    self.insert_rows(&mut full, &pending, regions, recorded)?;
-                    written += pending.len() as u64;
-                    pending.clear();
-                }
+            pending.push(row);
+            if pending.len() == CHUNK {
+                self.bind_rows(full, &pending, &batch.bytes)?;
+                pending.clear();
             }
         }
         if !pending.is_empty() {
             let mut tail = self
                 .conn
-                .prepare(&insert_sql(pending.len()))
+                .prepare(&rows_sql(head, pending.len()))
                 .map_err(|e| self.err(&e))?;
-            self.insert_rows(&mut tail, &pending, regions, recorded)?;
-            written += pending.len() as u64;
+            self.bind_rows(&mut tail, &pending, &batch.bytes)?;
         }
-        Ok(written)
+        batch.rows.clear();
+        batch.bytes.clear();
+        Ok(())
     }
 
-    /// Runs an [`insert_sql`] statement of `rows.len()` rows.
-    fn insert_rows(
+    /// Runs a [`rows_sql`] statement of `rows.len()` rows.
+    fn bind_rows(
         &self,
         stmt: &mut rusqlite::Statement<'_>,
-        rows: &[(&MemberKey, &SmallStr, &Row)],
-        regions: &[String],
-        recorded: &str,
+        rows: &[&MemberRow],
+        bytes: &[u8],
     ) -> Result<(), HistoryError> {
-        for (i, &row) in rows.iter().enumerate() {
-            let region = regions
-                .get(usize::from(row.2.region))
-                .map_or("?", String::as_str);
-            bind_row(stmt, 1 + i * 13, row, region, recorded).map_err(|e| self.err(&e))?;
+        for (i, row) in rows.iter().enumerate() {
+            let at = 1 + i * 5;
+            let blob = bytes.get(row.blob.0..row.blob.1).unwrap_or_default();
+            bind_member(stmt, at, row, blob).map_err(|e| self.err(&e))?;
         }
         stmt.raw_execute().map_err(|e| self.err(&e))?;
         Ok(())
     }
 
-    /// [`HistoryStore::save`] through temporary tables: the changes are staged there first
-    /// (appends, in whatever order the index gives them: spilled members come back by
-    /// partition), then applied in the table's key order, deletions first, so SQLite's
-    /// sorter, not the B-tree's page cache, absorbs the disorder, in bounded memory.
-    fn save_staged(self, index: &mut HistoryIndex, recorded: &str) -> Result<u64, HistoryError> {
-        self.conn
-            .execute_batch(
-                "CREATE TEMP TABLE save_rows (member TEXT, payer TEXT, patient TEXT, claim TEXT,
-                     code TEXT, side TEXT, dos TEXT, region TEXT, seq INTEGER, counted INTEGER,
-                     units INTEGER, provider TEXT);
-                 CREATE TEMP TABLE save_deletes (member TEXT, payer TEXT, patient TEXT,
-                     claim TEXT);",
-            )
-            .map_err(|e| self.err(&e))?;
-        let values = |n: usize| {
-            rows_sql(
-                "INSERT INTO temp.save_rows (payer, member, patient, claim, code, region, \
-                 side, dos, seq, counted, units, provider) VALUES ",
-                12,
-                n,
-            )
-        };
-        /// One row to write: shared texts, and the short ones it needs of its own inline (no
-        /// allocation per row).
-        struct Row {
-            payer: SmallStr,
-            member: SmallStr,
-            patient: [u8; 16],
-            claim: SmallStr,
-            code: Code,
-            region: u16,
-            side: &'static str,
-            dos: [u8; 10],
-            seq: i64,
-            counted: i64,
-            units: i64,
-            provider: [u8; 16],
-        }
-        let regions = index.regions.clone();
-        // A full chunk's statement is prepared once and kept: a cached statement given back
-        // to the cache after each chunk has its hundreds of bindings cleared.
-        let mut full = self
-            .conn
-            .prepare(&values(CHUNK))
-            .map_err(|e| self.err(&e))?;
-        let insert = |stmt: &mut rusqlite::Statement<'_>,
-                      rows: &[Row]|
-         -> Result<(), HistoryError> {
-            // The inline texts as `str`s (ASCII by construction).
-            let inline: Vec<[&str; 8]> = rows
-                .iter()
-                .map(|r| {
-                    let region = regions
-                        .get(usize::from(r.region))
-                        .map_or("?", String::as_str);
-                    let [patient, dos, provider] = [&r.patient[..], &r.dos[..], &r.provider[..]]
-                        .map(|b| std::str::from_utf8(b).unwrap_or_default());
-                    [
-                        patient,
-                        dos,
-                        provider,
-                        r.code.as_str(),
-                        region,
-                        r.payer.as_str(),
-                        r.member.as_str(),
-                        r.claim.as_str(),
-                    ]
-                })
-                .collect();
-            let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 12);
-            for (r, [patient, dos, provider, code, region, payer, member, claim]) in
-                rows.iter().zip(&inline)
-            {
-                args.extend([
-                    payer as &dyn rusqlite::ToSql,
-                    member,
-                    patient,
-                    claim,
-                    code,
-                    region,
-                    &r.side,
-                    dos,
-                    &r.seq,
-                    &r.counted,
-                    &r.units,
-                    provider,
-                ]);
-            }
-            stmt.execute(args.as_slice()).map_err(|e| self.err(&e))?;
-            Ok(())
-        };
-        let mut rows: Vec<Row> = Vec::with_capacity(CHUNK);
-        let mut written = 0u64;
+    /// Applies the staged rows in the table's key order: members left with no service
+    /// deleted, the others replaced.
+    fn apply_staged(&self) -> Result<(), HistoryError> {
         {
             let mut delete = self
                 .conn
-                .prepare_cached(
-                    "INSERT INTO temp.save_deletes (payer, member, patient, claim) VALUES (?1, ?2, ?3, ?4)",
-                )
+                .prepare_cached(DELETE_MEMBER)
                 .map_err(|e| self.err(&e))?;
-            // In key order (member first), so the B-tree is written front to back.
-            index.visit_members(|key, entry| -> Result<(), HistoryError> {
-                let patient = hex16(key.patient);
-                for (claim, stored, records) in entry.changes() {
-                    if stored {
-                        delete
-                            .execute(params![
-                                &*key.payer,
-                                &*key.member,
-                                std::str::from_utf8(&patient).unwrap_or_default(),
-                                &**claim
-                            ])
-                            .map_err(|e| self.err(&e))?;
-                    }
-                    for r in records {
-                        rows.push(Row {
-                            payer: key.payer.clone(),
-                            member: key.member.clone(),
-                            patient,
-                            claim: claim.clone(),
-                            code: r.code,
-                            region: r.region,
-                            side: r.side.as_str(),
-                            dos: iso_date(r.date),
-                            seq: r.seq as i64,
-                            counted: i64::from(r.counted),
-                            units: i64::from(r.units),
-                            provider: hex16(r.provider),
-                        });
-                        if rows.len() == CHUNK {
-                            insert(&mut full, &rows)?;
-                            written += rows.len() as u64;
-                            rows.clear();
-                        }
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        if !rows.is_empty() {
-            let mut tail = self
-                .conn
-                .prepare(&values(rows.len()))
-                .map_err(|e| self.err(&e))?;
-            insert(&mut tail, &rows)?;
-            written += rows.len() as u64;
-        }
-        drop(full);
-        {
-            let mut delete = self.conn.prepare(DELETE_CLAIM).map_err(|e| self.err(&e))?;
             let mut gone = self
                 .conn
                 .prepare(
-                    "SELECT DISTINCT member, payer, patient, claim FROM temp.save_deletes
-                     ORDER BY member, payer, patient, claim",
+                    "SELECT member, payer, patient FROM temp.save_members
+                     WHERE length(services) = 0 ORDER BY member, payer, patient",
                 )
                 .map_err(|e| self.err(&e))?;
             let mut keys = gone.query([]).map_err(|e| self.err(&e))?;
             while let Some(k) = keys.next().map_err(|e| self.err(&e))? {
-                let key = |i: usize| -> Result<&str, HistoryError> {
-                    k.get_ref(i)
-                        .map_err(|e| self.err(&e))?
-                        .as_str()
-                        .map_err(|_| self.fail("a staged key is not text".to_owned()))
-                };
-                delete
-                    .execute(params![key(0)?, key(1)?, key(2)?, key(3)?])
-                    .map_err(|e| self.err(&e))?;
+                let a: String = k.get(0).map_err(|e| self.err(&e))?;
+                let b: String = k.get(1).map_err(|e| self.err(&e))?;
+                let c: i64 = k.get(2).map_err(|e| self.err(&e))?;
+                delete.execute(params![a, b, c]).map_err(|e| self.err(&e))?;
             }
         }
-        // The run's stamp is the same on every row: bound once here, not staged per row.
         self.conn
-            .execute(
-                "INSERT OR REPLACE INTO services (member, payer, patient, claim, code, side, dos,
-                     region, seq, counted, recorded, units, provider)
-                 SELECT member, payer, patient, claim, code, side, dos, region, seq, counted,
-                     ?1, units, provider FROM temp.save_rows
-                 ORDER BY member, payer, patient, claim, code, side, dos",
-                [recorded],
+            .execute_batch(
+                "INSERT OR REPLACE INTO members (member, payer, patient, max_seq, services)
+                 SELECT member, payer, patient, max_seq, services FROM temp.save_members
+                 WHERE length(services) > 0 ORDER BY member, payer, patient;
+                 DROP TABLE temp.save_members;",
             )
-            .map_err(|e| self.err(&e))?;
-        self.conn
-            .execute_batch("DROP TABLE temp.save_rows; DROP TABLE temp.save_deletes; COMMIT")
-            .map_err(|e| self.err(&e))?;
-        Ok(written)
+            .map_err(|e| self.err(&e))
+    }
+
+    /// Every stored member row, decoded: its key and services (region names in `regions`).
+    fn each_member(
+        &self,
+        member: Option<&str>,
+        regions: &mut Vec<String>,
+        mut f: impl FnMut(MemberKey, i64, Vec<Record>) -> Result<(), HistoryError>,
+    ) -> Result<(), HistoryError> {
+        let sql = match member {
+            Some(_) => "SELECT member, payer, patient, services FROM members WHERE member = ?1",
+            None => "SELECT member, payer, patient, services FROM members",
+        };
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(&e))?;
+        let mut rows = match member {
+            Some(m) => stmt.query([m]),
+            None => stmt.query([]),
+        }
+        .map_err(|e| self.err(&e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
+            let bad = |what: &str| self.fail(format!("a stored member has a bad {what}"));
+            let text = |i: usize, what: &str| -> Result<SmallStr, HistoryError> {
+                row.get_ref(i)
+                    .map_err(|e| self.err(&e))?
+                    .as_str()
+                    .map(SmallStr::from)
+                    .map_err(|_| bad(what))
+            };
+            let patient: i64 = row.get(2).map_err(|_| bad("patient key"))?;
+            let key = MemberKey {
+                member: text(0, "member")?,
+                payer: text(1, "payer")?,
+                patient: as_u64(patient),
+            };
+            let services = row
+                .get_ref(3)
+                .map_err(|e| self.err(&e))?
+                .as_blob()
+                .map_err(|_| bad("services"))?;
+            let mut recs = Vec::new();
+            blob::decode(services, regions, &mut recs).map_err(|what| bad(&what))?;
+            f(key, patient, recs)?;
+        }
+        Ok(())
     }
 
     /// Removes services dated before `before`; returns how many, committed.
     pub fn forget_before(self, before: Date) -> Result<u64, HistoryError> {
-        let n = self
-            .conn
-            .execute("DELETE FROM services WHERE dos < ?1", [before.to_string()])
-            .map_err(|e| self.err(&e))?;
+        let mut regions = Vec::new();
+        let mut rewrites: Vec<(MemberKey, i64, Vec<Record>)> = Vec::new();
+        let mut n = 0u64;
+        self.each_member(None, &mut regions, |key, patient, mut recs| {
+            let was = recs.len();
+            recs.retain(|r| r.date >= before);
+            if recs.len() != was {
+                n += (was - recs.len()) as u64;
+                rewrites.push((key, patient, recs));
+            }
+            Ok(())
+        })?;
+        {
+            let mut delete = self
+                .conn
+                .prepare_cached(DELETE_MEMBER)
+                .map_err(|e| self.err(&e))?;
+            let mut update = self
+                .conn
+                .prepare(
+                    "UPDATE members SET max_seq = ?4, services = ?5
+                     WHERE member = ?1 AND payer = ?2 AND patient = ?3",
+                )
+                .map_err(|e| self.err(&e))?;
+            let mut buf = Vec::new();
+            for (key, patient, recs) in &rewrites {
+                if recs.is_empty() {
+                    delete
+                        .execute(params![key.member.as_str(), key.payer.as_str(), patient])
+                        .map_err(|e| self.err(&e))?;
+                    continue;
+                }
+                let refs: Vec<&Record> = recs.iter().collect();
+                buf.clear();
+                blob::encode(&refs, &regions, |r| u64::from(r.recorded), &mut buf);
+                let max_seq = recs.iter().map(|r| r.seq).max().unwrap_or(0);
+                update
+                    .execute(params![
+                        key.member.as_str(),
+                        key.payer.as_str(),
+                        patient,
+                        i64::try_from(max_seq).unwrap_or(i64::MAX),
+                        &buf
+                    ])
+                    .map_err(|e| self.err(&e))?;
+            }
+        }
         self.conn
             .execute_batch("COMMIT")
             .map_err(|e| self.err(&e))?;
-        Ok(n as u64)
+        Ok(n)
     }
 
-    /// The stored services of a member id (any payer, any patient under it), by date.
+    /// The stored services of a member id (any payer, any patient under it), by date: payer,
+    /// patient key, claim, code, region, side, units, date, status and the run that recorded
+    /// it, as text.
     pub fn show(&self, member: &str) -> Result<Vec<Vec<String>>, HistoryError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT payer, patient, claim, code, region, side, units, dos, counted, recorded
-                 FROM services WHERE member = ?1 ORDER BY payer, patient, dos, claim, code",
+        self.rows(Some(member))
+    }
+
+    /// [`HistoryStore::show`] of `member`, or of every member (each row then led by its
+    /// member id), in order.
+    pub fn rows(&self, member: Option<&str>) -> Result<Vec<Vec<String>>, HistoryError> {
+        let mut stamps: Vec<(u64, String)> = Vec::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, recorded FROM stamps")
+                .map_err(|e| self.err(&e))?;
+            let mut rows = stmt.query([]).map_err(|e| self.err(&e))?;
+            while let Some(r) = rows.next().map_err(|e| self.err(&e))? {
+                let id: i64 = r.get(0).map_err(|e| self.err(&e))?;
+                stamps.push((as_u64(id), r.get(1).map_err(|e| self.err(&e))?));
+            }
+        }
+        let mut regions = Vec::new();
+        let mut all: Vec<(MemberKey, Record)> = Vec::new();
+        self.each_member(member, &mut regions, |key, _, recs| {
+            all.extend(recs.into_iter().map(|r| (key.clone(), r)));
+            Ok(())
+        })?;
+        all.sort_by(|(ka, a), (kb, b)| {
+            (
+                (&ka.member, &ka.payer, ka.patient),
+                (a.date.year, a.date.month, a.date.day),
+                a.claim.as_str(),
+                a.code.as_str(),
+                a.side.as_str(),
             )
-            .map_err(|e| self.err(&e))?;
-        let rows = stmt
-            .query_map([member], |r| {
-                Ok(vec![
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
+                .cmp(&(
+                    (&kb.member, &kb.payer, kb.patient),
+                    (b.date.year, b.date.month, b.date.day),
+                    b.claim.as_str(),
+                    b.code.as_str(),
+                    b.side.as_str(),
+                ))
+        });
+        all.into_iter()
+            .map(|(key, r)| {
+                let recorded = stamps
+                    .iter()
+                    .find(|s| s.0 == u64::from(r.recorded))
+                    .map(|s| s.1.clone())
+                    .ok_or_else(|| self.fail("a service names no stamp".to_owned()))?;
+                let mut row = Vec::with_capacity(11);
+                if member.is_none() {
+                    row.push(key.member.to_string());
+                }
+                row.extend([
+                    key.payer.to_string(),
+                    ascii(&hex16(key.patient)).to_owned(),
+                    r.claim.to_string(),
+                    r.code.to_string(),
+                    regions
+                        .get(usize::from(r.region))
+                        .cloned()
+                        .unwrap_or_default(),
+                    r.side.as_str().to_owned(),
                     crate::edit::checks::units(Some(crate::claim::Money {
-                        cents: r.get::<_, i64>(6)?,
+                        cents: i64::from(r.units),
                     })),
-                    r.get::<_, String>(7)?,
-                    if r.get::<_, i64>(8)? != 0 {
-                        "counted".to_owned()
-                    } else {
-                        "rejected".to_owned()
-                    },
-                    r.get::<_, String>(9)?,
-                ])
+                    ascii(&iso_date(r.date)).to_owned(),
+                    if r.counted { "counted" } else { "rejected" }.to_owned(),
+                    recorded,
+                ]);
+                if member.is_none() {
+                    row.extend([r.seq.to_string(), ascii(&hex16(r.provider)).to_owned()]);
+                }
+                Ok(row)
             })
-            .map_err(|e| self.err(&e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(&e))
+            .collect()
     }
 }
 
-/// Bytes of changes [`HistoryStore::save`] sorts in memory (about 150 bytes a row with its
-/// share of claim and key: some 110 thousand rows) before it stages them in SQLite instead,
-/// well inside the run's memory bound. Sorting in chunks instead is no way out: each chunk
-/// after the first lands all over the B-tree, and a 200k-claim save took five times as long.
+/// Bytes of rows [`HistoryStore::save`] sorts in memory before it stages them in SQLite
+/// instead, well inside the run's memory bound.
 const SORT_BYTES: usize = 16 << 20;
 
-/// Deletes one claim's stored rows (member, payer, patient, claim).
-const DELETE_CLAIM: &str =
-    "DELETE FROM services WHERE member = ?1 AND payer = ?2 AND patient = ?3 AND claim = ?4";
+/// Deletes one member's row (member, payer, patient).
+const DELETE_MEMBER: &str = "DELETE FROM members WHERE member = ?1 AND payer = ?2 AND patient = ?3";
+
+/// Inserts (or replaces) one member's row.
+const INSERT_MEMBER: &str =
+    "INSERT OR REPLACE INTO members (member, payer, patient, max_seq, services) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// The head of a save's multi-row insert into the table.
+const INSERT_HEAD: &str =
+    "INSERT OR REPLACE INTO members (member, payer, patient, max_seq, services) VALUES ";
+
+/// The head of a save's multi-row insert into its staging table.
+const STAGE_HEAD: &str =
+    "INSERT INTO temp.save_members (member, payer, patient, max_seq, services) VALUES ";
 
 /// Rows per INSERT statement of a save: one statement per row spends most of a save on
 /// statement overhead.
 const CHUNK: usize = 64;
 
-/// An INSERT into the table of `n` rows of the columns [`bind_row`] binds.
-fn insert_sql(n: usize) -> String {
-    rows_sql(
-        "INSERT OR REPLACE INTO services (member, payer, patient, claim, code, side, dos, \
-         region, seq, counted, units, provider, recorded) VALUES ",
-        13,
-        n,
-    )
-}
-
-/// `head` followed by `n` rows of `width` parameters: `(?,?,…),(?,?,…)…`.
-fn rows_sql(head: &str, width: usize, n: usize) -> String {
-    let row = format!("({})", vec!["?"; width].join(","));
+/// `head` followed by `n` rows of five parameters: `(?,?,?,?,?),…`.
+fn rows_sql(head: &str, n: usize) -> String {
     let mut sql = head.to_owned();
     for i in 0..n {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str(&row);
+        sql.push_str("(?,?,?,?,?)");
     }
     sql
 }
 
-/// A record to write, as its claim's change keeps it.
-struct Row {
-    code: Code,
-    region: u16,
-    side: Side,
-    date: Date,
-    seq: u64,
-    counted: bool,
-    units: u32,
-    provider: u64,
+/// A member row a save writes: its services are a range of [`Batch::bytes`].
+struct MemberRow {
+    key: MemberKey,
+    max_seq: u64,
+    blob: (usize, usize),
+    services: u64,
 }
 
-/// A claim whose rows a save rewrites: its member (index into [`Changes::keys`]), whether the
-/// database held it, and its rows (a range of [`Changes::rows`]).
-struct ClaimChange {
-    key: u32,
-    claim: SmallStr,
-    stored: bool,
-    rows: (usize, usize),
+/// Member rows gathered for a save.
+struct Batch {
+    rows: Vec<MemberRow>,
+    bytes: Vec<u8>,
+    /// Whether rows went to the staging table.
+    staged: bool,
+    /// Services written so far.
+    written: u64,
 }
 
-/// What a save writes, gathered from the index.
-struct Changes {
-    keys: Vec<MemberKey>,
-    claims: Vec<ClaimChange>,
-    rows: Vec<Row>,
-}
-
-impl Changes {
-    /// The index's changes, or `None` once they would take more than `limit` bytes here.
-    fn gather(index: &mut HistoryIndex, limit: usize) -> Result<Option<Changes>, HistoryError> {
-        /// Stops the visit: the changes outgrew the limit.
-        struct Full;
-        enum Stop {
-            Full(Full),
-            Failed(HistoryError),
-        }
-        impl From<SpillError> for Stop {
-            fn from(e: SpillError) -> Self {
-                Stop::Failed(e.into())
-            }
-        }
-        let mut out = Changes {
-            keys: Vec::new(),
-            claims: Vec::new(),
-            rows: Vec::new(),
-        };
-        let visited = index.visit_members(|key, entry| -> Result<(), Stop> {
-            let changes = entry.changes();
-            if changes.is_empty() {
-                return Ok(());
-            }
-            let k = out.keys.len() as u32;
-            out.keys.push(key.clone());
-            for (claim, stored, records) in changes {
-                let start = out.rows.len();
-                out.rows.extend(records.iter().map(|r| Row {
-                    code: r.code,
-                    region: r.region,
-                    side: r.side,
-                    date: r.date,
-                    seq: r.seq,
-                    counted: r.counted,
-                    units: r.units,
-                    provider: r.provider,
-                }));
-                out.claims.push(ClaimChange {
-                    key: k,
-                    claim: claim.clone(),
-                    stored,
-                    rows: (start, out.rows.len()),
-                });
-            }
-            if out.bytes() > limit {
-                return Err(Stop::Full(Full));
-            }
-            Ok(())
-        });
-        match visited {
-            Ok(()) => Ok(Some(out)),
-            Err(Stop::Full(Full)) => Ok(None),
-            Err(Stop::Failed(e)) => Err(e),
-        }
-    }
-
+impl Batch {
     /// About the bytes it takes.
-    fn bytes(&self) -> usize {
-        use std::mem::size_of;
-        self.keys.capacity() * size_of::<MemberKey>()
-            + self.claims.capacity() * size_of::<ClaimChange>()
-            + self.rows.capacity() * size_of::<Row>()
-    }
-
-    /// Puts the claims in the table's key order (member, payer, patient, claim) and each
-    /// claim's rows in it too (code, side, date).
-    fn sort(&mut self) {
-        let keys = &self.keys;
-        let order = |c: &ClaimChange| keys.get(c.key as usize).map(key_order);
-        self.claims
-            .sort_unstable_by(|a, b| (order(a), &a.claim).cmp(&(order(b), &b.claim)));
-        for c in &self.claims {
-            if let Some(rows) = self.rows.get_mut(c.rows.0..c.rows.1) {
-                rows.sort_unstable_by(|a, b| {
-                    (a.code, a.side.as_str(), a.date).cmp(&(b.code, b.side.as_str(), b.date))
-                });
-            }
-        }
+    fn size(&self) -> usize {
+        self.rows.len() * std::mem::size_of::<MemberRow>() + self.bytes.len()
     }
 }
 
 /// A member key's place in the table's order (member, payer, patient).
-fn key_order(k: &MemberKey) -> (&SmallStr, &SmallStr, u64) {
-    (&k.member, &k.payer, k.patient)
+fn key_order(k: &MemberKey) -> (&SmallStr, &SmallStr, i64) {
+    (&k.member, &k.payer, as_i64(k.patient))
+}
+
+/// Binds a member row's five columns from parameter `at` on (1-based).
+fn bind_member(
+    stmt: &mut rusqlite::Statement<'_>,
+    at: usize,
+    row: &MemberRow,
+    blob: &[u8],
+) -> rusqlite::Result<()> {
+    stmt.raw_bind_parameter(at, row.key.member.as_str())?;
+    stmt.raw_bind_parameter(at + 1, row.key.payer.as_str())?;
+    stmt.raw_bind_parameter(at + 2, as_i64(row.key.patient))?;
+    // Sequence numbers count claims: far below `i64::MAX`.
+    stmt.raw_bind_parameter(at + 3, i64::try_from(row.max_seq).unwrap_or(i64::MAX))?;
+    stmt.raw_bind_parameter(at + 4, blob)
 }
 
 /// Bytes of ASCII (as written here) as text.
 fn ascii(b: &[u8]) -> &str {
     std::str::from_utf8(b).unwrap_or_default()
-}
-
-/// Binds a row's columns, as [`insert_sql`] names them, from parameter `at` on (1-based).
-fn bind_row(
-    stmt: &mut rusqlite::Statement<'_>,
-    at: usize,
-    (key, claim, r): (&MemberKey, &SmallStr, &Row),
-    region: &str,
-    recorded: &str,
-) -> rusqlite::Result<()> {
-    let (patient, dos, provider) = (hex16(key.patient), iso_date(r.date), hex16(r.provider));
-    stmt.raw_bind_parameter(at, key.member.as_str())?;
-    stmt.raw_bind_parameter(at + 1, key.payer.as_str())?;
-    stmt.raw_bind_parameter(at + 2, ascii(&patient))?;
-    stmt.raw_bind_parameter(at + 3, claim.as_str())?;
-    stmt.raw_bind_parameter(at + 4, r.code.as_str())?;
-    stmt.raw_bind_parameter(at + 5, r.side.as_str())?;
-    stmt.raw_bind_parameter(at + 6, ascii(&dos))?;
-    stmt.raw_bind_parameter(at + 7, region)?;
-    // Sequence numbers count claims: far below `i64::MAX`.
-    stmt.raw_bind_parameter(at + 8, i64::try_from(r.seq).unwrap_or(i64::MAX))?;
-    stmt.raw_bind_parameter(at + 9, i64::from(r.counted))?;
-    stmt.raw_bind_parameter(at + 10, i64::from(r.units))?;
-    stmt.raw_bind_parameter(at + 11, ascii(&provider))?;
-    stmt.raw_bind_parameter(at + 12, recorded)
 }
 
 /// Reads a member's stored services during a run ([`HistoryStore::attach`]).
@@ -812,71 +933,27 @@ impl StoredReader {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT claim, code, region, side, dos, seq, counted, units, provider FROM services
-                 WHERE member = ?1 AND payer = ?2 AND patient = ?3 ORDER BY claim, code, side, dos",
+                "SELECT services FROM members WHERE member = ?1 AND payer = ?2 AND patient = ?3",
             )
             .map_err(|e| fail(explain(&e)))?;
-        let patient = hex16(key.patient);
         let mut rows = stmt
-            .query(params![
-                &*key.member,
-                &*key.payer,
-                std::str::from_utf8(&patient).unwrap_or_default()
-            ])
+            .query(params![&*key.member, &*key.payer, as_i64(key.patient)])
             .map_err(|e| fail(explain(&e)))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(|e| fail(explain(&e)))? {
-            let r = record_at(row, 0, regions)
-                .map_err(|what| fail(format!("a stored service has a bad {what}")))?;
-            out.push(r);
+            let services = row
+                .get_ref(0)
+                .ok()
+                .and_then(|v| v.as_blob().ok())
+                .ok_or_else(|| fail("a stored member has bad services".to_owned()))?;
+            blob::decode(services, regions, &mut out)
+                .map_err(|what| fail(format!("a stored member has a bad {what}")))?;
         }
         Ok(out)
     }
 }
 
-/// A stored service from the columns claim, code, region, side, dos, seq, counted, units and
-/// provider, from column `at` on. The error names the column that is bad.
-fn record_at(
-    row: &rusqlite::Row<'_>,
-    at: usize,
-    regions: &mut Vec<String>,
-) -> Result<Record, String> {
-    // Texts borrowed from the row: no allocation per column.
-    let text = |i: usize, what: &str| -> Result<&str, String> {
-        row.get_ref(at + i)
-            .ok()
-            .and_then(|v| v.as_str().ok())
-            .ok_or_else(|| what.to_owned())
-    };
-    let int = |i: usize, what: &str| -> Result<i64, String> {
-        row.get::<_, i64>(at + i).map_err(|_| what.to_owned())
-    };
-    let claim: SmallStr = text(0, "claim")?.into();
-    let region_name = text(2, "region")?;
-    let region = match regions.iter().position(|r| r == region_name) {
-        Some(i) => i as u16,
-        None => {
-            regions.push(region_name.to_owned());
-            (regions.len() - 1) as u16
-        }
-    };
-    Ok(Record {
-        claim,
-        code: text(1, "code")?.into(),
-        region,
-        side: Side::parse(text(3, "side")?).ok_or("side")?,
-        date: parse_date(text(4, "date of service")?).ok_or("date of service")?,
-        seq: u64::try_from(int(5, "sequence")?).map_err(|_| "sequence")?,
-        counted: int(6, "counted")? != 0,
-        units: u32::try_from(int(7, "units")?).map_err(|_| "units")?,
-        provider: u64::from_str_radix(text(8, "provider key")?, 16).map_err(|_| "provider key")?,
-        stamp: 0,
-        stored: true,
-        dirty: false,
-    })
-}
-
-/// `n` as 16 lower-case hex digits, as the database keeps patient and provider keys.
+/// `n` as 16 lower-case hex digits, as version 2 kept patient and provider keys.
 fn hex16(n: u64) -> [u8; 16] {
     let mut out = [b'0'; 16];
     for (i, slot) in out.iter_mut().enumerate() {
@@ -886,7 +963,7 @@ fn hex16(n: u64) -> [u8; 16] {
     out
 }
 
-/// CCYY-MM-DD, as the database keeps dates.
+/// CCYY-MM-DD, as version 2 kept dates and `history show` prints them.
 fn iso_date(d: Date) -> [u8; 10] {
     let mut out = *b"0000-00-00";
     let mut put = |at: usize, width: usize, mut v: u32| {
@@ -973,7 +1050,8 @@ mod tests {
             assert!(back.changed().unwrap().is_empty());
             back.record(&claim("B", "20250301"), false).unwrap();
             back.record(&claim("B", "20250301"), true).unwrap();
-            assert_eq!(store.save(&mut back, "2026-11-28T12:00:00Z").unwrap(), 1);
+            // The member's row is rewritten whole: both its services.
+            assert_eq!(store.save(&mut back, "2026-11-28T12:00:00Z").unwrap(), 2);
         }
         let store = HistoryStore::open(&path).unwrap();
         let rows = store.show("M1").unwrap();
@@ -989,23 +1067,28 @@ mod tests {
         );
     }
 
-    /// Every row of a database, in key order.
+    /// Every row of a database, in key order: the member rows as stored (blobs in hex) and
+    /// the services as `history show` reads them.
     fn dump(path: &Path) -> Vec<Vec<String>> {
         let c = Connection::open(path).unwrap();
         let mut stmt = c
             .prepare(
-                "SELECT member, payer, patient, claim, code, side, dos, region, seq, counted,
-                 recorded, units, provider FROM services ORDER BY 1, 2, 3, 4, 5, 6, 7",
+                "SELECT member, payer, patient, max_seq, hex(services) FROM members
+                 UNION ALL SELECT 'stamp', recorded, id, 0, '' FROM stamps ORDER BY 1, 2, 3",
             )
             .unwrap();
         let rows = stmt
             .query_map([], |r| {
-                (0..13)
+                (0..5)
                     .map(|i| Ok(format!("{:?}", r.get_ref(i)?)))
                     .collect::<rusqlite::Result<Vec<String>>>()
             })
             .unwrap();
-        rows.collect::<rusqlite::Result<_>>().unwrap()
+        let mut out: Vec<Vec<String>> = rows.collect::<rusqlite::Result<_>>().unwrap();
+        drop(stmt);
+        drop(c);
+        out.extend(HistoryStore::open(path).unwrap().rows(None).unwrap());
+        out
     }
 
     /// A run's claims from `seed`: a few members and claim ids, so later runs replace, void and
@@ -1114,10 +1197,225 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(version, "2");
+        assert_eq!(version, "3");
         let rows = store.show("M1").unwrap();
         assert_eq!(rows.len(), 2, "{rows:?}");
         assert_eq!(rows[0][2], "OLD");
+        assert_eq!(rows[0][6], "1", "one unit");
+        assert_eq!(rows[0][9], "2026-11-01T00:00:00Z", "its own stamp kept");
+        assert_eq!(rows[1][9], "2026-11-27T12:00:00Z");
+    }
+
+    #[test]
+    fn a_version_2_database_is_upgraded_in_the_run_keeping_every_service() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.sqlite");
+        let v2 = |path: &Path| {
+            // The version 2 layout, as scrub837 wrote it before this one.
+            let c = rusqlite::Connection::open(path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 INSERT INTO meta VALUES ('schema_version', '2');
+                 CREATE TABLE services (
+                     member TEXT NOT NULL, payer TEXT NOT NULL, patient TEXT NOT NULL,
+                     claim TEXT NOT NULL, code TEXT NOT NULL, side TEXT NOT NULL,
+                     dos TEXT NOT NULL, region TEXT NOT NULL, seq INTEGER NOT NULL,
+                     counted INTEGER NOT NULL, recorded TEXT NOT NULL,
+                     units INTEGER NOT NULL DEFAULT 100,
+                     provider TEXT NOT NULL DEFAULT '0000000000000000',
+                     PRIMARY KEY (member, payer, patient, claim, code, side, dos))
+                     WITHOUT ROWID;
+                 INSERT INTO services VALUES
+                     ('M1', 'medicare', '0000000000000abc', 'B', '64635', 'RT', '2025-02-01',
+                      'lumbar', 2, 0, '2026-11-02T00:00:00Z', 100, '0000000000000007'),
+                     ('M1', 'medicare', '0000000000000abc', 'A', '64636', 'LT', '2025-01-01',
+                      'lumbar', 1, 1, '2026-11-01T00:00:00Z', 100, '0000000000000007'),
+                     ('M1', 'medicare', '0000000000000abc', 'A', '64635', 'LT', '2025-01-01',
+                      'lumbar', 1, 1, '2026-11-01T00:00:00Z', 150, '0000000000000007'),
+                     ('M1', 'payer:X', 'ffffffffffffffff', 'C', '64490', '-', '2024-12-31',
+                      'cervical', 5, 1, '2026-11-02T00:00:00Z', 100, '0000000000000000');",
+            )
+            .unwrap();
+        };
+        v2(&path);
+        let units = |c: i64| crate::edit::checks::units(Some(crate::claim::Money { cents: c }));
+        let row = |v: [&str; 10]| v.map(str::to_owned).to_vec();
+        let before = vec![
+            row([
+                "medicare",
+                "0000000000000abc",
+                "A",
+                "64635",
+                "lumbar",
+                "LT",
+                &units(150),
+                "2025-01-01",
+                "counted",
+                "2026-11-01T00:00:00Z",
+            ]),
+            row([
+                "medicare",
+                "0000000000000abc",
+                "A",
+                "64636",
+                "lumbar",
+                "LT",
+                &units(100),
+                "2025-01-01",
+                "counted",
+                "2026-11-01T00:00:00Z",
+            ]),
+            row([
+                "medicare",
+                "0000000000000abc",
+                "B",
+                "64635",
+                "lumbar",
+                "RT",
+                &units(100),
+                "2025-02-01",
+                "rejected",
+                "2026-11-02T00:00:00Z",
+            ]),
+            row([
+                "payer:X",
+                "ffffffffffffffff",
+                "C",
+                "64490",
+                "cervical",
+                "-",
+                &units(100),
+                "2024-12-31",
+                "counted",
+                "2026-11-02T00:00:00Z",
+            ]),
+        ];
+        // A run that fails (dropped unsaved) leaves the version 2 database as it was.
+        let tables = |path: &Path| -> Vec<String> {
+            let c = Connection::open(path).unwrap();
+            let mut s = c
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                .unwrap();
+            let names = s.query_map([], |r| r.get(0)).unwrap();
+            names.collect::<rusqlite::Result<_>>().unwrap()
+        };
+        {
+            let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+            let store = HistoryStore::open(&path).unwrap();
+            assert_eq!(store.attach(&mut ix).unwrap(), 4);
+            assert_eq!(store.show("M1").unwrap(), before);
+        }
+        assert_eq!(tables(&path), ["meta", "services"]);
+        // A run that saves: upgraded, every service kept with its own stamp, sequence
+        // numbers carry on after the highest stored.
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        ix.persistent = true;
+        let store = HistoryStore::open(&path).unwrap();
+        assert_eq!(store.attach(&mut ix).unwrap(), 4);
+        assert_eq!(store.save(&mut ix, "2026-11-27T12:00:00Z").unwrap(), 0);
+        assert_eq!(tables(&path), ["members", "meta", "stamps"]);
+        let store = HistoryStore::open(&path).unwrap();
+        assert_eq!(store.show("M1").unwrap(), before);
+        let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+        ix.persistent = true;
+        assert_eq!(store.attach(&mut ix).unwrap(), 0, "read as needed now");
+        let mut c = claim("NEW", "20250301");
+        c.key.patient = 0xabc;
+        ix.recall(&c.key).unwrap();
+        ix.record(&c, false).unwrap();
+        assert_eq!(store.save(&mut ix, "2026-11-28T12:00:00Z").unwrap(), 4);
+        let store = HistoryStore::open(&path).unwrap();
+        let all = store.rows(None).unwrap();
+        assert_eq!(all.len(), 5);
+        let new = all.iter().find(|r| r[3] == "NEW").unwrap();
+        assert_eq!(
+            (new[10].as_str(), new[11].as_str()),
+            ("2026-11-28T12:00:00Z", "6")
+        );
+        let mut shown = store.show("M1").unwrap();
+        shown.retain(|r| r[2] != "NEW");
+        assert_eq!(shown, before, "the other services untouched");
+
+        // Forgetting rewrites what it keeps, and drops a member left with nothing.
+        assert_eq!(
+            store
+                .forget_before(Date::parse_d8(b"20250115").unwrap())
+                .unwrap(),
+            3
+        );
+        let store = HistoryStore::open(&path).unwrap();
+        let left: Vec<String> = store
+            .rows(None)
+            .unwrap()
+            .into_iter()
+            .map(|r| r[3].clone())
+            .collect();
+        assert_eq!(left, ["B", "NEW"]);
+        assert!(store.show("M1").unwrap().iter().all(|r| r[0] == "medicare"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+        /// What the database holds after each run, read back, is what an index that saw
+        /// every run's claims (and was never saved) holds: nothing lost, nothing twice.
+        #[test]
+        fn the_database_reads_back_what_the_runs_recorded(seed in proptest::num::u64::ANY) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("h.sqlite");
+            let mut model = HistoryIndex::new(vec!["lumbar".into()]);
+            model.persistent = true;
+            for (run, budget) in [(0u64, usize::MAX), (1, 0), (2, 4096), (3, usize::MAX)] {
+                let work = run_of(seed ^ run, 60);
+                let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+                ix.set_budget(budget);
+                let store = HistoryStore::open(&path).unwrap();
+                store.attach(&mut ix).unwrap();
+                ix.persistent = true;
+                for (c, rejected) in &work {
+                    ix.recall(&c.key).unwrap();
+                    ix.record(c, *rejected).unwrap();
+                    model.recall(&c.key).unwrap();
+                    model.record(c, *rejected).unwrap();
+                }
+                let limit = if run % 2 == 0 { usize::MAX } else { 0 };
+                store.save_within(&mut ix, &format!("2026-11-2{run}T12:00:00Z"), limit).unwrap();
+                let mut stored: Vec<Vec<String>> = HistoryStore::open(&path)
+                    .unwrap()
+                    .rows(None)
+                    .unwrap()
+                    .into_iter()
+                    .map(|mut r| {
+                        r.drain(10..12);
+                        r
+                    })
+                    .collect();
+                let mut want: Vec<Vec<String>> = model
+                    .members()
+                    .into_iter()
+                    .flat_map(|(k, recs)| recs.iter().map(move |r| (k, r)))
+                    .map(|(k, r)| {
+                        vec![
+                            k.member.to_string(),
+                            k.payer.to_string(),
+                            format!("{:016x}", k.patient),
+                            r.claim.to_string(),
+                            r.code.to_string(),
+                            "lumbar".to_owned(),
+                            r.side.as_str().to_owned(),
+                            crate::edit::checks::units(Some(crate::claim::Money {
+                                cents: i64::from(r.units),
+                            })),
+                            r.date.to_string(),
+                            if r.counted { "counted" } else { "rejected" }.to_owned(),
+                            format!("{:016x}", r.provider),
+                        ]
+                    })
+                    .collect();
+                stored.sort();
+                want.sort();
+                proptest::prop_assert_eq!(stored, want);
+            }
+        }
     }
 
     #[test]
