@@ -602,6 +602,48 @@ mod tests {
             }
         }
 
+        /// Findings spliced into a written line give the bytes that parsing it, adding them
+        /// and writing it again give (structural ones first, history ones last, the status
+        /// turned to rejected by any reject).
+        #[test]
+        fn spliced_findings_equal_a_parsed_and_rewritten_line(
+            id in proptest::collection::vec(any::<u8>(), 0..12),
+            name in any::<String>(),
+            msgs in proptest::collection::vec((any::<String>(), any::<bool>(), any::<bool>()), 0..4),
+            first in proptest::collection::vec((any::<String>(), any::<bool>(), any::<bool>()), 0..3),
+            last in proptest::collection::vec((any::<String>(), any::<bool>(), any::<bool>()), 0..3),
+            rules in any::<String>(),
+        ) {
+            let make = |v: &[(String, bool, bool)]| -> Vec<Finding> {
+                v.iter().map(|(m, e, a)| finding(m, *e, *a)).collect()
+            };
+            let (own, first, last) = (make(&msgs), make(&first), make(&last));
+            let out = ClaimOut {
+                id: &id,
+                kind: crate::claim::Kind::Professional,
+                transaction: "0001",
+                payer_id: b"12202",
+                payer_name: name.as_bytes(),
+                profile: Some("medicare"),
+                matched_by: Some(crate::edit::payer::MatchedBy::PayerId),
+                charge: Some(crate::claim::Money { cents: 150_000 }),
+                findings: &own,
+            };
+            let mut line = Vec::new();
+            write_claim(&out, &rules, &mut line);
+            let mut spliced = Vec::new();
+            prop_assert!(splice_findings(&line, &first, &last, &mut spliced));
+            let mut c: ClaimLine = serde_json::from_slice(&line[..line.len() - 1]).unwrap();
+            c.add_findings(0, first.iter());
+            c.add_findings(usize::MAX, last.iter());
+            let mut serde = Vec::new();
+            c.write(&mut serde).unwrap();
+            prop_assert_eq!(String::from_utf8_lossy(&spliced), String::from_utf8_lossy(&serde));
+            let mut through = Vec::new();
+            add_findings_around(&line, &first, &last, &mut through).unwrap();
+            prop_assert_eq!(through, serde);
+        }
+
         /// The hand-written line is byte for byte what serde_json writes for the same line.
         #[test]
         fn hand_written_json_equals_serde(
@@ -648,17 +690,84 @@ pub struct LateRejection {
 /// A written line with `first` put before its findings (structural findings) and `last` after
 /// them (history findings), both found after the worker wrote it; the claim becomes rejected
 /// when any of them rejects.
+///
+/// A line [`write_claim`] wrote is spliced, not parsed: its status word, the start of its
+/// findings and their end are found by patterns that only occur there (every `"` inside a JSON
+/// string is escaped, so `,"status":"`, `,"findings":[` and `],"rules":` cannot occur within
+/// one), and the new findings are written as [`write_claim`] writes them. Any other line is
+/// parsed and written again (the same bytes, a test says).
 pub fn add_findings_around(
     line: &[u8],
     first: &[Finding],
     last: &[Finding],
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let mut spliced = Vec::with_capacity(line.len() + 256 * (first.len() + last.len()));
+    if splice_findings(line, first, last, &mut spliced) {
+        return out.write_all(&spliced);
+    }
     let mut c: ClaimLine = serde_json::from_slice(line.strip_suffix(b"\n").unwrap_or(line))
         .map_err(io::Error::other)?;
     c.add_findings(0, first.iter());
     c.add_findings(usize::MAX, last.iter());
     c.write(out)
+}
+
+/// [`add_findings_around`] on a line [`write_claim`] wrote, into `out`; false (and `out` left
+/// as it may be) when the line does not have that shape.
+fn splice_findings(line: &[u8], first: &[Finding], last: &[Finding], out: &mut Vec<u8>) -> bool {
+    const STATUS: &[u8] = b",\"status\":\"";
+    const FINDINGS: &[u8] = b",\"findings\":[";
+    const RULES: &[u8] = b"],\"rules\":";
+    let Some(status) = memchr::memmem::find(line, STATUS).map(|i| i + STATUS.len()) else {
+        return false;
+    };
+    let Some(open) = memchr::memmem::find(line, FINDINGS).map(|i| i + FINDINGS.len()) else {
+        return false;
+    };
+    let Some(close) = memchr::memmem::rfind(line, RULES) else {
+        return false;
+    };
+    let word = line.get(status..status + 8);
+    if close < open
+        || open < status + 8
+        || !(word == Some(b"accepted") || word == Some(b"rejected"))
+        || !line.ends_with(b"}\n")
+    {
+        return false;
+    }
+    let rejects = first
+        .iter()
+        .chain(last)
+        .any(|f| f.severity == Severity::Reject);
+    out.extend_from_slice(&line[..status]);
+    out.extend_from_slice(if rejects {
+        b"rejected"
+    } else {
+        &line[status..status + 8]
+    });
+    out.extend_from_slice(&line[status + 8..open]);
+    // Items of the new array, a comma before each but the first.
+    let mut any = false;
+    let mut item = |out: &mut Vec<u8>| {
+        if std::mem::replace(&mut any, true) {
+            out.push(b',');
+        }
+    };
+    for f in first {
+        item(out);
+        write_finding(out, f);
+    }
+    if open < close {
+        item(out);
+        out.extend_from_slice(&line[open..close]);
+    }
+    for f in last {
+        item(out);
+        write_finding(out, f);
+    }
+    out.extend_from_slice(&line[close..]);
+    true
 }
 
 /// Copies `src` to `dst`, applying late rejections (in one sweep: `late` is in the order the
