@@ -108,6 +108,19 @@ impl HistoryStore {
         }
     }
 
+    /// Column `i` of `row` as text; one that is not text is the error `bad()`.
+    fn text_col<'r>(
+        &self,
+        row: &'r rusqlite::Row<'_>,
+        i: usize,
+        bad: impl FnOnce() -> HistoryError,
+    ) -> Result<&'r str, HistoryError> {
+        row.get_ref(i)
+            .map_err(|e| self.err(&e))?
+            .as_str()
+            .map_err(|_| bad())
+    }
+
     /// Opens (creating on first use) the database and takes its write lock.
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
         let conn = Connection::open(path).map_err(|e| HistoryError {
@@ -226,12 +239,7 @@ impl HistoryStore {
             while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
                 n += 1;
                 let bad = |what: &str| self.fail(format!("row {n}: bad {what}"));
-                let text = |i: usize, what: &str| -> Result<&str, HistoryError> {
-                    row.get_ref(i)
-                        .map_err(|e| self.err(&e))?
-                        .as_str()
-                        .map_err(|_| bad(what))
-                };
+                let text = |i: usize, what: &str| self.text_col(row, i, || bad(what));
                 let int = |i: usize, what: &str| -> Result<i64, HistoryError> {
                     row.get::<_, i64>(i).map_err(|_| bad(what))
                 };
@@ -313,12 +321,7 @@ impl HistoryStore {
         while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
             m += 1;
             let bad = |what: &str| self.fail(format!("member row {m}: bad {what}"));
-            let text = |i: usize, what: &str| -> Result<&str, HistoryError> {
-                row.get_ref(i)
-                    .map_err(|e| self.err(&e))?
-                    .as_str()
-                    .map_err(|_| bad(what))
-            };
+            let text = |i: usize, what: &str| self.text_col(row, i, || bad(what));
             let patient = as_u64(row.get::<_, i64>(2).map_err(|_| bad("patient key"))?);
             let services = row
                 .get_ref(3)
@@ -362,12 +365,7 @@ impl HistoryStore {
             let mut rows = stmt.query([]).map_err(|e| self.err(&e))?;
             while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
                 let bad = || self.fail("a stored member key is not valid".to_owned());
-                let text = |i: usize| -> Result<&str, HistoryError> {
-                    row.get_ref(i)
-                        .map_err(|e| self.err(&e))?
-                        .as_str()
-                        .map_err(|_| bad())
-                };
+                let text = |i: usize| self.text_col(row, i, bad);
                 let patient = as_u64(row.get::<_, i64>(2).map_err(|_| bad())?);
                 bloom.insert(hash_parts(text(1)?, text(0)?, patient));
                 let seq: i64 = row.get(3).map_err(|e| self.err(&e))?;
@@ -642,13 +640,8 @@ impl HistoryStore {
         .map_err(|e| self.err(&e))?;
         while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
             let bad = |what: &str| self.fail(format!("a stored member has a bad {what}"));
-            let text = |i: usize, what: &str| -> Result<SmallStr, HistoryError> {
-                row.get_ref(i)
-                    .map_err(|e| self.err(&e))?
-                    .as_str()
-                    .map(SmallStr::from)
-                    .map_err(|_| bad(what))
-            };
+            let text =
+                |i: usize, what: &str| self.text_col(row, i, || bad(what)).map(SmallStr::from);
             let patient: i64 = row.get(2).map_err(|_| bad("patient key"))?;
             let key = MemberKey {
                 member: text(0, "member")?,
