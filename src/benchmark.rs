@@ -588,8 +588,10 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Hands the allocator's free memory back to the system (glibc; elsewhere nothing), so that
+/// what a finished stage freed is not still resident under the next one.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn release_free_memory() {
+pub(crate) fn release_free_memory() {
     // SAFETY: malloc_trim only returns free pages of glibc's heaps to the system.
     unsafe {
         libc::malloc_trim(0);
@@ -597,7 +599,7 @@ fn release_free_memory() {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release_free_memory() {}
+pub(crate) fn release_free_memory() {}
 
 /// Peak resident memory since the last reset, in bytes (Linux `VmHWM`).
 fn peak_rss() -> Option<u64> {
