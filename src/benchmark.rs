@@ -584,22 +584,9 @@ impl Bench<'_> {
 /// handing the allocator's free memory back, so that what earlier runs freed but the allocator
 /// kept resident is not counted as the next run's.
 fn reset_peak() {
-    release_free_memory();
+    crate::memory::release_free_memory();
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
-
-/// Hands the allocator's free memory back to the system (glibc; elsewhere nothing), so that
-/// what a finished stage freed is not still resident under the next one.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub(crate) fn release_free_memory() {
-    // SAFETY: malloc_trim only returns free pages of glibc's heaps to the system.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub(crate) fn release_free_memory() {}
 
 /// Peak resident memory since the last reset, in bytes (Linux `VmHWM`).
 fn peak_rss() -> Option<u64> {

@@ -557,7 +557,7 @@ pub fn scrub(args: &ScrubArgs, log_phi: bool) -> i32 {
             let started = std::time::Instant::now();
             // The inputs' buffers are freed by now; their pages go back before the save
             // gathers its rows, so the two do not add up in the run's peak.
-            crate::benchmark::release_free_memory();
+            crate::memory::release_free_memory();
             let saved = index
                 .lock()
                 .map_err(|_| "member history is unusable".to_owned())

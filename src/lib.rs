@@ -30,6 +30,7 @@ pub mod gen;
 pub mod grammar;
 pub mod history;
 pub mod input;
+pub mod memory;
 pub mod pipeline;
 pub mod report;
 pub mod writeback;
