@@ -603,6 +603,9 @@ pub struct Scrubbed {
     pub counts277: Counts277,
     /// Claims by status, payer and edit, when the edit stage ran.
     pub tally: Option<crate::report::summary::Tally>,
+    /// Batches the reading thread edited itself because the stage thread was the busier one
+    /// (0 when the stage runs on the reading thread).
+    pub batches_edited_by_reader: u64,
 }
 
 impl Scrubbed {
@@ -847,9 +850,10 @@ fn read_all<R: Read>(
             b.send(last);
         }
     }
-    let inline = match sink.batches.take().map(|b| b.target) {
-        Some(Target::Stage(stage)) => Some(stage.finish()),
-        _ => None,
+    let (inline, batches_edited_by_reader) = match sink.batches.take().map(|b| b.target) {
+        Some(Target::Stage(stage)) => (Some(stage.finish()), 0),
+        Some(Target::Thread(link)) => (None, link.finish()),
+        _ => (None, 0),
     };
     let problems = sink.problems;
     let claims = sink.validator.counts();
@@ -867,6 +871,7 @@ fn read_all<R: Read>(
             claims_jsonl: Vec::new(),
             ack277: Vec::new(),
             counts277: Counts277::default(),
+            batches_edited_by_reader,
         },
         inline,
     ))
@@ -1050,6 +1055,7 @@ pub fn scrub_input(
         claims_rejected = scrubbed.tally.as_ref().map_or(c.rejected, |t| t.all.rejected),
         claims_warned = scrubbed.tally.as_ref().map_or(0, |t| t.all.warned),
         problems = scrubbed.problems,
+        batches_edited_by_reader = scrubbed.batches_edited_by_reader,
         mb_per_s = format!("{:.1}", scrubbed.bytes as f64 / 1e6 / secs.max(1e-9)),
         "scrubbed"
     );

@@ -318,6 +318,73 @@ fn the_reading_thread_edits_batches_no_worker_is_free_for() {
     );
 }
 
+/// A `claims.jsonl` writer that takes its time, so the stage thread is the busier one.
+struct SlowLines(Vec<u8>);
+
+impl std::io::Write for SlowLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_reading_thread_edits_batches_while_the_stage_thread_is_busy() {
+    // The stage thread writes each run of lines slowly: the reading thread, finding the stage's
+    // queue full, edits the batches the stage has not started instead of waiting. The lines
+    // and the 277CA are the same as with one thread.
+    let bytes = gen837(
+        "P",
+        2_000,
+        27,
+        &["--error-rate", "0.3", "--claims-per-st", "500"],
+    );
+    let run = |s: &scrub837::pipeline::Settings, slow: bool| {
+        let mut ack277 = Vec::new();
+        let mut fast = Vec::new();
+        let mut slow_lines = SlowLines(Vec::new());
+        let lines: &mut (dyn std::io::Write + Send) =
+            if slow { &mut slow_lines } else { &mut fast };
+        let (scrubbed, late) = scrub837::pipeline::scrub_stream(
+            &bytes[..],
+            s,
+            &mut scrub837::x12::ControlNumbers::starting_at(1),
+            &mut |_| {},
+            scrub837::pipeline::Sink::Claims {
+                lines,
+                ack277: Some(&mut ack277),
+            },
+        )
+        .unwrap();
+        assert!(late.is_empty());
+        let lines = if slow { slow_lines.0 } else { fast };
+        (
+            lines,
+            ack277,
+            scrubbed.ack999,
+            scrubbed.batches_edited_by_reader,
+        )
+    };
+    let mut one = settings_threads(64 << 10, 1);
+    one.batch_claims = 8;
+    let mut two = settings_threads(64 << 10, 2);
+    two.batch_claims = 8;
+    let (lines, ack277, ack999, by_reader) = run(&one, false);
+    assert_eq!(by_reader, 0, "one thread has no stage thread to help");
+    assert_eq!(lines.iter().filter(|&&b| b == b'\n').count(), 2_000);
+    let helped = run(&two, true);
+    assert!(helped.3 > 0, "the reading thread edited no batch");
+    assert!(
+        (lines, ack277, ack999) == (helped.0, helped.1, helped.2),
+        "batches edited on the reading thread give other bytes"
+    );
+}
+
 #[test]
 fn a_rejected_group_rejects_claims_already_written() {
     // A valid file whose GE01 is wrong: the group is rejected at its trailer, after its claims.

@@ -125,11 +125,12 @@ enum Item {
     },
 }
 
-/// A batch's edits, waiting for whichever thread is free first: a worker, or the reading
-/// thread when it would otherwise wait for one.
+/// A batch's edits, waiting for whichever thread is free first: a worker, the stage thread,
+/// or the reading thread when it would otherwise wait for the stage.
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Jobs not yet started, oldest first.
+/// Jobs not yet started, oldest first. A job sends its batch's result to the stage, so it
+/// gives the same bytes whichever thread runs it.
 #[derive(Clone, Default)]
 struct Jobs(Arc<std::sync::Mutex<VecDeque<Job>>>);
 
@@ -143,6 +144,63 @@ impl Jobs {
     fn take(&self) -> Option<Job> {
         self.0.lock().ok()?.pop_front()
     }
+
+    /// Runs the oldest job not yet started on the calling thread; false when there is none.
+    fn run_one(&self) -> bool {
+        match self.take() {
+            Some(job) => {
+                job();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A batch's edits on their way: the result of a queued job.
+pub struct Edits(mpsc::Receiver<BatchOut>);
+
+/// What a batch's job needs of its stage, so that a thread other than the stage's can queue
+/// it ([`EditStage::share_jobs`]).
+#[derive(Clone)]
+pub struct JobMaker {
+    engine: Arc<Engine>,
+    label: String,
+    spares: Spares,
+    render: Option<Arc<Render277>>,
+    lines: bool,
+    jobs: Jobs,
+}
+
+impl JobMaker {
+    /// Queues `batch`'s edits as a job; its result comes through the returned [`Edits`].
+    pub fn queue(&self, batch: ClaimBatch) -> Edits {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let JobMaker {
+            engine,
+            label,
+            spares,
+            render,
+            lines,
+            ..
+        } = self.clone();
+        self.jobs.push(Box::new(move || {
+            // A panic in an edit must not abort the thread that runs it: the stage sees the
+            // closed channel and fails the input with an error instead.
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                BatchOut::new(&engine, batch, &label, &spares, render.as_deref(), lines)
+            }));
+            if let Ok(out) = out {
+                let _ = tx.send(out);
+            }
+        }));
+        Edits(rx)
+    }
+
+    /// Runs the oldest job not yet started on the calling thread; false when there is none.
+    pub fn run_one(&self) -> bool {
+        self.jobs.run_one()
+    }
 }
 
 /// The ordered edit stage of one input.
@@ -150,6 +208,8 @@ pub struct EditStage<'w> {
     engine: Arc<Engine>,
     pool: Option<Arc<rayon::ThreadPool>>,
     jobs: Jobs,
+    /// Batches are queued as jobs even without a pool (see [`EditStage::share_jobs`]).
+    shared: bool,
     queue: VecDeque<Item>,
     in_flight: usize,
     max_in_flight: usize,
@@ -200,6 +260,7 @@ impl<'w> EditStage<'w> {
             engine,
             pool,
             jobs: Jobs::default(),
+            shared: false,
             queue: VecDeque::new(),
             in_flight: 0,
             max_in_flight: (2 * threads + 2).min(MAX_IN_FLIGHT),
@@ -284,6 +345,35 @@ impl<'w> EditStage<'w> {
         self.drain(false);
     }
 
+    /// Queues each batch's edits as a job that any thread may run (the workers, this stage's
+    /// thread when it has no call to answer, or the thread that calls it when that one would
+    /// otherwise wait), and returns the queue for that other thread.
+    pub fn share_jobs(&mut self) -> JobMaker {
+        self.shared = true;
+        self.job_maker()
+    }
+
+    fn job_maker(&self) -> JobMaker {
+        JobMaker {
+            engine: self.engine.clone(),
+            label: self.rules_label.clone(),
+            spares: self.spares.clone(),
+            render: self.render.clone(),
+            lines: self.lines,
+            jobs: self.jobs.clone(),
+        }
+    }
+
+    /// Edits the oldest batch no thread has started yet and writes whatever is then ready;
+    /// false when there was none.
+    pub fn help(&mut self) -> bool {
+        let ran = self.jobs.run_one();
+        if ran {
+            self.drain(false);
+        }
+        ran
+    }
+
     /// Where used batches go back to (the builder's spares).
     pub fn recycle_into(&mut self, spares: Spares) {
         self.spares = spares;
@@ -292,66 +382,52 @@ impl<'w> EditStage<'w> {
     /// A batch of claims, in input order.
     pub fn batch(&mut self, batch: ClaimBatch) {
         self.set_bytes = self.set_bytes.saturating_add(batch.data.len());
-        match &self.pool {
-            Some(pool) => {
-                let (tx, rx) = mpsc::sync_channel(1);
-                let engine = self.engine.clone();
-                let label = self.rules_label.clone();
-                let spares = self.spares.clone();
-                let render = self.render.clone();
-                let with_lines = self.lines;
-                self.jobs.push(Box::new(move || {
-                    // A panic in an edit must not abort the pool: the stage sees the closed
-                    // channel and fails the input with an error instead.
-                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        BatchOut::new(
-                            &engine,
-                            batch,
-                            &label,
-                            &spares,
-                            render.as_deref(),
-                            with_lines,
-                        )
-                    }));
-                    if let Ok(out) = out {
-                        let _ = tx.send(out);
-                    }
-                }));
-                // Each task runs the oldest job not yet started, if any is left.
-                let jobs = self.jobs.clone();
-                pool.spawn(move || {
-                    if let Some(job) = jobs.take() {
-                        job();
-                    }
-                });
-                self.queue.push_back(Item::Batch(rx));
-                self.in_flight += 1;
-                while self.in_flight > self.max_in_flight {
-                    self.wait();
+        if self.pool.is_none() && !self.shared {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                BatchOut::new(
+                    &self.engine,
+                    batch,
+                    &self.rules_label,
+                    &self.spares,
+                    self.render.as_deref(),
+                    self.lines,
+                )
+            }));
+            match out {
+                Ok(r) => self.queue.push_back(Item::Ready(r)),
+                Err(_) => {
+                    self.error
+                        .get_or_insert_with(|| io::Error::other("an edit failed"));
                 }
-                self.drain(false);
             }
-            None => {
-                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    BatchOut::new(
-                        &self.engine,
-                        batch,
-                        &self.rules_label,
-                        &self.spares,
-                        self.render.as_deref(),
-                        self.lines,
-                    )
-                }));
-                match out {
-                    Ok(r) => self.queue.push_back(Item::Ready(r)),
-                    Err(_) => {
-                        self.error
-                            .get_or_insert_with(|| io::Error::other("an edit failed"));
-                    }
-                }
-                self.drain(false);
-            }
+            self.drain(false);
+            return;
         }
+        let edits = self.job_maker().queue(batch);
+        self.queued_edits(edits);
+    }
+
+    /// A batch queued as a job by the thread that calls the stage ([`EditStage::share_jobs`]),
+    /// in input order; `bytes` of input.
+    pub fn queued(&mut self, edits: Edits, bytes: usize) {
+        self.set_bytes = self.set_bytes.saturating_add(bytes);
+        self.queued_edits(edits);
+    }
+
+    fn queued_edits(&mut self, Edits(rx): Edits) {
+        // Each task runs the oldest job not yet started, if any is left.
+        if let Some(pool) = &self.pool {
+            let jobs = self.jobs.clone();
+            pool.spawn(move || {
+                jobs.run_one();
+            });
+        }
+        self.queue.push_back(Item::Batch(rx));
+        self.in_flight += 1;
+        while self.in_flight > self.max_in_flight {
+            self.wait();
+        }
+        self.drain(false);
     }
 
     /// A transaction set ended: its claims meet its verdict. `header` is what its 277CA
@@ -422,12 +498,8 @@ impl<'w> EditStage<'w> {
     /// Makes progress on the batches in flight: edits one no worker has started yet on this
     /// thread (rather than leave its core idle), else waits for the oldest.
     fn wait(&mut self) {
-        match self.jobs.take() {
-            Some(job) => {
-                job();
-                self.drain(false);
-            }
-            None => self.drain(true),
+        if !self.help() {
+            self.drain(true);
         }
     }
 
