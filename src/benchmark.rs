@@ -70,6 +70,10 @@ pub struct Measure {
     pub mb_per_s: f64,
     /// Claims per second.
     pub claims_per_s: f64,
+    /// Median CPU seconds of the process (user and system, every thread) over the stage's
+    /// runs, where the system tells: what the work cost, which a busy machine's neighbours
+    /// disturb far less than the wall clock.
+    pub cpu_seconds: Option<f64>,
     /// Peak resident memory during the stage, in bytes (where the system tells).
     pub peak_bytes: Option<u64>,
     /// Computed from two other measurements rather than timed on its own.
@@ -100,6 +104,42 @@ pub struct Report {
     /// What writing every output (999, 277CA, claims.jsonl, HTML report, summary) adds to the
     /// run without them, as a fraction of that run, per thread count.
     pub outputs_added: Vec<(usize, f64)>,
+    /// The same in CPU time.
+    pub outputs_added_cpu: Vec<(usize, f64)>,
+}
+
+/// One stage timed: median wall seconds, median CPU seconds, highest peak.
+#[derive(Clone, Copy, Debug)]
+struct Timed {
+    secs: f64,
+    cpu: Option<f64>,
+    peak: Option<u64>,
+}
+
+/// The median of `v` (sorted here); `None` when empty.
+fn median(v: &mut [f64]) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// CPU seconds this process has used so far, every thread, user and system (Unix).
+#[cfg(unix)]
+fn cpu_seconds() -> Option<f64> {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a whole `rusage` into the pointer it is given.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) } == 0;
+    if !ok {
+        return None;
+    }
+    // SAFETY: filled in by the successful call above (and zeroed before).
+    let u = unsafe { u.assume_init() };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(secs(u.ru_utime) + secs(u.ru_stime))
+}
+
+#[cfg(not(unix))]
+fn cpu_seconds() -> Option<f64> {
+    None
 }
 
 /// What the stages share.
@@ -220,11 +260,19 @@ fn bench(args: &BenchArgs) -> Result<Report, Error> {
     // process's resident set (freed, not returned) and blur the peaks measured after them.
     let mut whole = Vec::new();
     let mut outputs_added = Vec::new();
+    let mut outputs_added_cpu = Vec::new();
     for &n in &threads {
         let (bare, full) = b.end_to_end(n)?;
-        let outputs = b.derived("acks_and_reports", n, full.seconds - bare.seconds);
+        let cpu = match (full.cpu_seconds, bare.cpu_seconds) {
+            (Some(f), Some(b)) => Some(f - b),
+            _ => None,
+        };
+        let outputs = b.derived("acks_and_reports", n, full.seconds - bare.seconds, cpu);
         if bare.seconds > 0.0 {
             outputs_added.push((n, outputs.seconds / bare.seconds));
+        }
+        if let (Some(c), Some(b)) = (outputs.cpu_seconds, bare.cpu_seconds.filter(|&b| b > 0.0)) {
+            outputs_added_cpu.push((n, c / b));
         }
         whole.extend([bare, full, outputs]);
     }
@@ -268,6 +316,7 @@ fn bench(args: &BenchArgs) -> Result<Report, Error> {
             .then(|| ratio(find("end_to_end", most), find("end_to_end", one)))
             .flatten(),
         outputs_added,
+        outputs_added_cpu,
         results,
     })
 }
@@ -303,25 +352,10 @@ impl Bench<'_> {
     }
 
     /// Times `run` `repeat` times (after resetting the peak-memory mark each time); returns
-    /// the median seconds and the highest peak.
-    fn time(
-        &self,
-        mut run: impl FnMut() -> Result<(), Error>,
-    ) -> Result<(f64, Option<u64>), Error> {
-        let mut secs = Vec::with_capacity(self.repeat);
-        let mut peak: Option<u64> = None;
-        for _ in 0..self.repeat {
-            reset_peak();
-            let t = Instant::now();
-            run()?;
-            secs.push(t.elapsed().as_secs_f64());
-            peak = match (peak, peak_rss()) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
-        }
-        secs.sort_by(f64::total_cmp);
-        Ok((secs[secs.len() / 2], peak))
+    /// the median seconds (wall and CPU) and the highest peak.
+    fn time(&self, mut run: impl FnMut() -> Result<(), Error>) -> Result<Timed, Error> {
+        let [t, _] = self.time_runs([&mut run as &mut dyn FnMut() -> Result<(), Error>])?;
+        Ok(t)
     }
 
     /// Times `a` and `b` alternately, `repeat` times each, so that a drift of the machine's
@@ -330,36 +364,46 @@ impl Bench<'_> {
         &self,
         mut a: impl FnMut() -> Result<(), Error>,
         mut b: impl FnMut() -> Result<(), Error>,
-    ) -> Result<[(f64, Option<u64>); 2], Error> {
+    ) -> Result<[Timed; 2], Error> {
+        self.time_runs([&mut a as &mut dyn FnMut() -> Result<(), Error>, &mut b])
+    }
+
+    /// Times each of `runs` in turn, `repeat` rounds; one or two runs (a second slot left
+    /// empty is timed as nothing).
+    fn time_runs<const N: usize>(
+        &self,
+        mut runs: [&mut dyn FnMut() -> Result<(), Error>; N],
+    ) -> Result<[Timed; 2], Error> {
         let mut secs = [Vec::new(), Vec::new()];
+        let mut cpus = [Vec::new(), Vec::new()];
         let mut peaks: [Option<u64>; 2] = [None, None];
         for _ in 0..self.repeat {
-            for (i, run) in [&mut a as &mut dyn FnMut() -> Result<(), Error>, &mut b]
-                .into_iter()
-                .enumerate()
-            {
+            for (i, run) in runs.iter_mut().enumerate().take(2) {
                 reset_peak();
+                let cpu = cpu_seconds();
                 let t = Instant::now();
                 run()?;
                 secs[i].push(t.elapsed().as_secs_f64());
+                if let (Some(before), Some(after)) = (cpu, cpu_seconds()) {
+                    cpus[i].push(after - before);
+                }
                 peaks[i] = match (peaks[i], peak_rss()) {
                     (Some(x), Some(y)) => Some(x.max(y)),
                     (x, y) => x.or(y),
                 };
             }
         }
-        Ok([0, 1].map(|i| {
-            secs[i].sort_by(f64::total_cmp);
-            (secs[i][secs[i].len() / 2], peaks[i])
+        Ok([0, 1].map(|i| Timed {
+            secs: median(&mut secs[i]).unwrap_or(0.0),
+            cpu: (cpus[i].len() == secs[i].len())
+                .then(|| median(&mut cpus[i]))
+                .flatten(),
+            peak: peaks[i],
         }))
     }
 
-    fn measure(
-        &self,
-        stage: &'static str,
-        threads: usize,
-        (seconds, peak_bytes): (f64, Option<u64>),
-    ) -> Measure {
+    fn measure(&self, stage: &'static str, threads: usize, t: Timed) -> Measure {
+        let seconds = t.secs;
         let per = |n: f64| if seconds > 0.0 { n / seconds } else { 0.0 };
         Measure {
             stage,
@@ -367,16 +411,27 @@ impl Bench<'_> {
             seconds,
             mb_per_s: per(self.bytes as f64 / 1e6),
             claims_per_s: per(self.claims as f64),
-            peak_bytes,
+            cpu_seconds: t.cpu,
+            peak_bytes: t.peak,
             derived: false,
         }
     }
 
-    fn derived(&self, stage: &'static str, threads: usize, seconds: f64) -> Measure {
+    fn derived(
+        &self,
+        stage: &'static str,
+        threads: usize,
+        seconds: f64,
+        cpu: Option<f64>,
+    ) -> Measure {
+        let t = Timed {
+            secs: seconds.max(0.0),
+            cpu: cpu.map(|c| c.max(0.0)),
+            peak: None,
+        };
         Measure {
-            peak_bytes: None,
             derived: true,
-            ..self.measure(stage, threads, (seconds.max(0.0), None))
+            ..self.measure(stage, threads, t)
         }
     }
 
@@ -516,7 +571,7 @@ impl Bench<'_> {
             date: self.now.ccyymmdd(),
         };
         let engine = &self.engine;
-        let (seconds, _) = self.time(|| {
+        let t = self.time(|| {
             let bytes: usize = pool.install(|| {
                 batches
                     .par_iter()
@@ -540,7 +595,8 @@ impl Bench<'_> {
             Ok(())
         })?;
         let stage = if outputs { "edits" } else { "rules" };
-        Ok(self.measure(stage, threads, (seconds, None)))
+        // Batches held in memory: no peak of the stage's own.
+        Ok(self.measure(stage, threads, Timed { peak: None, ..t }))
     }
 
     /// One input through the pipeline: with every output (999, claims.jsonl, 277CA, HTML
@@ -610,20 +666,24 @@ fn print_table(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "{:<18} {:>7} {:>9} {:>9} {:>11} {:>9}",
-        "stage", "threads", "seconds", "MB/s", "claims/s", "peak MiB"
+        "{:<18} {:>7} {:>9} {:>9} {:>9} {:>11} {:>9}",
+        "stage", "threads", "seconds", "cpu s", "MB/s", "claims/s", "peak MiB"
     )?;
     for m in &r.results {
         let peak = m.peak_bytes.map_or_else(
             || "-".to_owned(),
             |b| format!("{:.1}", b as f64 / 1048576.0),
         );
+        let cpu = m
+            .cpu_seconds
+            .map_or_else(|| "-".to_owned(), |c| format!("{c:.3}"));
         writeln!(
             out,
-            "{:<18} {:>7} {:>9.3} {:>9.1} {:>11.0} {:>9}{}",
+            "{:<18} {:>7} {:>9.3} {:>9} {:>9.1} {:>11.0} {:>9}{}",
             m.stage,
             m.threads,
             m.seconds,
+            cpu,
             m.mb_per_s,
             m.claims_per_s,
             peak,
@@ -645,11 +705,21 @@ fn print_table(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             .iter()
             .map(|&(n, x)| format!("+{:.1} % on {n} thread(s)", x * 100.0))
             .collect();
+        let added_cpu: Vec<String> = r
+            .outputs_added_cpu
+            .iter()
+            .map(|&(n, x)| format!("+{:.1} % on {n} thread(s)", x * 100.0))
+            .collect();
         writeln!(
             out,
             "every output (999, 277CA, claims.jsonl, HTML report, summary) adds {} to the run \
-             without them",
-            added.join(", ")
+             without them (in CPU time: {})",
+            added.join(", "),
+            if added_cpu.is_empty() {
+                "-".to_owned()
+            } else {
+                added_cpu.join(", ")
+            }
         )?;
     }
     writeln!(
@@ -659,6 +729,6 @@ fn print_table(r: &Report, out: &mut dyn Write) -> io::Result<()> {
          memory; edits = rules + each claim's claims.jsonl line and 277CA fragment; \
          end_to_end_bare = the pipeline (edits, history, 999 and tallies) with no output \
          formatted; end_to_end = with every output written; acks_and_reports = their \
-         difference"
+         difference; seconds = median wall clock, cpu s = median CPU time of every thread"
     )
 }

@@ -85,6 +85,11 @@ fn a_generated_workload_gets_every_stage_at_every_thread_count() {
         if !derived && !in_memory && cfg!(target_os = "linux") {
             assert!(m["peak_bytes"].as_u64().unwrap() > 1 << 20, "{m}");
         }
+        // CPU time of every thread: measured for each stage timed, never negative.
+        if cfg!(unix) {
+            let cpu = m["cpu_seconds"].as_f64().unwrap_or(-1.0);
+            assert!(cpu >= 0.0, "{m}");
+        }
     }
     assert!(r["end_to_end_vs_split"].as_f64().unwrap() > 0.0);
     assert!(r["edits_scaling"].as_f64().unwrap() > 0.0);
@@ -103,6 +108,25 @@ fn a_generated_workload_gets_every_stage_at_every_thread_count() {
         };
         let want = (at("end_to_end") - at("end_to_end_bare")).max(0.0) / at("end_to_end_bare");
         assert!((a[1].as_f64().unwrap() - want).abs() < 1e-9, "{a}");
+    }
+    // And in CPU time: the derived stage's CPU seconds over the bare run's.
+    let added_cpu = r["outputs_added_cpu"].as_array().unwrap();
+    if cfg!(unix) {
+        assert_eq!(added_cpu.len(), 2, "{added_cpu:?}");
+        for (a, n) in added_cpu.iter().zip([1, 2]) {
+            assert_eq!(a[0], n);
+            let cpu = |stage: &str| {
+                results
+                    .iter()
+                    .find(|m| m["stage"] == stage && m["threads"] == n)
+                    .unwrap()["cpu_seconds"]
+                    .as_f64()
+                    .unwrap()
+            };
+            assert!(cpu("end_to_end_bare") > 0.0);
+            let want = cpu("acks_and_reports") / cpu("end_to_end_bare");
+            assert!((a[1].as_f64().unwrap() - want).abs() < 1e-9, "{a}");
+        }
     }
 }
 
