@@ -347,7 +347,9 @@ impl<'w> EditStage<'w> {
 
     /// Queues each batch's edits as a job that any thread may run (the workers, this stage's
     /// thread when it has no call to answer, or the thread that calls it when that one would
-    /// otherwise wait), and returns the queue for that other thread.
+    /// otherwise wait), and returns what that other thread queues its batches with. Called
+    /// once the stage is set up: the jobs take its rules label, spares, 277CA rendering and
+    /// whether it writes lines as they are now.
     pub fn share_jobs(&mut self) -> JobMaker {
         self.shared = true;
         self.job_maker()
