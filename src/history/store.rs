@@ -146,6 +146,10 @@ impl HistoryStore {
 
     /// Opens (creating on first use) the database and takes its write lock.
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
+        // A database this run creates is written once, by its first save: its pages are new,
+        // so a rollback journal holds nothing of them, where the WAL would hold every page
+        // before a checkpoint copied it over. The next run that opens it turns on the WAL.
+        let new = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
         let conn = Connection::open(path).map_err(|e| HistoryError {
             path: path.to_owned(),
             message: explain(&e),
@@ -161,12 +165,19 @@ impl HistoryStore {
             .conn
             .busy_timeout(std::time::Duration::from_millis(0))
             .map_err(|e| store.err(&e))?;
-        // WAL: a commit appends to the log instead of rewriting pages twice; NORMAL sync is
-        // still durable across a crash of the process (the database stays consistent).
+        // WAL: a commit appends to the log instead of rewriting pages twice, and the run's
+        // second connection reads while this one writes; NORMAL sync is still durable across
+        // a crash of the process (the database stays consistent).
+        if !new {
+            store
+                .conn
+                .execute_batch("PRAGMA journal_mode = WAL;")
+                .map_err(|e| store.err(&e))?;
+        }
         store
             .conn
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE;
+                "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE;
                  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
             )
             .map_err(|e| store.err(&e))?;
@@ -578,8 +589,10 @@ impl HistoryStore {
     /// Each member with a change is written whole (one row: its services encoded), in
     /// ascending order of row id ([`HistoryIndex::visit_members`] gives the members so), so
     /// the table's B-tree is written front to back, a chunk of rows per statement, with no
-    /// sort and no staging, in bounded memory. One transaction: a run killed before the
-    /// commit leaves the history as it was. Returns the services written.
+    /// sort and no staging, in bounded memory. The members are visited and encoded on this
+    /// thread while another writes the chunks already made (a few chunks in between). One
+    /// transaction: a run killed before the commit leaves the history as it was. Returns the
+    /// services written.
     pub fn save(self, index: &mut HistoryIndex, recorded: &str) -> Result<u64, HistoryError> {
         if !index.touched() {
             // Nothing recorded that is not on record already: nothing to visit or write.
@@ -590,83 +603,84 @@ impl HistoryStore {
         }
         let stamp = self.stamp_id(recorded)?;
         let regions = index.regions.clone();
+        let path = self.path.clone();
+        let (to_writer, chunks) = std::sync::mpsc::sync_channel::<Chunk>(4);
+        let (written, store) = std::thread::scope(|scope| {
+            let writer = std::thread::Builder::new()
+                .name("scrub837-history".to_owned())
+                .spawn_scoped(scope, move || self.write_chunks(chunks).map(|()| self));
+            let writer = match writer {
+                Ok(w) => w,
+                Err(e) => {
+                    let e = HistoryError {
+                        path: path.clone(),
+                        message: format!("cannot start the thread that writes it: {e}"),
+                    };
+                    return (Err(e), None);
+                }
+            };
+            let visited = encode_changes(index, &regions, stamp, &to_writer);
+            drop(to_writer);
+            let store = writer.join().unwrap_or_else(|_| {
+                Err(HistoryError {
+                    path: path.clone(),
+                    message: "the thread that writes it failed".to_owned(),
+                })
+            });
+            // The writer's error first: a visit stops when the writer has.
+            match store {
+                Ok(store) => (visited, Some(store)),
+                Err(e) => (Err(e), None),
+            }
+        });
+        let written = written?;
+        let Some(store) = store else {
+            return Err(HistoryError {
+                path,
+                message: "the thread that writes it failed".to_owned(),
+            });
+        };
+        store
+            .conn
+            .execute_batch("COMMIT")
+            .map_err(|e| store.err(&e))?;
+        Ok(written)
+    }
+
+    /// Writes the chunks of a save as they come (see [`HistoryStore::save`]).
+    fn write_chunks(&self, chunks: std::sync::mpsc::Receiver<Chunk>) -> Result<(), HistoryError> {
         // With no collided member on record, a member's row is the row of its hash, and the
         // rows go in by the chunk; else each row looks in `collided` first.
         let bulk = !self.collided.get();
-        let mut chunk = Chunk {
-            rows: Vec::with_capacity(CHUNK),
-            bytes: Vec::new(),
-        };
-        let mut written = 0u64;
-        {
-            let mut full = self
-                .conn
-                .prepare(&upsert_sql(CHUNK))
-                .map_err(|e| self.err(&e))?;
-            index.visit_members(|h, key, entry| -> Result<(), HistoryError> {
-                let mut changed: Vec<&SmallStr> = Vec::new();
-                for r in entry.recs.iter().filter(|r| r.dirty) {
-                    if !changed.contains(&&r.claim) {
-                        changed.push(&r.claim);
-                    }
-                }
-                if changed.is_empty() && entry.removed.is_empty() {
-                    return Ok(());
-                }
-                let mut recs: Vec<&Record> = entry.recs.iter().collect();
-                written += recs.len() as u64;
-                if recs.is_empty() {
-                    return self.delete_row(h, key);
-                }
-                recs.sort_unstable_by(|a, b| blob::cmp_stored(a, b));
-                let start = chunk.bytes.len();
-                blob::encode(
-                    &recs,
-                    &regions,
-                    |r| {
-                        if changed.contains(&&r.claim) {
-                            stamp
-                        } else {
-                            u64::from(r.recorded)
-                        }
-                    },
-                    &mut chunk.bytes,
-                );
-                chunk.rows.push(MemberRow {
-                    hash: h,
-                    key: key.clone(),
-                    // Sequence numbers count claims: far below `i64::MAX`.
-                    max_seq: i64::try_from(recs.iter().map(|r| r.seq).max().unwrap_or(0))
-                        .unwrap_or(i64::MAX),
-                    blob: (start, chunk.bytes.len()),
-                });
-                if chunk.rows.len() == CHUNK {
-                    self.write_chunk(&mut full, bulk, &mut chunk)?;
-                }
-                Ok(())
-            })?;
-            if !chunk.rows.is_empty() {
+        let mut full = self
+            .conn
+            .prepare(&upsert_sql(CHUNK))
+            .map_err(|e| self.err(&e))?;
+        for chunk in chunks {
+            for (h, key) in &chunk.gone {
+                self.delete_row(*h, key)?;
+            }
+            if chunk.rows.len() == CHUNK {
+                self.write_chunk(&mut full, bulk, &chunk)?;
+            } else if !chunk.rows.is_empty() {
                 let mut tail = self
                     .conn
                     .prepare(&upsert_sql(chunk.rows.len()))
                     .map_err(|e| self.err(&e))?;
-                self.write_chunk(&mut tail, bulk, &mut chunk)?;
+                self.write_chunk(&mut tail, bulk, &chunk)?;
             }
         }
-        self.conn
-            .execute_batch("COMMIT")
-            .map_err(|e| self.err(&e))?;
-        Ok(written)
+        Ok(())
     }
 
-    /// Writes the rows of `chunk` and empties it: with `bulk`, through `stmt` (an
-    /// [`upsert_sql`] of as many rows), one row at a time ([`HistoryStore::put_row`]) when
-    /// some row's id holds another key; else one row at a time.
+    /// Writes the rows of `chunk`: with `bulk`, through `stmt` (an [`upsert_sql`] of as many
+    /// rows), one row at a time ([`HistoryStore::put_row`]) when some row's id holds another
+    /// key; else one row at a time.
     fn write_chunk(
         &self,
         stmt: &mut rusqlite::Statement<'_>,
         bulk: bool,
-        chunk: &mut Chunk,
+        chunk: &Chunk,
     ) -> Result<(), HistoryError> {
         let blob = |row: &MemberRow| chunk.bytes.get(row.blob.0..row.blob.1).unwrap_or_default();
         let mut done = false;
@@ -683,8 +697,6 @@ impl HistoryStore {
                 self.put_row(row.hash, &row.key, row.max_seq, blob(row))?;
             }
         }
-        chunk.rows.clear();
-        chunk.bytes.clear();
         Ok(())
     }
 
@@ -887,10 +899,84 @@ struct MemberRow {
     blob: (usize, usize),
 }
 
-/// Member rows gathered for one statement of a save.
+/// Member rows gathered for one statement of a save, and members left with no service.
+#[derive(Default)]
 struct Chunk {
     rows: Vec<MemberRow>,
     bytes: Vec<u8>,
+    /// Members to delete (their hash and key).
+    gone: Vec<(u64, MemberKey)>,
+}
+
+/// Visits the members of `index` and sends each one with a change, encoded, to the writer of
+/// a save, a [`Chunk`] at a time, in the order visited; `stamp` is this run's. Returns the
+/// services sent; stops with an error when the writer has stopped.
+fn encode_changes(
+    index: &mut HistoryIndex,
+    regions: &[String],
+    stamp: u64,
+    to_writer: &std::sync::mpsc::SyncSender<Chunk>,
+) -> Result<u64, HistoryError> {
+    let stopped = || HistoryError {
+        path: PathBuf::from("(history save)"),
+        message: "the writer stopped".to_owned(),
+    };
+    let mut chunk = Chunk::default();
+    let mut written = 0u64;
+    index.visit_members(|h, key, entry| -> Result<(), HistoryError> {
+        if chunk.rows.len() == CHUNK || chunk.gone.len() == CHUNK {
+            let full = std::mem::replace(
+                &mut chunk,
+                Chunk {
+                    rows: Vec::with_capacity(CHUNK),
+                    ..Chunk::default()
+                },
+            );
+            to_writer.send(full).map_err(|_| stopped())?;
+        }
+        let mut changed: Vec<&SmallStr> = Vec::new();
+        for r in entry.recs.iter().filter(|r| r.dirty) {
+            if !changed.contains(&&r.claim) {
+                changed.push(&r.claim);
+            }
+        }
+        if changed.is_empty() && entry.removed.is_empty() {
+            return Ok(());
+        }
+        let mut recs: Vec<&Record> = entry.recs.iter().collect();
+        written += recs.len() as u64;
+        if recs.is_empty() {
+            chunk.gone.push((h, key.clone()));
+            return Ok(());
+        }
+        recs.sort_unstable_by(|a, b| blob::cmp_stored(a, b));
+        let start = chunk.bytes.len();
+        blob::encode(
+            &recs,
+            regions,
+            |r| {
+                if changed.contains(&&r.claim) {
+                    stamp
+                } else {
+                    u64::from(r.recorded)
+                }
+            },
+            &mut chunk.bytes,
+        );
+        chunk.rows.push(MemberRow {
+            hash: h,
+            key: key.clone(),
+            // Sequence numbers count claims: far below `i64::MAX`.
+            max_seq: i64::try_from(recs.iter().map(|r| r.seq).max().unwrap_or(0))
+                .unwrap_or(i64::MAX),
+            blob: (start, chunk.bytes.len()),
+        });
+        Ok(())
+    })?;
+    if !chunk.rows.is_empty() || !chunk.gone.is_empty() {
+        to_writer.send(chunk).map_err(|_| stopped())?;
+    }
+    Ok(written)
 }
 
 /// Binds a member row's six columns from parameter `at` on (1-based).
@@ -1430,6 +1516,50 @@ mod tests {
                     "{} colliding members, {} in collided", colliding, collided
                 );
             }
+        }
+    }
+
+    #[test]
+    fn many_members_written_then_voided_leave_no_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let mode = |path: &Path| -> String {
+            Connection::open(path)
+                .unwrap()
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap()
+        };
+        let work = |void: bool| -> Vec<HistClaim> {
+            (0..300)
+                .map(|i| {
+                    let mut c = claim(&format!("C{i}"), "20250101");
+                    c.key.member = format!("M{i}").into();
+                    if void {
+                        c.frequency = Frequency::Void;
+                    }
+                    c
+                })
+                .collect()
+        };
+        for (run, void) in [(0, false), (1, true)] {
+            let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+            // Some members in memory, the others spilled: chunks of rows and of deletions.
+            ix.set_budget(16 << 10);
+            let store = HistoryStore::open(&path).unwrap();
+            store.attach(&mut ix).unwrap();
+            ix.persistent = true;
+            for c in work(void) {
+                ix.recall(&c.key).unwrap();
+                ix.record(&c, false).unwrap();
+            }
+            assert_eq!(
+                store.save(&mut ix, &format!("2026-11-2{run}T12:00:00Z")).unwrap(),
+                if void { 0 } else { 300 }
+            );
+            // Created without the WAL (written once), which the next run turns on.
+            assert_eq!(mode(&path), if void { "wal" } else { "delete" });
+            let rows = HistoryStore::open(&path).unwrap().rows(None).unwrap();
+            assert_eq!(rows.len(), if void { 0 } else { 300 });
         }
     }
 
