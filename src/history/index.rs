@@ -626,27 +626,33 @@ impl HistoryIndex {
         cold.put(out)
     }
 
-    /// Visits every member: those in memory in key order (member, payer, patient: the
-    /// database's order), then those spilled, read back one partition of the store at a time
-    /// (each in key order), so memory stays bounded. (Spilling the members in memory first,
-    /// to visit everything in one pass of the store, cost a write and a read of each.)
+    /// Visits every member with its key's hash ([`super::spill::hash`], the history
+    /// database's row id), in ascending order of hash: those in memory merged with those
+    /// spilled, which are read back one partition of the store at a time, so memory stays
+    /// bounded and the database's table is written front to back.
     pub fn visit_members<E: From<SpillError>>(
         &mut self,
-        mut f: impl FnMut(&MemberKey, &Entry) -> Result<(), E>,
+        mut f: impl FnMut(u64, &MemberKey, &Entry) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut members: Vec<(&MemberKey, &Entry)> = self.members.iter().collect();
-        members.sort_unstable_by(|a, b| {
-            (&a.0.member, &a.0.payer, a.0.patient).cmp(&(&b.0.member, &b.0.payer, b.0.patient))
-        });
-        for (k, e) in members {
-            f(k, e)?;
-        }
+        let mut members: Vec<(u64, &MemberKey, &Entry)> = self
+            .members
+            .iter()
+            .map(|(k, e)| (super::spill::hash(k), k, e))
+            .collect();
+        members.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut hot = members.into_iter().peekable();
         if let Some(cold) = &mut self.cold {
             let uncounted = &self.uncounted;
-            return cold.visit(|key, mut e| {
+            cold.visit(|h, key, mut e| {
+                while let Some((hh, k, he)) = hot.next_if(|m| (m.0, m.1) < (h, key)) {
+                    f(hh, k, he)?;
+                }
                 uncount(uncounted, &mut e);
-                f(key, &e)
-            });
+                f(h, key, &e)
+            })?;
+        }
+        for (h, k, e) in hot {
+            f(h, k, e)?;
         }
         Ok(())
     }
@@ -734,7 +740,7 @@ impl HistoryIndex {
     /// order [`HistoryIndex::visit_members`] gives.
     pub fn changed(&mut self) -> Result<Vec<(MemberKey, SmallStr)>, SpillError> {
         let mut out = Vec::new();
-        self.visit_members(|k, e| -> Result<(), SpillError> {
+        self.visit_members(|_, k, e| -> Result<(), SpillError> {
             out.extend(e.changes().into_iter().map(|c| (k.clone(), c.0.clone())));
             Ok(())
         })?;
@@ -1537,7 +1543,7 @@ mod tests {
             // The same members, records and changes to save.
             let all = |ix: &mut HistoryIndex| {
                 let mut v = Vec::new();
-                ix.visit_members(|k, e| -> Result<(), SpillError> {
+                ix.visit_members(|_, k, e| -> Result<(), SpillError> {
                     let mut recs: Vec<Record> = e
                         .recs
                         .iter()
@@ -1557,8 +1563,7 @@ mod tests {
                     Ok(())
                 })
                 .unwrap();
-                // Spilled members come back a partition at a time.
-                v.sort_by(|a, b| a.0.cmp(&b.0));
+                // In the same order (ascending hash) whether they were spilled or not.
                 v
             };
             let (x, y) = (all(&mut memory), all(&mut disk));
@@ -1573,7 +1578,7 @@ mod tests {
         ix.persistent = true;
         drive(&mut ix, &workload());
         let mut n = 0;
-        ix.visit_members(|_, e| -> Result<(), SpillError> {
+        ix.visit_members(|_, _, e| -> Result<(), SpillError> {
             let mut buf = Vec::new();
             super::super::spill::encode(e, &mut buf);
             assert_eq!(&super::super::spill::decode(&buf)?, e);

@@ -43,7 +43,8 @@ const BLOCK_BITS: u64 = 512;
 const BLOCK_WORDS: usize = (BLOCK_BITS / 64) as usize;
 
 /// Partitions of the log: a look-up reads one of them, 1/1024 of the store.
-const PARTS: usize = 1024;
+const PARTS: usize = 1 << PART_BITS;
+const PART_BITS: u32 = 10;
 
 /// A partition's buffer is written out before it would grow past this (so about 2 MiB of
 /// buffers in all).
@@ -107,8 +108,9 @@ impl Bloom {
     }
 }
 
-/// A member key's hash (the member map's hash of its parts, spread by SplitMix64's
-/// finaliser).
+/// A member key's hash: the spill's partition and filters, and the history database's row id
+/// ([`super::store`], schema version 4), so it is **stored**: it must never change (a test
+/// pins it). A word at a time, then SplitMix64's finaliser.
 pub(crate) fn hash(key: &MemberKey) -> u64 {
     hash_bytes(key.payer.as_bytes(), key.member.as_bytes(), key.patient)
 }
@@ -118,17 +120,44 @@ pub(crate) fn hash_parts(payer: &str, member: &str, patient: u64) -> u64 {
     hash_bytes(payer.as_bytes(), member.as_bytes(), patient)
 }
 
+/// One step of [`hash_bytes`].
+fn mix_word(h: u64, word: u64) -> u64 {
+    (h.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+/// A text's words into `h`, then its tail with its length (so that texts differing only by
+/// trailing zeros, or split differently between payer and member, differ).
+fn mix_text(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0; 8];
+        a.copy_from_slice(w);
+        h = mix_word(h, u64::from_le_bytes(a));
+    }
+    let rest = words.remainder();
+    let mut a = [0; 8];
+    a[..rest.len()].copy_from_slice(rest);
+    mix_word(h, u64::from_le_bytes(a) ^ (bytes.len() as u64) << 59)
+}
+
 fn hash_bytes(payer: &[u8], member: &[u8], patient: u64) -> u64 {
-    use std::hash::Hasher;
-    // A word at a time (never stored: the spill and the database's filter live for one run).
-    let mut h = super::index::MapHasher::default();
-    h.write(payer);
-    h.write(member);
-    h.write_u64(patient);
-    let mut z = h.finish();
+    // Unit tests make members whose id starts with `#collide` share one hash, to exercise
+    // what a collision of row ids does.
+    #[cfg(test)]
+    if member.starts_with(b"#collide") {
+        return 0x8000_0000_0000_0007;
+    }
+    let h = mix_word(mix_text(mix_text(0, payer), member), patient);
+    let mut z = (h ^ (h >> 31)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 29;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// The partition of a hash: its top bits, so that partitions in order hold ascending hashes.
+fn part_of(h: u64) -> usize {
+    (h >> (64 - PART_BITS)) as usize
 }
 
 /// One partition: the chunks written and what waits to be. A chunk is its offset in the file
@@ -273,7 +302,7 @@ impl Spill {
         for (key, entry) in &members {
             let h = hash(key);
             self.bloom.insert(h);
-            let part = (h % PARTS as u64) as usize;
+            let part = part_of(h);
             let Some(p) = self.parts.get_mut(part) else {
                 continue;
             };
@@ -348,7 +377,7 @@ impl Spill {
         if !self.bloom.may_hold(h) {
             return Ok(None);
         }
-        let part = (h % PARTS as u64) as usize;
+        let part = part_of(h);
         let mut found: Option<(u64, Vec<u8>)> = None;
         let mut chunk = Vec::new();
         let chunks = self
@@ -386,19 +415,21 @@ impl Spill {
         }
     }
 
-    /// Visits every member held, partition by partition, each partition's members in key
-    /// order (member, payer, patient): one partition at a time is in memory.
+    /// Visits every member held with its [`hash`], in ascending order of hash (partition by
+    /// partition, each sorted; equal hashes by key): one partition at a time is in memory.
     pub fn visit<E: From<SpillError>>(
         &mut self,
-        mut f: impl FnMut(&MemberKey, Entry) -> Result<(), E>,
+        mut f: impl FnMut(u64, &MemberKey, Entry) -> Result<(), E>,
     ) -> Result<(), E> {
         for part in 0..PARTS {
-            let mut live = self.live(part)?;
-            live.sort_unstable_by(|a, b| {
-                (&a.1.member, &a.1.payer, a.1.patient).cmp(&(&b.1.member, &b.1.payer, b.1.patient))
-            });
-            for (_, key, bytes) in live {
-                f(&key, decode(&bytes)?)?;
+            let mut live: Vec<(u64, MemberKey, Vec<u8>)> = self
+                .live(part)?
+                .into_iter()
+                .map(|(_, key, bytes)| (hash(&key), key, bytes))
+                .collect();
+            live.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+            for (h, key, bytes) in live {
+                f(h, &key, decode(&bytes)?)?;
             }
         }
         Ok(())
@@ -715,7 +746,7 @@ mod tests {
     }
 
     #[test]
-    fn members_spilled_come_back_once_and_the_rest_visit_in_key_order_per_partition() {
+    fn members_spilled_come_back_once_and_the_rest_visit_in_order_of_hash() {
         let n = 30_000;
         let mut s = Spill::new().unwrap();
         // A member with a long history: its chunk is over 64 KiB (length kept in the file).
@@ -751,7 +782,8 @@ mod tests {
         let never = member(n + 1).0;
         assert_eq!(s.take(&never).unwrap(), None);
         let mut seen = Vec::new();
-        s.visit(|k, e| -> Result<(), SpillError> {
+        s.visit(|h, k, e| -> Result<(), SpillError> {
+            assert_eq!(h, hash(k));
             seen.push((k.clone(), e));
             Ok(())
         })
@@ -763,12 +795,20 @@ mod tests {
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         want.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(sorted, want);
-        // Within a partition, key order.
-        let order = |k: &MemberKey| (k.member.clone(), k.payer.clone(), k.patient);
+        // In ascending order of hash, across partitions too.
         for w in seen.windows(2) {
-            if hash(&w[0].0) % PARTS as u64 == hash(&w[1].0) % PARTS as u64 {
-                assert!(order(&w[0].0) < order(&w[1].0));
-            }
+            assert!(hash(&w[0].0) <= hash(&w[1].0));
         }
+    }
+
+    #[test]
+    fn the_stored_hash_never_changes() {
+        // The history database keys its rows by this hash: a change loses every member.
+        assert_eq!(hash_parts("medicare", "M1", 0xabc), 0xb2e0_4893_dfc0_11db);
+        assert_eq!(
+            hash_parts("payer:X", "W123456789", u64::MAX),
+            0xdf25_3b97_ad75_b0c1
+        );
+        assert_eq!(hash_parts("", "", 0), 0);
     }
 }
