@@ -14,6 +14,7 @@ use crate::ack::claim277::{ClaimAcks, Render277};
 use crate::ack::Reserved277;
 use crate::claim::{ClaimBatch, Spares};
 use crate::history::index::HistClaim;
+use crate::history::store::{Prefetcher, StoredRaw};
 use crate::history::{HistoryIndex, HistoryPlan};
 use crate::report::claims_jsonl::{add_findings_around, LateRejection};
 use crate::report::summary::{ClaimTally, Tally};
@@ -30,6 +31,9 @@ struct BatchOut {
     acks: Vec<u8>,
     /// What history needs of its claims that have services history tracks (by position).
     hist: Vec<(u32, HistClaim)>,
+    /// The stored rows of `hist`'s members, read ahead (same order; empty without a history
+    /// database).
+    ahead: Vec<Option<StoredRaw>>,
 }
 
 impl BatchOut {
@@ -40,6 +44,7 @@ impl BatchOut {
         spares: &Spares,
         render: Option<&Render277>,
         with_lines: bool,
+        prefetch: Option<&Prefetcher>,
     ) -> Self {
         let mut lines = Vec::with_capacity(if with_lines {
             batch.claims.len() * 512
@@ -63,11 +68,18 @@ impl BatchOut {
             &mut claims,
         );
         spares.give(batch);
+        // The members' stored rows are read here, on whichever thread edits the batch, rather
+        // than one by one on the stage thread that judges them in order.
+        let ahead = match prefetch {
+            Some(p) => hist.iter().map(|(_, h)| p.fetch(&h.key)).collect(),
+            None => Vec::new(),
+        };
         BatchOut {
             claims,
             lines,
             acks: acks.map(ClaimAcks::into_bytes).unwrap_or_default(),
             hist,
+            ahead,
         }
     }
 }
@@ -96,6 +108,8 @@ struct Pending {
     buf: usize,
     range: std::ops::Range<usize>,
     hist: Option<Box<HistClaim>>,
+    /// Its member's stored rows, read ahead.
+    ahead: Option<StoredRaw>,
 }
 
 enum Item {
@@ -169,6 +183,7 @@ pub struct JobMaker {
     spares: Spares,
     render: Option<Arc<Render277>>,
     lines: bool,
+    prefetch: Option<Arc<Prefetcher>>,
     jobs: Jobs,
 }
 
@@ -182,13 +197,22 @@ impl JobMaker {
             spares,
             render,
             lines,
+            prefetch,
             ..
         } = self.clone();
         self.jobs.push(Box::new(move || {
             // A panic in an edit must not abort the thread that runs it: the stage sees the
             // closed channel and fails the input with an error instead.
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                BatchOut::new(&engine, batch, &label, &spares, render.as_deref(), lines)
+                BatchOut::new(
+                    &engine,
+                    batch,
+                    &label,
+                    &spares,
+                    render.as_deref(),
+                    lines,
+                    prefetch.as_deref(),
+                )
             }));
             if let Ok(out) = out {
                 let _ = tx.send(out);
@@ -221,6 +245,8 @@ pub struct EditStage<'w> {
     ack277: Option<Ack277Writer<'w>>,
     /// The member history of the run and the history rules (E-37…E-39).
     history: Option<(Arc<std::sync::Mutex<HistoryIndex>>, Arc<HistoryPlan>)>,
+    /// Reads members of the history database ahead, with each batch's edits.
+    prefetch: Option<Arc<Prefetcher>>,
     /// History marks at the start of the open group and interchange.
     hist_marks: (u32, u32),
     /// Input bytes of claims held for the open transaction set past which its claims are
@@ -271,6 +297,7 @@ impl<'w> EditStage<'w> {
             render: None,
             ack277: None,
             history: None,
+            prefetch: None,
             hist_marks: (0, 0),
             hold_bytes: HOLD_BYTES,
             set_bytes: 0,
@@ -315,8 +342,12 @@ impl<'w> EditStage<'w> {
     /// Judges claims against `index` with the history rules of `plan`, in input order, and
     /// records them.
     pub fn history(&mut self, index: Arc<std::sync::Mutex<HistoryIndex>>, rules: Arc<HistoryPlan>) {
-        let mark = index.lock().map(|i| i.mark()).unwrap_or(0);
+        let (mark, prefetch) = index
+            .lock()
+            .map(|i| (i.mark(), i.prefetcher()))
+            .unwrap_or((0, None));
         self.hist_marks = (mark, mark);
+        self.prefetch = prefetch;
         self.history = Some((index, rules));
     }
 
@@ -362,6 +393,7 @@ impl<'w> EditStage<'w> {
             spares: self.spares.clone(),
             render: self.render.clone(),
             lines: self.lines,
+            prefetch: self.prefetch.clone(),
             jobs: self.jobs.clone(),
         }
     }
@@ -393,6 +425,7 @@ impl<'w> EditStage<'w> {
                     &self.spares,
                     self.render.as_deref(),
                     self.lines,
+                    self.prefetch.as_deref(),
                 )
             }));
             match out {
@@ -528,6 +561,7 @@ impl<'w> EditStage<'w> {
                                 lines: Vec::new(),
                                 acks: Vec::new(),
                                 hist: Vec::new(),
+                                ahead: Vec::new(),
                             })
                         }
                     }
@@ -549,16 +583,23 @@ impl<'w> EditStage<'w> {
                     }
                     let mut start = 0;
                     let buf = self.bufs.len();
+                    let mut ahead = e.ahead.into_iter();
                     let mut hist = e.hist.into_iter().peekable();
                     for (i, claim) in e.claims.into_iter().enumerate() {
                         let h = hist
                             .next_if(|(at, _)| *at as usize == i)
                             .map(|(_, h)| Box::new(h));
+                        let read = if h.is_some() {
+                            ahead.next().flatten()
+                        } else {
+                            None
+                        };
                         self.current.push(Pending {
                             claim,
                             buf,
                             range: start..claim.end,
                             hist: h,
+                            ahead: read,
                         });
                         start = claim.end;
                     }
@@ -777,7 +818,7 @@ impl<'w> EditStage<'w> {
         for (i, p) in claims.iter().enumerate() {
             let Some(h) = &p.hist else { continue };
             // The member's records back in memory if they were spilled.
-            if let Err(e) = ix.recall(&h.key) {
+            if let Err(e) = ix.recall_with(&h.key, p.ahead.as_ref()) {
                 self.error
                     .get_or_insert_with(|| io::Error::other(e.to_string()));
                 return out;

@@ -541,6 +541,17 @@ impl HistoryIndex {
     /// [`HistoryIndex::judge`] and [`HistoryIndex::units_on`], which see only what is in
     /// memory.
     pub fn recall(&mut self, key: &MemberKey) -> Result<(), SpillError> {
+        self.recall_with(key, None)
+    }
+
+    /// [`HistoryIndex::recall`], with the member's stored rows when they were read ahead
+    /// ([`super::store::Prefetcher`]): used only if the database is where the member comes
+    /// from, so the result is the same as without them.
+    pub fn recall_with(
+        &mut self,
+        key: &MemberKey,
+        ahead: Option<&super::store::StoredRaw>,
+    ) -> Result<(), SpillError> {
         self.clock += 1;
         // Found nowhere a moment ago (so not in memory either): judging a new member and
         // recording it probe the map once between them.
@@ -566,7 +577,10 @@ impl HistoryIndex {
         } else if let Some(stored) = self.stored.as_ref().filter(|s| s.may_hold_hashed(h)) {
             // Neither in memory nor spilled: never seen this run, so the database has the
             // member as it stands.
-            let recs = stored.member(key, &mut self.regions)?;
+            let recs = match ahead {
+                Some(raw) => stored.decode(raw, &mut self.regions)?,
+                None => stored.member(key, &mut self.regions)?,
+            };
             if !recs.is_empty() {
                 e = Some(Entry {
                     recs,
@@ -582,6 +596,13 @@ impl HistoryIndex {
         self.hot_bytes += e.cost(key);
         self.members.insert(key.clone(), e);
         Ok(())
+    }
+
+    /// What reads members of the history database ahead of the stage, when one is attached.
+    pub fn prefetcher(&self) -> Option<std::sync::Arc<super::store::Prefetcher>> {
+        self.stored
+            .as_ref()
+            .map(super::store::StoredReader::prefetcher)
     }
 
     /// Reads the history database a member at a time from now on (see

@@ -552,12 +552,20 @@ impl HistoryStore {
         // One read transaction for every member read from now on, not one per look-up (the
         // database cannot change under it: this run holds the write lock).
         conn.execute_batch("BEGIN").map_err(|e| self.err(&e))?;
+        let bloom = std::sync::Arc::new(bloom);
+        let prefetch = std::sync::Arc::new(Prefetcher {
+            path: self.path.clone(),
+            bloom: bloom.clone(),
+            collided: self.collided.get(),
+            conns: std::sync::Mutex::new(Vec::new()),
+        });
         index.attach(
             StoredReader {
                 path: self.path.clone(),
                 conn,
                 bloom,
                 collided: self.collided.get(),
+                prefetch,
             },
             max_seq,
         );
@@ -1052,9 +1060,104 @@ fn ascii(b: &[u8]) -> &str {
 pub struct StoredReader {
     path: PathBuf,
     conn: Connection,
-    bloom: Bloom,
+    bloom: std::sync::Arc<Bloom>,
     /// Whether `collided` may hold a row.
     collided: bool,
+    /// Reads members ahead of the stage, on the edit threads.
+    prefetch: std::sync::Arc<Prefetcher>,
+}
+
+/// A member's stored rows as read and not yet decoded: its row's services, then any of its
+/// rows in `collided`.
+#[derive(Debug, Default)]
+pub struct StoredRaw(Vec<Vec<u8>>);
+
+/// Reads members' stored rows ahead of the ordered stage, on whichever thread edits their
+/// claims, through read-only connections of its own (one per thread at a time, pooled). The
+/// database cannot change during the run (it holds the write lock and commits only after),
+/// so a row read early is the row the stage would read.
+pub struct Prefetcher {
+    path: PathBuf,
+    bloom: std::sync::Arc<Bloom>,
+    collided: bool,
+    conns: std::sync::Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for Prefetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prefetcher")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Prefetcher {
+    /// The stored rows of `key`'s member; `None` when the database cannot hold it (its filter
+    /// says so) or the read failed (the stage then reads it itself and reports any error).
+    pub fn fetch(&self, key: &MemberKey) -> Option<StoredRaw> {
+        if !self.bloom.may_hold(hash(key)) {
+            return None;
+        }
+        let pooled = self.conns.lock().ok()?.pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .ok()?;
+                // A small page cache (the system's holds the file anyway: this one only keeps
+                // the memory bound), and one read transaction for the connection's life
+                // rather than one per look-up.
+                c.execute_batch("PRAGMA cache_size = -256; BEGIN").ok()?;
+                c
+            }
+        };
+        let raw = read_raw(&conn, key, self.collided).ok();
+        if let Ok(mut conns) = self.conns.lock() {
+            conns.push(conn);
+        }
+        raw
+    }
+}
+
+/// A member's stored rows (see [`StoredRaw`]) through `conn`.
+fn read_raw(
+    conn: &Connection,
+    key: &MemberKey,
+    collided: bool,
+) -> Result<StoredRaw, rusqlite::Error> {
+    let mut out = StoredRaw::default();
+    let mut stmt =
+        conn.prepare_cached("SELECT member, payer, patient, services FROM members WHERE id = ?1")?;
+    let mut rows = stmt.query([row_id(hash(key))])?;
+    if let Some(row) = rows.next()? {
+        let ours = row.get_ref(2)?.as_i64().ok() == Some(as_i64(key.patient))
+            && row.get_ref(0)?.as_bytes().ok() == Some(key.member.as_bytes())
+            && row.get_ref(1)?.as_bytes().ok() == Some(key.payer.as_bytes());
+        if ours {
+            out.0.push(blob_of(row.get_ref(3)?)?);
+            return Ok(out);
+        }
+    }
+    if collided {
+        let mut stmt = conn.prepare_cached(
+            "SELECT services FROM collided WHERE member = ?1 AND payer = ?2 AND patient = ?3",
+        )?;
+        let mut rows = stmt.query(params![&*key.member, &*key.payer, as_i64(key.patient)])?;
+        while let Some(row) = rows.next()? {
+            out.0.push(blob_of(row.get_ref(0)?)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A services column's bytes (a column of another type is an error).
+fn blob_of(v: rusqlite::types::ValueRef<'_>) -> Result<Vec<u8>, rusqlite::Error> {
+    v.as_blob()
+        .map(<[u8]>::to_vec)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, v.data_type(), Box::new(e)))
 }
 
 impl std::fmt::Debug for StoredReader {
@@ -1083,56 +1186,38 @@ impl StoredReader {
         key: &MemberKey,
         regions: &mut Vec<String>,
     ) -> Result<Vec<Record>, SpillError> {
-        let fail = |m: String| {
-            SpillError(
-                HistoryError {
-                    path: self.path.clone(),
-                    message: m,
-                }
-                .to_string(),
-            )
-        };
+        let raw = read_raw(&self.conn, key, self.collided).map_err(|e| self.fail(explain(&e)))?;
+        self.decode(&raw, regions)
+    }
+
+    /// The services of rows read ahead ([`Prefetcher::fetch`]), as [`StoredReader::member`]
+    /// gives them.
+    pub fn decode(
+        &self,
+        raw: &StoredRaw,
+        regions: &mut Vec<String>,
+    ) -> Result<Vec<Record>, SpillError> {
         let mut out = Vec::new();
-        let mut decode = |services: rusqlite::types::ValueRef<'_>| {
-            let services = services
-                .as_blob()
-                .map_err(|_| fail("a stored member has bad services".to_owned()))?;
+        for services in &raw.0 {
             blob::decode(services, regions, &mut out)
-                .map_err(|what| fail(format!("a stored member has a bad {what}")))
-        };
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT member, payer, patient, services FROM members WHERE id = ?1")
-            .map_err(|e| fail(explain(&e)))?;
-        let mut rows = stmt
-            .query([row_id(hash(key))])
-            .map_err(|e| fail(explain(&e)))?;
-        if let Some(row) = rows.next().map_err(|e| fail(explain(&e)))? {
-            let col = |i: usize| row.get_ref(i).map_err(|e| fail(explain(&e)));
-            let ours = col(2)?.as_i64().ok() == Some(as_i64(key.patient))
-                && col(0)?.as_bytes().ok() == Some(key.member.as_bytes())
-                && col(1)?.as_bytes().ok() == Some(key.payer.as_bytes());
-            if ours {
-                decode(col(3)?)?;
-                return Ok(out);
-            }
-        }
-        if self.collided {
-            let mut stmt = self
-                .conn
-                .prepare_cached(
-                    "SELECT services FROM collided
-                     WHERE member = ?1 AND payer = ?2 AND patient = ?3",
-                )
-                .map_err(|e| fail(explain(&e)))?;
-            let mut rows = stmt
-                .query(params![&*key.member, &*key.payer, as_i64(key.patient)])
-                .map_err(|e| fail(explain(&e)))?;
-            while let Some(row) = rows.next().map_err(|e| fail(explain(&e)))? {
-                decode(row.get_ref(0).map_err(|e| fail(explain(&e)))?)?;
-            }
+                .map_err(|what| self.fail(format!("a stored member has a bad {what}")))?;
         }
         Ok(out)
+    }
+
+    /// What reads members ahead of the stage, on the edit threads.
+    pub fn prefetcher(&self) -> std::sync::Arc<Prefetcher> {
+        self.prefetch.clone()
+    }
+
+    fn fail(&self, m: String) -> SpillError {
+        SpillError(
+            HistoryError {
+                path: self.path.clone(),
+                message: m,
+            }
+            .to_string(),
+        )
     }
 }
 
@@ -1573,6 +1658,31 @@ mod tests {
                     of_id.sort();
                     proptest::prop_assert_eq!(shown, of_id, "show {}", id);
                 }
+                drop(reader);
+                // Members read ahead (on the edit threads) come back as the stage's own reads.
+                let keys: Vec<MemberKey> =
+                    model.members().into_iter().map(|(k, _)| k.clone()).collect();
+                let recalled = |ahead: bool| {
+                    let store = HistoryStore::open(&path).unwrap();
+                    let mut ix = HistoryIndex::new(vec!["lumbar".into()]);
+                    store.attach(&mut ix).unwrap();
+                    let pf = ix.prefetcher().expect("a committed database is read a member at a time");
+                    let mut read_ahead = 0;
+                    for k in &keys {
+                        let raw = if ahead { pf.fetch(k) } else { None };
+                        read_ahead += usize::from(raw.is_some());
+                        ix.recall_with(k, raw.as_ref()).unwrap();
+                    }
+                    // Every member on record is read ahead (the filter has no false negative).
+                    let on_record = model.members().iter().filter(|(_, r)| !r.is_empty()).count();
+                    assert!(!ahead || read_ahead >= on_record, "{read_ahead} < {on_record}");
+                    // In key order.
+                    ix.members()
+                        .into_iter()
+                        .map(|(k, recs)| (k.clone(), recs.to_vec()))
+                        .collect::<Vec<(MemberKey, Vec<Record>)>>()
+                };
+                proptest::prop_assert_eq!(recalled(false), recalled(true));
                 // Of the members that share a row id, one at most has the row.
                 let colliding = model
                     .members()
