@@ -418,6 +418,8 @@ impl<'w> EditStage<'w> {
         self.set_bytes = self.set_bytes.saturating_add(batch.data.len());
         if self.pool.is_none() && !self.shared {
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // On this one thread, the stage's own reads are as good as reading ahead (and
+                // share one page cache).
                 BatchOut::new(
                     &self.engine,
                     batch,
@@ -425,7 +427,7 @@ impl<'w> EditStage<'w> {
                     &self.spares,
                     self.render.as_deref(),
                     self.lines,
-                    self.prefetch.as_deref(),
+                    None,
                 )
             }));
             match out {
