@@ -212,9 +212,9 @@ pub struct ScrubArgs {
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
 
-    /// Threads doing the work (default: all cores): the reading thread, a stage thread that edits
-    /// and writes results in order, and N-2 more edit workers; with 1 the reading thread does it
-    /// all. Output does not depend on it.
+    /// Threads doing the work (default: all cores): the reading thread, a stage thread that writes
+    /// results in order, and N-2 more edit workers; any of them edits batches when it would
+    /// otherwise wait. With 1 the reading thread does it all. Output does not depend on it.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -340,7 +340,7 @@ pub fn edit_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, Error
 }
 
 /// Whether the edit stage runs on a thread of its own for `threads` threads in all: from two
-/// threads on, so that the reading thread only reads.
+/// threads on (the reading thread then edits batches only when the stage is behind).
 pub fn stage_thread(threads: usize) -> bool {
     threads >= 2
 }
