@@ -55,7 +55,7 @@ impl StageLink {
     /// returns once the link is dropped.
     pub fn start<'scope, 'env: 'scope>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
-        mut stage: EditStage<'env>,
+        stage: EditStage<'env>,
         hold_bytes: usize,
     ) -> io::Result<(Self, std::thread::ScopedJoinHandle<'scope, Finished>)> {
         let (tx, rx) = mpsc::sync_channel(QUEUED);

@@ -232,8 +232,6 @@ pub struct EditStage<'w> {
     engine: Arc<Engine>,
     pool: Option<Arc<rayon::ThreadPool>>,
     jobs: Jobs,
-    /// Batches are queued as jobs even without a pool (see [`EditStage::share_jobs`]).
-    shared: bool,
     queue: VecDeque<Item>,
     in_flight: usize,
     max_in_flight: usize,
@@ -286,7 +284,6 @@ impl<'w> EditStage<'w> {
             engine,
             pool,
             jobs: Jobs::default(),
-            shared: false,
             queue: VecDeque::new(),
             in_flight: 0,
             max_in_flight: (2 * threads + 2).min(MAX_IN_FLIGHT),
@@ -376,17 +373,12 @@ impl<'w> EditStage<'w> {
         self.drain(false);
     }
 
-    /// Queues each batch's edits as a job that any thread may run (the workers, this stage's
-    /// thread when it has no call to answer, or the thread that calls it when that one would
-    /// otherwise wait), and returns what that other thread queues its batches with. Called
-    /// once the stage is set up: the jobs take its rules label, spares, 277CA rendering and
-    /// whether it writes lines as they are now.
-    pub fn share_jobs(&mut self) -> JobMaker {
-        self.shared = true;
-        self.job_maker()
-    }
-
-    fn job_maker(&self) -> JobMaker {
+    /// What another thread queues its batches' edits with, as jobs that any thread may run
+    /// (the workers, this stage's thread when it has no call to answer, or that other thread
+    /// when it would otherwise wait); it hands the stage each one with
+    /// [`EditStage::queued`]. Called once the stage is set up: the jobs take its rules label,
+    /// spares, 277CA rendering and whether it writes lines as they are now.
+    pub fn share_jobs(&self) -> JobMaker {
         JobMaker {
             engine: self.engine.clone(),
             label: self.rules_label.clone(),
@@ -416,7 +408,7 @@ impl<'w> EditStage<'w> {
     /// A batch of claims, in input order.
     pub fn batch(&mut self, batch: ClaimBatch) {
         self.set_bytes = self.set_bytes.saturating_add(batch.data.len());
-        if self.pool.is_none() && !self.shared {
+        if self.pool.is_none() {
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 // On this one thread, the stage's own reads are as good as reading ahead (and
                 // share one page cache).
@@ -440,7 +432,7 @@ impl<'w> EditStage<'w> {
             self.drain(false);
             return;
         }
-        let edits = self.job_maker().queue(batch);
+        let edits = self.share_jobs().queue(batch);
         self.queued_edits(edits);
     }
 
