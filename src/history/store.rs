@@ -552,23 +552,13 @@ impl HistoryStore {
         // One read transaction for every member read from now on, not one per look-up (the
         // database cannot change under it: this run holds the write lock).
         conn.execute_batch("BEGIN").map_err(|e| self.err(&e))?;
-        let bloom = std::sync::Arc::new(bloom);
         let prefetch = std::sync::Arc::new(Prefetcher {
             path: self.path.clone(),
-            bloom: bloom.clone(),
+            bloom,
             collided: self.collided.get(),
             conns: std::sync::Mutex::new(Vec::new()),
         });
-        index.attach(
-            StoredReader {
-                path: self.path.clone(),
-                conn,
-                bloom,
-                collided: self.collided.get(),
-                prefetch,
-            },
-            max_seq,
-        );
+        index.attach(StoredReader { conn, prefetch }, max_seq);
         Ok(0)
     }
 
@@ -1057,13 +1047,11 @@ fn ascii(b: &[u8]) -> &str {
 }
 
 /// Reads a member's stored services during a run ([`HistoryStore::attach`]).
+#[derive(Debug)]
 pub struct StoredReader {
-    path: PathBuf,
     conn: Connection,
-    bloom: std::sync::Arc<Bloom>,
-    /// Whether `collided` may hold a row.
-    collided: bool,
-    /// Reads members ahead of the stage, on the edit threads.
+    /// Reads members ahead of the stage, on the edit threads; holds the database's path, the
+    /// filter of its keys and whether `collided` may hold a row, for this reader too.
     prefetch: std::sync::Arc<Prefetcher>,
 }
 
@@ -1078,7 +1066,7 @@ pub struct StoredRaw(Vec<Vec<u8>>);
 /// so a row read early is the row the stage would read.
 pub struct Prefetcher {
     path: PathBuf,
-    bloom: std::sync::Arc<Bloom>,
+    bloom: Bloom,
     collided: bool,
     conns: std::sync::Mutex<Vec<Connection>>,
 }
@@ -1095,7 +1083,8 @@ impl Prefetcher {
     /// The stored rows of `key`'s member; `None` when the database cannot hold it (its filter
     /// says so) or the read failed (the stage then reads it itself and reports any error).
     pub fn fetch(&self, key: &MemberKey) -> Option<StoredRaw> {
-        if !self.bloom.may_hold(hash(key)) {
+        let h = hash(key);
+        if !self.bloom.may_hold(h) {
             return None;
         }
         let pooled = self.conns.lock().ok()?.pop();
@@ -1114,7 +1103,7 @@ impl Prefetcher {
                 c
             }
         };
-        let raw = read_raw(&conn, key, self.collided).ok();
+        let raw = read_raw(&conn, key, h, self.collided).ok();
         if let Ok(mut conns) = self.conns.lock() {
             conns.push(conn);
         }
@@ -1122,16 +1111,30 @@ impl Prefetcher {
     }
 }
 
-/// A member's stored rows (see [`StoredRaw`]) through `conn`.
+/// Why a member's stored rows could not be read.
+enum RawError {
+    Sql(rusqlite::Error),
+    /// A services column that is not a blob.
+    BadServices,
+}
+
+impl From<rusqlite::Error> for RawError {
+    fn from(e: rusqlite::Error) -> Self {
+        RawError::Sql(e)
+    }
+}
+
+/// A member's stored rows (see [`StoredRaw`]) through `conn`; `h` is its key's hash.
 fn read_raw(
     conn: &Connection,
     key: &MemberKey,
+    h: u64,
     collided: bool,
-) -> Result<StoredRaw, rusqlite::Error> {
+) -> Result<StoredRaw, RawError> {
     let mut out = StoredRaw::default();
     let mut stmt =
         conn.prepare_cached("SELECT member, payer, patient, services FROM members WHERE id = ?1")?;
-    let mut rows = stmt.query([row_id(hash(key))])?;
+    let mut rows = stmt.query([row_id(h)])?;
     if let Some(row) = rows.next()? {
         let ours = row.get_ref(2)?.as_i64().ok() == Some(as_i64(key.patient))
             && row.get_ref(0)?.as_bytes().ok() == Some(key.member.as_bytes())
@@ -1154,18 +1157,10 @@ fn read_raw(
 }
 
 /// A services column's bytes (a column of another type is an error).
-fn blob_of(v: rusqlite::types::ValueRef<'_>) -> Result<Vec<u8>, rusqlite::Error> {
+fn blob_of(v: rusqlite::types::ValueRef<'_>) -> Result<Vec<u8>, RawError> {
     v.as_blob()
         .map(<[u8]>::to_vec)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, v.data_type(), Box::new(e)))
-}
-
-impl std::fmt::Debug for StoredReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredReader")
-            .field("path", &self.path)
-            .finish()
-    }
+        .map_err(|_| RawError::BadServices)
 }
 
 impl StoredReader {
@@ -1176,7 +1171,7 @@ impl StoredReader {
 
     /// [`StoredReader::may_hold`] with the key's hash known.
     pub(crate) fn may_hold_hashed(&self, h: u64) -> bool {
-        self.bloom.may_hold(h)
+        self.prefetch.bloom.may_hold(h)
     }
 
     /// The stored services of a member; region names are looked up in (or added to)
@@ -1186,7 +1181,12 @@ impl StoredReader {
         key: &MemberKey,
         regions: &mut Vec<String>,
     ) -> Result<Vec<Record>, SpillError> {
-        let raw = read_raw(&self.conn, key, self.collided).map_err(|e| self.fail(explain(&e)))?;
+        let raw = read_raw(&self.conn, key, hash(key), self.prefetch.collided).map_err(|e| {
+            self.fail(match e {
+                RawError::Sql(e) => explain(&e),
+                RawError::BadServices => "a stored member has bad services".to_owned(),
+            })
+        })?;
         self.decode(&raw, regions)
     }
 
@@ -1213,7 +1213,7 @@ impl StoredReader {
     fn fail(&self, m: String) -> SpillError {
         SpillError(
             HistoryError {
-                path: self.path.clone(),
+                path: self.prefetch.path.clone(),
                 message: m,
             }
             .to_string(),
