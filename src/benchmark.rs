@@ -354,7 +354,7 @@ impl Bench<'_> {
     /// Times `run` `repeat` times (after resetting the peak-memory mark each time); returns
     /// the median seconds (wall and CPU) and the highest peak.
     fn time(&self, mut run: impl FnMut() -> Result<(), Error>) -> Result<Timed, Error> {
-        let [t, _] = self.time_runs([&mut run as &mut dyn FnMut() -> Result<(), Error>])?;
+        let [t] = self.time_runs([&mut run as &mut dyn FnMut() -> Result<(), Error>])?;
         Ok(t)
     }
 
@@ -368,17 +368,17 @@ impl Bench<'_> {
         self.time_runs([&mut a as &mut dyn FnMut() -> Result<(), Error>, &mut b])
     }
 
-    /// Times each of `runs` in turn, `repeat` rounds; one or two runs (a second slot left
-    /// empty is timed as nothing).
+    /// Times each of `runs` in turn, `repeat` rounds; the median seconds (wall and CPU) and
+    /// highest peak of each.
     fn time_runs<const N: usize>(
         &self,
         mut runs: [&mut dyn FnMut() -> Result<(), Error>; N],
-    ) -> Result<[Timed; 2], Error> {
-        let mut secs = [Vec::new(), Vec::new()];
-        let mut cpus = [Vec::new(), Vec::new()];
-        let mut peaks: [Option<u64>; 2] = [None, None];
+    ) -> Result<[Timed; N], Error> {
+        let mut secs: [Vec<f64>; N] = std::array::from_fn(|_| Vec::new());
+        let mut cpus: [Vec<f64>; N] = std::array::from_fn(|_| Vec::new());
+        let mut peaks: [Option<u64>; N] = [None; N];
         for _ in 0..self.repeat {
-            for (i, run) in runs.iter_mut().enumerate().take(2) {
+            for (i, run) in runs.iter_mut().enumerate() {
                 reset_peak();
                 let cpu = cpu_seconds();
                 let t = Instant::now();
@@ -393,7 +393,7 @@ impl Bench<'_> {
                 };
             }
         }
-        Ok([0, 1].map(|i| Timed {
+        Ok(std::array::from_fn(|i| Timed {
             secs: median(&mut secs[i]).unwrap_or(0.0),
             cpu: (cpus[i].len() == secs[i].len())
                 .then(|| median(&mut cpus[i]))
