@@ -388,14 +388,9 @@ impl HistoryStore {
                 let refs: Vec<&Record> = recs.iter().collect();
                 blob_buf.clear();
                 blob::encode(&refs, regions, |r| u64::from(r.recorded), &mut blob_buf);
-                let max_seq = recs.iter().map(|r| r.seq).max().unwrap_or(0);
+                let top = max_seq(&refs);
                 recs.clear();
-                self.put_row(
-                    hash(key),
-                    key,
-                    i64::try_from(max_seq).unwrap_or(i64::MAX),
-                    &blob_buf,
-                )
+                self.put_row(hash(key), key, top, &blob_buf)
             };
             let mut n = 0u64;
             while let Some(row) = rows.next().map_err(|e| self.err(&e))? {
@@ -626,46 +621,27 @@ impl HistoryStore {
         }
         let path = self.path.clone();
         let (to_writer, chunks) = std::sync::mpsc::sync_channel::<Chunk>(4);
+        let fail = |message: String| HistoryError {
+            path: path.clone(),
+            message,
+        };
         let (written, store) = std::thread::scope(|scope| {
             let writer = std::thread::Builder::new()
                 .name("scrub837-history".to_owned())
-                .spawn_scoped(scope, move || self.write_chunks(chunks).map(|()| self));
-            let writer = match writer {
-                Ok(w) => w,
-                Err(e) => {
-                    let e = HistoryError {
-                        path: path.clone(),
-                        message: format!("cannot start the thread that writes it: {e}"),
-                    };
-                    return (Err(e), None);
-                }
-            };
+                .spawn_scoped(scope, move || self.write_chunks(chunks).map(|()| self))
+                .map_err(|e| fail(format!("cannot start the thread that writes it: {e}")))?;
             let visited = encode_changes(index, &regions, stamp, &mut |chunk| {
-                to_writer.send(chunk).map_err(|_| HistoryError {
-                    path: path.clone(),
-                    message: "the thread that writes it stopped".to_owned(),
-                })
+                to_writer
+                    .send(chunk)
+                    .map_err(|_| fail("the thread that writes it stopped".to_owned()))
             });
             drop(to_writer);
-            let store = writer.join().unwrap_or_else(|_| {
-                Err(HistoryError {
-                    path: path.clone(),
-                    message: "the thread that writes it failed".to_owned(),
-                })
-            });
             // The writer's error first: a visit stops when the writer has.
-            match store {
-                Ok(store) => (visited, Some(store)),
-                Err(e) => (Err(e), None),
-            }
-        });
-        let written = written?;
-        let Some(store) = store else {
-            return Err(HistoryError {
-                path,
-                message: "the thread that writes it failed".to_owned(),
-            });
-        };
+            let store = writer
+                .join()
+                .unwrap_or_else(|_| Err(fail("the thread that writes it failed".to_owned())))?;
+            Ok::<_, HistoryError>((visited?, store))
+        })?;
         store
             .conn
             .execute_batch("COMMIT")
@@ -782,13 +758,7 @@ impl HistoryStore {
             let refs: Vec<&Record> = recs.iter().collect();
             buf.clear();
             blob::encode(&refs, &regions, |r| u64::from(r.recorded), &mut buf);
-            let max_seq = recs.iter().map(|r| r.seq).max().unwrap_or(0);
-            self.put_row(
-                hash(key),
-                key,
-                i64::try_from(max_seq).unwrap_or(i64::MAX),
-                &buf,
-            )?;
+            self.put_row(hash(key), key, max_seq(&refs), &buf)?;
         }
         self.conn
             .execute_batch("COMMIT")
@@ -875,6 +845,13 @@ impl HistoryStore {
             })
             .collect()
     }
+}
+
+/// The highest sequence number of a member's services, as its row keeps it (0 for none;
+/// sequence numbers count claims, far below `i64::MAX`).
+fn max_seq(recs: &[&Record]) -> i64 {
+    let top = recs.iter().map(|r| r.seq).max().unwrap_or(0);
+    i64::try_from(top).unwrap_or(i64::MAX)
 }
 
 /// The head of an upsert of member rows.
@@ -1013,9 +990,7 @@ fn encode_changes(
         chunk.rows.push(MemberRow {
             hash: h,
             key: key.clone(),
-            // Sequence numbers count claims: far below `i64::MAX`.
-            max_seq: i64::try_from(recs.iter().map(|r| r.seq).max().unwrap_or(0))
-                .unwrap_or(i64::MAX),
+            max_seq: max_seq(&recs),
             blob: (start, chunk.bytes.len()),
         });
         Ok(())
